@@ -1,0 +1,114 @@
+/** The `segment` command: one entry point for the stack, the worker and the runs. */
+import { Command, InvalidArgumentError } from 'commander';
+
+// Each command loads its own modules when it runs, so `segment stack status` does not pay for
+// the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
+const load = {
+  demo: () => require('./commands/demo') as typeof import('./commands/demo'),
+  stack: () => require('./commands/stack') as typeof import('./commands/stack'),
+  migrate: () => require('./commands/migrate') as typeof import('./commands/migrate'),
+  worker: () => require('./commands/worker') as typeof import('./commands/worker'),
+  run: () => require('./commands/run') as typeof import('./commands/run'),
+  status: () => require('./commands/status') as typeof import('./commands/status'),
+  generate: () => require('./commands/generate') as typeof import('./commands/generate'),
+  schedule: () => require('./commands/schedule') as typeof import('./commands/schedule'),
+  report: () => require('./commands/report') as typeof import('./commands/report'),
+};
+
+const wholeNumber = (value: string) => {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('must be a whole number');
+  return number;
+};
+
+/** Runs a command and exits with its code; an error prints its message, not a stack trace. */
+const exitWith = (command: () => Promise<number>) => async () => {
+  try {
+    process.exitCode = await command();
+  } catch (error) {
+    console.error(`segment: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+  // Kafka and MySQL clients may keep sockets open for a moment; the answer is already printed.
+  setTimeout(() => process.exit(), 100).unref();
+};
+
+const program = new Command('segment').description('Customer purchase-frequency segmentation on Temporal, Kafka and MySQL');
+
+program
+  .command('demo')
+  .description('the whole job end to end: stack up, generated workbook, worker, run, results')
+  .option('--file <path>', 'run on this workbook (inside DATA_DIR) instead of a generated one')
+  .option('--rows <n>', 'rows of the generated workbook', wholeNumber, 100_000)
+  .option('--json', 'print the result as JSON on the last line')
+  .action((options) => exitWith(async () => load.demo().demoCommand(options))());
+
+program
+  .command('stack')
+  .description('start, stop or show the local Temporal, Kafka and MySQL servers (no Docker needed)')
+  .argument('<action>', 'up, down or status')
+  .argument('[servers...]', 'temporal, kafka, mysql (default: all)')
+  .action((action: string, servers: string[]) => exitWith(async () => load.stack().stackCommand(action, servers))());
+
+program
+  .command('migrate')
+  .description('bring the MySQL schema up to date')
+  .option('--rollback', 'undo all migrations instead')
+  .action((options) => exitWith(async () => load.migrate().migrateCommand(options))());
+
+program
+  .command('worker')
+  .description('run a worker for the customer-segmentation task queue until SIGINT/SIGTERM')
+  .action(() => exitWith(async () => load.worker().workerCommand())());
+
+program
+  .command('run')
+  .description('start a segmentation run on a workbook inside DATA_DIR')
+  .requiredOption('--file <path>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR')
+  .option('--sheet <name>', 'worksheet (default: the first)')
+  .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
+  .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
+  .option('--workflow-id <id>', 'workflow id (default: customer-segmentation-<time>-<random>)')
+  .option('--wait', 'wait for the result, with a progress bar per step')
+  .option('--json', 'print one JSON object as the last line')
+  .option('--dry-run', 'only load, clean and aggregate in this process: no Temporal, Kafka or MySQL')
+  .action((options) => exitWith(async () => load.run().runCommand(options))());
+
+program
+  .command('status')
+  .description('progress or result of a run')
+  .argument('<workflowId>')
+  .option('--wait', 'follow it to the end with progress bars')
+  .option('--json', 'print one JSON object')
+  .action((workflowId: string, options) => exitWith(async () => load.status().statusCommand(workflowId, options))());
+
+program
+  .command('generate')
+  .description('write a workbook shaped like the UCI Online Retail export, dirt included')
+  .requiredOption('--rows <n>', 'number of transaction rows', wholeNumber)
+  .requiredOption('--out <path>', 'where to write the .xlsx')
+  .option('--seed <n>', 'random seed (same seed, same workbook)', wholeNumber)
+  .option('--json', 'print the expected figures as JSON')
+  .action((options) => exitWith(async () => load.generate().generateCommand(options))());
+
+program
+  .command('schedule')
+  .description('the nightly run as a Temporal Schedule: create, describe, trigger or delete')
+  .argument('<action>')
+  .option('--file <path>', 'workbook inside DATA_DIR (create)')
+  .option('--sheet <name>', 'worksheet (create)')
+  .option('--threshold <n>', 'Low Frequency threshold (create)', wholeNumber)
+  .option('--cron <expression>', 'when to run (create)', '0 2 * * *')
+  .option('--timezone <tz>', 'time zone of the cron expression (create)', 'UTC')
+  .option('--id <scheduleId>', 'schedule id', 'customer-segmentation-nightly')
+  .action((action: string, options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
+
+program
+  .command('report')
+  .description('what customer_segments holds now; --moved: who changed category since the previous run')
+  .option('--moved', 'customers whose category changed between the last two completed runs')
+  .option('--top <n>', 'how many of the busiest customers to list', wholeNumber, 10)
+  .option('--json', 'print JSON')
+  .action((options) => exitWith(async () => load.report().reportCommand(options))());
+
+program.parseAsync(process.argv);

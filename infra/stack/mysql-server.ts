@@ -1,0 +1,106 @@
+/**
+ * MariaDB from Debian's packages, with its own data folder under .stack and MySQL 8's sql_mode,
+ * so GROUP BY and strictness mistakes show up locally as they would on MySQL 8. The database and
+ * the application user come from MYSQL_URL.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import mysql from 'mysql2/promise';
+import { managedProcess, startDetached } from './managed-process';
+import { commandExists, runCommand } from './run-command';
+import type { StackServer, StackSettings } from './stack-settings';
+
+/** MySQL 8.4's default sql_mode. */
+export const MYSQL8_SQL_MODE =
+  'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/** What the application user may do: its own tables, including migrations, and nothing else. */
+const APP_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, LOCK TABLES';
+
+export function mysqlServer(settings: StackSettings): StackServer {
+  const { host, port, user, password, database } = settings.mysql;
+  const mysqlDir = path.join(settings.stackDir, 'mysql');
+  const dataDir = path.join(mysqlDir, 'data');
+  const socketPath = path.join(settings.stackDir, 'run', 'mysql.sock');
+  const proc = managedProcess(settings.stackDir, 'mysql');
+
+  return {
+    name: 'mysql',
+    address: `${host}:${port}`,
+    readyTimeoutMs: 60_000,
+
+    async install(log) {
+      if (await hasMariadb()) return;
+      log('mysql: installing mariadb-server-core and mariadb-client with apt-get');
+      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+      const apt = (args: string[]) => runCommand(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env });
+      await apt(['update', '-qq']);
+      await apt(['install', '-y', '-qq', 'mariadb-server-core', 'mariadb-client']);
+    },
+
+    async start() {
+      fs.mkdirSync(dataDir, { recursive: true });
+      fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+      const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+      if (!fs.existsSync(path.join(dataDir, 'mysql'))) {
+        await runCommand('mariadb-install-db', [
+          '--no-defaults', ...asRoot, `--datadir=${dataDir}`,
+          '--auth-root-authentication-method=normal', '--skip-test-db',
+        ]);
+      }
+      startDetached(proc, await mariadbd(), [
+        '--no-defaults', ...asRoot,
+        `--datadir=${dataDir}`,
+        `--socket=${socketPath}`,
+        `--pid-file=${path.join(mysqlDir, 'mariadbd.pid')}`,
+        `--port=${port}`,
+        `--bind-address=${host}`,
+        '--skip-name-resolve',
+        '--character-set-server=utf8mb4',
+        '--collation-server=utf8mb4_unicode_ci',
+        `--sql-mode=${MYSQL8_SQL_MODE}`,
+        '--innodb-buffer-pool-size=256M',
+      ]);
+    },
+
+    async probe() {
+      const connection = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 2_000 });
+      try {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
+        return String(rows[0].version);
+      } finally {
+        await connection.end();
+      }
+    },
+
+    /** Database and least-privilege user, through the root socket (only a stack-started server has one). */
+    async prepare() {
+      if (!fs.existsSync(socketPath)) return;
+      const root = await mysql.createConnection({ socketPath, user: 'root' });
+      try {
+        await root.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+        for (const clientHost of ['127.0.0.1', 'localhost', '::1']) {
+          await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, clientHost, password]);
+          await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, clientHost, password]);
+          await root.query(`GRANT ${APP_PRIVILEGES} ON ${mysql.escapeId(database)}.* TO ?@?`, [user, clientHost]);
+          // Tests make throw-away databases named after the main one (e.g. segmentation_test_1).
+          await root.query(`GRANT ${APP_PRIVILEGES} ON ${mysql.escapeId(`${database}\\_%`)}.* TO ?@?`, [user, clientHost]);
+        }
+      } finally {
+        await root.end();
+      }
+    },
+  };
+}
+
+async function hasMariadb(): Promise<boolean> {
+  return (await commandExists('mariadb-install-db')) && fs.existsSync(await mariadbd());
+}
+
+async function mariadbd(): Promise<string> {
+  for (const candidate of ['/usr/sbin/mariadbd', '/usr/bin/mariadbd', '/usr/sbin/mysqld']) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return 'mariadbd';
+}

@@ -1,0 +1,90 @@
+/**
+ * Every connection setting comes from the environment, in this one place, with the defaults the
+ * README, .env.example and docker-compose.yml document. Nothing here logs a secret.
+ */
+import path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+export interface MysqlSettings {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export interface AppConfig {
+  temporalAddress: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  kafkaBrokers: string[];
+  kafkaTopic: string;
+  kafkaTopicPartitions: number;
+  mysql: MysqlSettings;
+  /** The only folder workbooks are read from. */
+  dataDir: string;
+}
+
+export const DEFAULTS = {
+  TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  TEMPORAL_NAMESPACE: 'default',
+  TEMPORAL_TASK_QUEUE: 'customer-segmentation',
+  TEMPORAL_UI_PORT: '8233',
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  KAFKA_TOPIC: 'purchase-frequency',
+  KAFKA_TOPIC_PARTITIONS: '6',
+  KAFKA_CONTROLLER_PORT: '9093',
+  MYSQL_URL: 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation',
+  DATA_DIR: path.join(PROJECT_ROOT, 'data'),
+  STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
+} as const;
+
+type SettingName = keyof typeof DEFAULTS;
+
+export function setting(name: SettingName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name]?.trim();
+  return value ? value : DEFAULTS[name];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return {
+    temporalAddress: setting('TEMPORAL_ADDRESS', env),
+    temporalNamespace: setting('TEMPORAL_NAMESPACE', env),
+    taskQueue: setting('TEMPORAL_TASK_QUEUE', env),
+    kafkaBrokers: setting('KAFKA_BROKERS', env).split(',').map((broker) => broker.trim()),
+    kafkaTopic: setting('KAFKA_TOPIC', env),
+    kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
+    mysql: parseMysqlUrl(setting('MYSQL_URL', env)),
+    dataDir: path.resolve(setting('DATA_DIR', env)),
+  };
+}
+
+export function parseMysqlUrl(url: string): MysqlSettings {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'mysql:') throw new Error('MYSQL_URL must start with mysql://');
+  return {
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.replace(/^\//, ''),
+  };
+}
+
+/** "host:port" → port, for the stack to serve where the clients will look. */
+export function portOf(address: string): number {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`no port in address "${address}"`);
+  return port;
+}
+
+export function hostOf(address: string): string {
+  return address.slice(0, address.lastIndexOf(':'));
+}
+
+function positiveInteger(name: SettingName, env: NodeJS.ProcessEnv): number {
+  const value = Number(setting(name, env));
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}

@@ -1,0 +1,51 @@
+/**
+ * Typed errors decide retry behaviour. Bad input (a misshapen workbook, a wrong workflow field)
+ * is never retried: retrying cannot fix it. Anything else (Kafka or MySQL down, a crash) is
+ * retried with backoff by Temporal.
+ *
+ * Temporal turns a thrown Error into an ApplicationFailure whose `type` is the error's `name`,
+ * so the workflow's retry policies list these names in `nonRetryableErrorTypes`.
+ */
+
+/** Where in a workbook a problem was found. Every field is optional but `file`. */
+export interface WorkbookLocation {
+  file: string;
+  sheet?: string;
+  row?: number;
+  column?: string;
+}
+
+export class InvalidWorkbookError extends Error {
+  override readonly name = 'InvalidWorkbookError';
+  constructor(
+    readonly location: WorkbookLocation,
+    readonly problem: string,
+  ) {
+    super(`${describeLocation(location)}: ${problem}`);
+  }
+}
+
+export class InvalidInputError extends Error {
+  override readonly name = 'InvalidInputError';
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`input field "${field}" ${problem}`);
+  }
+}
+
+/** published, consumed and written disagree: re-running the same step would not change that. */
+export class ReconciliationError extends Error {
+  override readonly name = 'ReconciliationError';
+}
+
+export const NON_RETRYABLE_ERROR_TYPES = ['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError'];
+
+function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {
+  const parts = [`file "${file}"`];
+  if (sheet !== undefined) parts.push(`sheet "${sheet}"`);
+  if (row !== undefined) parts.push(`row ${row}`);
+  if (column !== undefined) parts.push(`column ${column}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,22 @@
+/**
+ * The migrations, in the order they run. Listed here rather than discovered from the folder, so
+ * they load the same way under tsx, jest and a prebuilt bundle.
+ */
+import type { Knex } from 'knex';
+import * as createSegmentationRuns from './20261124_001_create_segmentation_runs';
+import * as createCustomerSegments from './20261124_002_create_customer_segments';
+import * as createStaging from './20261124_003_create_staging_tables';
+import * as createConsumerOffsets from './20261124_004_create_consumer_offsets';
+
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '20261124_001_create_segmentation_runs': createSegmentationRuns,
+  '20261124_002_create_customer_segments': createCustomerSegments,
+  '20261124_003_create_staging_tables': createStaging,
+  '20261124_004_create_consumer_offsets': createConsumerOffsets,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name],
+};

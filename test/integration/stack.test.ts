@@ -1,0 +1,36 @@
+/** `segment stack up` is idempotent: run again it starts nothing, changes nothing, and is quick. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { stackStatus } from '../../infra/stack/stack';
+import { PROJECT_ROOT } from '../../lib/config';
+
+const run = promisify(execFile);
+const SEGMENT = path.join(PROJECT_ROOT, 'bin', 'segment.js');
+
+test('a second `stack up` is a quick no-op and `stack status` shows all three up', async () => {
+  const before = await stackStatus();
+  expect(before.map((s) => [s.name, s.up])).toEqual([
+    ['temporal', true],
+    ['kafka', true],
+    ['mysql', true],
+  ]);
+
+  const started = Date.now();
+  const { stdout } = await run('node', [SEGMENT, 'stack', 'up']);
+  const seconds = (Date.now() - started) / 1000;
+  expect(stdout).toMatch(/temporal: already up/);
+  expect(stdout).toMatch(/kafka: already up/);
+  expect(stdout).toMatch(/mysql: already up/);
+  expect(stdout).not.toMatch(/started in/);
+  expect(seconds).toBeLessThan(15);
+
+  const after = await stackStatus();
+  expect(after.map((s) => s.pid)).toEqual(before.map((s) => s.pid));
+
+  const status = await run('node', [SEGMENT, 'stack', 'status']);
+  expect(status.stdout).toMatch(/temporal\s+up/);
+  expect(status.stdout).toMatch(/kafka\s+up/);
+  expect(status.stdout).toMatch(/mysql\s+up/);
+  expect(status.stdout).toContain('http://127.0.0.1:8233');
+});
