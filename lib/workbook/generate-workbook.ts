@@ -1,0 +1,271 @@
+/**
+ * Writes a workbook shaped like the UCI "Online Retail" export, dirt included, so the demo works
+ * without the real file and tests can check the pipeline against figures known in advance.
+ *
+ * The expected figures come from the generator's own ground truth (the values it meant to write,
+ * before they were rendered as text, padded with spaces and so on), never from reading the file
+ * back: a reader bug must not be able to agree with itself.
+ */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import ExcelJS from 'exceljs';
+import { PurchaseCounter, type PurchaseSummary } from '../aggregation/purchase-counter';
+import { cleanTransaction } from '../cleaning/clean-transaction';
+import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cleaning/data-quality-report';
+import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
+import { SeededRandom } from './seeded-random';
+import { TRANSACTION_COLUMNS } from './transaction-columns';
+
+export interface GenerateWorkbookOptions {
+  outPath: string;
+  /** Data rows, not counting the header. */
+  rows: number;
+  seed?: number;
+  sheetName?: string;
+}
+
+/** How many of each kind of dirt were written, so a test can check the reader met every kind. */
+export interface GeneratedDirt {
+  rowsWithoutCustomerId: number;
+  cancellationRows: number;
+  negativeQuantitiesOnNormalInvoices: number;
+  zeroUnitPrices: number;
+  customerIdsAsText: number;
+  quantitiesAsText: number;
+  invoiceNosAsText: number;
+  unitPricesAsText: number;
+  /** Text-stored numbers with leading or trailing spaces (a subset of the four above). */
+  paddedNumbersAsText: number;
+  paddedDescriptions: number;
+  missingDescriptions: number;
+}
+
+export interface GeneratedWorkbook extends DataQualityReport, PurchaseSummary {
+  dirt: GeneratedDirt;
+}
+
+export const DEFAULT_GENERATED_SHEET_NAME = 'Online Retail';
+const DATE_FORMAT = 'm/d/yy h:mm';
+const FIRST_INVOICE_NO = 536365;
+const FIRST_INVOICE_TIME = Date.UTC(2010, 11, 1, 8, 26);
+
+// Rates chosen to resemble the UCI workbook (about 25% of rows without a customer, 2% cancellations).
+const GUEST_INVOICE_RATE = 0.25;
+const CANCELLATION_INVOICE_RATE = 0.16; // cancellations are short: 0.16 of invoices is about 2% of rows
+const GUEST_CANCELLATION_RATE = 0.04;
+const NEGATIVE_QUANTITY_RATE = 0.002;
+const ZERO_PRICE_RATE = 0.002;
+const MISSING_DESCRIPTION_RATE = 0.003;
+const INVOICE_NO_AS_TEXT_RATE = 0.03;
+const CUSTOMER_ID_AS_TEXT_RATE = 0.015;
+const QUANTITY_AS_TEXT_RATE = 0.01;
+const UNIT_PRICE_AS_TEXT_RATE = 0.005;
+const PADDED_TEXT_NUMBER_RATE = 0.3;
+const MEAN_LINES_PER_INVOICE = 20;
+const MAX_ZIP_BACKLOG_BYTES = 1024 * 1024;
+/** Invoices go to customer floor(n * u^2): a few customers buy often, most buy once or twice. */
+const CUSTOMER_SKEW = 2;
+
+const COUNTRIES = ['France', 'Germany', 'EIRE', 'Spain', 'Netherlands', 'Belgium', 'Switzerland', 'Portugal', 'Australia', 'Norway'];
+const QUANTITIES = [1, 1, 2, 2, 3, 4, 6, 6, 8, 10, 12, 12, 12, 24, 24, 36, 48, 72, 96, 144];
+const COLOURS = ['WHITE', 'RED', 'PINK', 'BLUE', 'GREEN', 'IVORY', 'CREAM', 'BLACK', 'PASTEL', 'VINTAGE', 'RETROSPOT', 'SPOTTY'];
+const MOTIFS = ['HANGING HEART', 'REGENCY', 'PAISLEY', 'POLKADOT', 'SKULL', 'BIRD', 'DOILY', 'CHRISTMAS', 'UNION JACK', 'ROSE'];
+const ITEMS = ['T-LIGHT HOLDER', 'LUNCH BAG', 'CAKE CASES', 'TEACUP AND SAUCER', 'JUMBO BAG', 'BUNTING', 'NAPKINS', 'DOORMAT', 'CANDLE', 'MUG', 'PHOTO FRAME', 'PURSE'];
+
+interface Customer {
+  id: number;
+  country: string;
+}
+
+interface Product {
+  stockCode: number | string;
+  description: string;
+  unitPrice: number;
+}
+
+type Cell = string | number | Date | null;
+
+export async function generateWorkbook(options: GenerateWorkbookOptions): Promise<GeneratedWorkbook> {
+  const { outPath, rows, seed = 1, sheetName = DEFAULT_GENERATED_SHEET_NAME } = options;
+  if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a whole number, 0 or more (got ${rows})`);
+
+  const random = new SeededRandom(seed);
+  const customers = makeCustomers(random, Math.min(4400, Math.max(20, Math.round(rows / 125))));
+  const products = makeProducts(random, Math.min(4000, Math.max(50, Math.round(rows / 130))));
+  const report = emptyDataQualityReport();
+  const purchases = new PurchaseCounter();
+  const dirt: GeneratedDirt = {
+    rowsWithoutCustomerId: 0,
+    cancellationRows: 0,
+    negativeQuantitiesOnNormalInvoices: 0,
+    zeroUnitPrices: 0,
+    customerIdsAsText: 0,
+    quantitiesAsText: 0,
+    invoiceNosAsText: 0,
+    unitPricesAsText: 0,
+    paddedNumbersAsText: 0,
+    paddedDescriptions: 0,
+    missingDescriptions: 0,
+  };
+
+  /** A number as an export might store it as text: sometimes with stray spaces. */
+  const numberAsText = (text: string): string => {
+    if (!random.chance(PADDED_TEXT_NUMBER_RATE)) return text;
+    dirt.paddedNumbersAsText += 1;
+    return random.chance(0.5) ? ` ${text} ` : `${text} `;
+  };
+
+  // Written under a temporary name and renamed when complete, so a crash never leaves a
+  // half-written workbook where the pipeline would pick it up.
+  await mkdir(dirname(outPath), { recursive: true });
+  const partialPath = `${outPath}.partial-${process.pid}`;
+  const output = createWriteStream(partialPath);
+  const outputFailed = once(output, 'error').then(([error]) => Promise.reject(error as Error));
+  outputFailed.catch(() => undefined); // observed below; keeps an early failure from going unhandled
+  const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useSharedStrings: true, useStyles: true });
+  try {
+    const sheet = writer.addWorksheet(sheetName);
+    sheet.columns = [
+      { width: 10 },
+      { width: 10 },
+      { width: 36 },
+      { width: 9 },
+      { width: 15, style: { numFmt: DATE_FORMAT } },
+      { width: 10 },
+      { width: 11 },
+      { width: 15 },
+    ];
+    sheet.addRow([...TRANSACTION_COLUMNS]).commit();
+
+    let invoiceNumber = FIRST_INVOICE_NO - 1;
+    let invoiceTime = FIRST_INVOICE_TIME;
+    let written = 0;
+    while (written < rows) {
+      invoiceNumber += 1;
+      invoiceTime += random.integer(1, 45) * 60_000;
+      const isCancellation = random.chance(CANCELLATION_INVOICE_RATE);
+      const isGuest = random.chance(isCancellation ? GUEST_CANCELLATION_RATE : GUEST_INVOICE_RATE);
+      const customer = isGuest ? undefined : customers[Math.floor(customers.length * random.next() ** CUSTOMER_SKEW)];
+      const invoiceNo = isCancellation ? `C${invoiceNumber}` : String(invoiceNumber);
+      const invoiceNoAsText = !isCancellation && random.chance(INVOICE_NO_AS_TEXT_RATE);
+      const country = customer?.country ?? (random.chance(0.9) ? 'United Kingdom' : random.pick(COUNTRIES));
+      const lineCount = isCancellation ? random.integer(1, 4) : 1 + Math.floor(-Math.log(1 - random.next()) * (MEAN_LINES_PER_INVOICE - 1));
+      const invoiceDate = new Date(invoiceTime);
+
+      for (let line = 0; line < lineCount && written < rows; line++, written++) {
+        const product = products[Math.floor(products.length * random.next() ** 1.5)];
+        let quantity = random.pick(QUANTITIES);
+        if (isCancellation) quantity = -quantity;
+        else if (random.chance(NEGATIVE_QUANTITY_RATE)) {
+          quantity = -quantity;
+          dirt.negativeQuantitiesOnNormalInvoices += 1;
+        }
+        let unitPrice = product.unitPrice;
+        if (random.chance(ZERO_PRICE_RATE)) {
+          unitPrice = 0;
+          dirt.zeroUnitPrices += 1;
+        }
+
+        // The ground truth: what the reader should decode from this row, whatever its cells look like.
+        const result = cleanTransaction({ invoiceNo, customerId: customer?.id ?? null, quantity, unitPrice });
+        countRow(report, result);
+        if (result.kept) purchases.add(result.customerId, result.invoiceNo);
+        if (customer === undefined) dirt.rowsWithoutCustomerId += 1;
+        if (isCancellation) dirt.cancellationRows += 1;
+
+        let invoiceCell: Cell = isCancellation ? invoiceNo : invoiceNumber;
+        if (invoiceNoAsText) {
+          invoiceCell = numberAsText(invoiceNo);
+          dirt.invoiceNosAsText += 1;
+        }
+        let descriptionCell: Cell = product.description;
+        if (random.chance(MISSING_DESCRIPTION_RATE)) {
+          descriptionCell = null;
+          dirt.missingDescriptions += 1;
+        } else if (descriptionCell.trim() !== descriptionCell) {
+          dirt.paddedDescriptions += 1;
+        }
+        let quantityCell: Cell = quantity;
+        if (random.chance(QUANTITY_AS_TEXT_RATE)) {
+          quantityCell = numberAsText(String(quantity));
+          dirt.quantitiesAsText += 1;
+        }
+        let unitPriceCell: Cell = unitPrice;
+        if (random.chance(UNIT_PRICE_AS_TEXT_RATE)) {
+          unitPriceCell = numberAsText(String(unitPrice));
+          dirt.unitPricesAsText += 1;
+        }
+        let customerCell: Cell = customer?.id ?? null;
+        if (customer !== undefined && random.chance(CUSTOMER_ID_AS_TEXT_RATE)) {
+          // Exports that went through a float column write '17850.0'.
+          customerCell = numberAsText(random.chance(0.3) ? `${customer.id}.0` : String(customer.id));
+          dirt.customerIdsAsText += 1;
+        }
+
+        sheet
+          .addRow([invoiceCell, product.stockCode, descriptionCell, quantityCell, invoiceDate, unitPriceCell, customerCell, country])
+          .commit();
+        if (written % 1000 === 999) await waitForZipToCatchUp(sheet);
+      }
+    }
+    sheet.commit();
+    await Promise.race([writer.commit(), outputFailed]);
+    if (!output.closed) await Promise.race([once(output, 'close'), outputFailed]);
+    await rename(partialPath, outPath);
+  } catch (error) {
+    output.destroy();
+    await rm(partialPath, { force: true });
+    throw error;
+  }
+  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), dirt };
+}
+
+/**
+ * exceljs's streaming writer ignores backpressure: committed rows are pushed into the zip entry
+ * whether or not deflate keeps up, and deflate only advances when this loop lets the event loop
+ * run. Without this wait a million rows buffered about 250 MB of sheet XML.
+ */
+async function waitForZipToCatchUp(sheet: ExcelJS.Worksheet): Promise<void> {
+  do {
+    await new Promise((resolve) => setImmediate(resolve));
+  } while ((zipBacklogBytes(sheet) ?? 0) > MAX_ZIP_BACKLOG_BYTES);
+}
+
+/**
+ * Sheet XML written but not yet taken by the zip. exceljs exposes no such figure; this reads the
+ * entry stream its worksheet writer pipes into (`stream.pipes[0]` on exceljs 4.4). Undefined if
+ * that ever changes: generation then still works, it just stops bounding memory (a test watches).
+ */
+export function zipBacklogBytes(sheet: ExcelJS.Worksheet): number | undefined {
+  const internals = sheet as unknown as { stream?: { pipes?: Array<{ _writableState?: { length?: unknown } }> } };
+  const length = internals.stream?.pipes?.[0]?._writableState?.length;
+  return typeof length === 'number' ? length : undefined;
+}
+
+/** Distinct CustomerIDs from the UCI range (12346 to 18287), each with a home country. */
+function makeCustomers(random: SeededRandom, count: number): Customer[] {
+  const ids = Array.from({ length: 18287 - 12346 + 1 }, (_, i) => 12346 + i);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = random.integer(0, i);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  return ids.slice(0, count).map((id) => ({ id, country: random.chance(0.9) ? 'United Kingdom' : random.pick(COUNTRIES) }));
+}
+
+/** Products with UCI-like stock codes (85123 or 85123A), descriptions (some with stray spaces) and prices. */
+function makeProducts(random: SeededRandom, count: number): Product[] {
+  const products: Product[] = [];
+  for (let i = 0; i < count; i++) {
+    const code = random.integer(10002, 90214);
+    const stockCode = random.chance(0.15) ? `${code}${random.pick(['A', 'B', 'C', 'L', 'S'])}` : code;
+    let description = `${random.pick(COLOURS)} ${random.pick(MOTIFS)} ${random.pick(ITEMS)}`;
+    if (random.chance(0.2)) description = `${description} `;
+    else if (random.chance(0.03)) description = ` ${description}`;
+    // Most items cost a pound or two, a few much more: prices in pence, skewed towards cheap.
+    const unitPrice = Math.round(29 + 1200 * random.next() ** 3) / 100;
+    products.push({ stockCode, description, unitPrice });
+  }
+  return products;
+}

@@ -1,0 +1,47 @@
+/**
+ * Loads, cleans and aggregates a workbook in this process, with no servers: what
+ * `segment run --dry-run` shows before anything is published or written.
+ */
+import { PurchaseCounter, type PurchaseSummary } from '../aggregation/purchase-counter';
+import { cleanTransaction } from '../cleaning/clean-transaction';
+import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cleaning/data-quality-report';
+import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
+import { readTransactionRows } from './read-transaction-rows';
+import type { BytesReadListener } from './xlsx-byte-stream';
+
+export interface PreviewWorkbookOptions {
+  filePath: string;
+  displayName: string;
+  sheet?: string;
+  threshold?: number;
+  onBytesRead?: BytesReadListener;
+}
+
+export interface CustomerPurchaseCount {
+  customerId: number;
+  purchaseCount: number;
+}
+
+export interface WorkbookPreview extends PurchaseSummary {
+  report: DataQualityReport;
+  /** The ten customers with the most purchases; ties go to the lower CustomerID. */
+  topCustomers: CustomerPurchaseCount[];
+}
+
+const TOP_CUSTOMERS = 10;
+
+export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<WorkbookPreview> {
+  const { threshold = DEFAULT_FREQUENCY_THRESHOLD, ...readOptions } = options;
+  const report = emptyDataQualityReport();
+  const counter = new PurchaseCounter();
+  for await (const row of readTransactionRows(readOptions)) {
+    const result = cleanTransaction(row);
+    countRow(report, result);
+    if (result.kept) counter.add(result.customerId, result.invoiceNo);
+  }
+  const topCustomers = [...counter.purchaseCounts()]
+    .map(([customerId, purchaseCount]) => ({ customerId, purchaseCount }))
+    .sort((a, b) => b.purchaseCount - a.purchaseCount || a.customerId - b.customerId)
+    .slice(0, TOP_CUSTOMERS);
+  return { report, ...counter.summary(threshold), topCustomers };
+}
