@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stackStatus } from '../../infra/stack/stack';
+import { stackStatus, stackUp } from '../../infra/stack/stack';
 import { PROJECT_ROOT } from '../../lib/config';
 
 const run = promisify(execFile);
@@ -33,4 +33,17 @@ test('a second `stack up` is a quick no-op and `stack status` shows all three up
   expect(status.stdout).toMatch(/kafka\s+up/);
   expect(status.stdout).toMatch(/mysql\s+up/);
   expect(status.stdout).toContain('http://127.0.0.1:8233');
+});
+
+test('`stack up` after a server crashed starts it again', async () => {
+  const [before] = await stackStatus(['mysql']);
+  expect(before.pid).toBeDefined();
+  process.kill(before.pid!, 'SIGKILL');
+  while ((await stackStatus(['mysql']))[0].up) await new Promise((resolve) => setTimeout(resolve, 100));
+
+  const [result] = await stackUp(['mysql']);
+  expect(result.action).toBe('started');
+  const [after] = await stackStatus(['mysql']);
+  expect(after.up).toBe(true);
+  expect(after.pid).not.toBe(before.pid);
 });

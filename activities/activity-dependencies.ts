@@ -1,0 +1,12 @@
+/** What the activities are built with: connections are made once per worker, not per call. */
+import type { Knex } from 'knex';
+import type { Kafka } from 'kafkajs';
+
+export interface ActivityDependencies {
+  db: Knex;
+  kafka: Kafka;
+  topic: string;
+  topicPartitions: number;
+  /** The only folder workbooks are read from. */
+  dataDir: string;
+}

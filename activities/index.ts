@@ -1,0 +1,26 @@
+/**
+ * The activities of the customerSegmentation workflow, one file per step, built by a factory
+ * that receives the worker's connections. The workflow imports only the type.
+ */
+import type { ActivityDependencies } from './activity-dependencies';
+import { createAggregatePurchases } from './aggregate-purchases';
+import { createClassifyCustomers } from './classify-customers';
+import { createLoadWorkbook } from './load-workbook';
+import { createPublishPurchaseCounts } from './publish-purchase-counts';
+import { createReconcileRun } from './reconcile-run';
+import { createRecordRunFailed, createRecordRunStarted } from './record-run';
+
+export function createActivities(dependencies: ActivityDependencies) {
+  return {
+    recordRunStarted: createRecordRunStarted(dependencies),
+    loadWorkbook: createLoadWorkbook(dependencies),
+    aggregatePurchases: createAggregatePurchases(dependencies),
+    publishPurchaseCounts: createPublishPurchaseCounts(dependencies),
+    classifyCustomers: createClassifyCustomers(dependencies),
+    reconcileRun: createReconcileRun(dependencies),
+    recordRunFailed: createRecordRunFailed(dependencies),
+  };
+}
+
+export type SegmentationActivities = ReturnType<typeof createActivities>;
+export type { ActivityDependencies } from './activity-dependencies';

@@ -1,0 +1,15 @@
+/** A Temporal client for the CLI, closed by the caller. */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, type AppConfig } from '../lib/config';
+
+export async function connectClient(config: AppConfig = loadConfig()): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  return { client, close: () => connection.close() };
+}
+
+export function temporalUiLink(config: AppConfig, workflowId?: string): string {
+  const host = config.temporalAddress.slice(0, config.temporalAddress.lastIndexOf(':'));
+  const base = `http://${host}:${process.env.TEMPORAL_UI_PORT ?? '8233'}/namespaces/${config.temporalNamespace}/workflows`;
+  return workflowId ? `${base}/${encodeURIComponent(workflowId)}` : base;
+}

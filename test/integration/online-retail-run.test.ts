@@ -1,0 +1,87 @@
+/**
+ * The acceptance test of the mission: the full UCI Online Retail workbook (541,909 rows) through
+ * the real Temporal, Kafka and MySQL gives exactly the reference figures of
+ * ../shared/data/SOURCE.md, twice in a row with the same table, in a small history that replays.
+ */
+import { Worker } from '@temporalio/worker';
+import type { SegmentationProgress } from '../../workflows/segmentation-progress';
+import { describeWithOnlineRetail, SHARED_DATA_DIR } from '../support/shared-data';
+import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
+import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+
+jest.setTimeout(600_000);
+
+describeWithOnlineRetail('the full Online Retail workbook', () => {
+  let env: TestEnvironment;
+  const results: SegmentationProgress[] = [];
+  const tables: SegmentRow[][] = [];
+  const workflowIds: string[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnvironment('online_retail', { dataDir: SHARED_DATA_DIR });
+    await env.startWorker();
+    // Two runs of the same workbook, one after the other, as two nights would.
+    for (let run = 0; run < 2; run++) {
+      const handle = await startSegmentation(env.client, env.config, { file: 'online-retail.xlsx' }, 'online-retail');
+      workflowIds.push(handle.workflowId);
+      results.push(await handle.result());
+      tables.push(await segments(env.db));
+    }
+  });
+
+  afterAll(async () => {
+    await env?.cleanup();
+  });
+
+  test('the run reports the reference figures', () => {
+    const summary = results[0].summary!;
+    expect(results[0].status).toBe('completed');
+    expect(summary).toMatchObject({
+      rowsRead: 541_909,
+      rowsKept: 397_884,
+      customers: 4_338,
+      low: 3_466,
+      high: 872,
+      purchases: 18_532,
+      messagesPublished: 4_338,
+      customersConsumed: 4_338,
+      rowsWritten: 4_338,
+    });
+    expect(summary.dataQuality.rowsDropped.missingCustomerId).toBe(135_080);
+    expect(summary.rowsRead).toBe(summary.rowsKept + Object.values(summary.dataQuality.rowsDropped).reduce((a, b) => a + b, 0));
+  });
+
+  test('customer_segments holds exactly the 4,338 customers with their invoice counts', () => {
+    const table = tables[0];
+    expect(table).toHaveLength(4_338);
+    const byId = new Map(table.map((row) => [row.CustomerID, row]));
+    expect(byId.get(12748)).toEqual({ CustomerID: 12748, PurchaseCount: 209, FrequencyCategory: 'High Frequency' });
+    expect(byId.get(14911)).toEqual({ CustomerID: 14911, PurchaseCount: 201, FrequencyCategory: 'High Frequency' });
+    expect(byId.get(17841)).toEqual({ CustomerID: 17841, PurchaseCount: 124, FrequencyCategory: 'High Frequency' });
+    expect(table.filter((row) => row.FrequencyCategory === 'Low Frequency')).toHaveLength(3_466);
+    expect(table.every((row) => (row.PurchaseCount <= 5) === (row.FrequencyCategory === 'Low Frequency'))).toBe(true);
+    expect(table.reduce((sum, row) => sum + row.PurchaseCount, 0)).toBe(18_532);
+  });
+
+  test('a second run of the same workbook leaves customer_segments identical, and both runs are recorded', async () => {
+    expect(results[1].summary).toEqual(results[0].summary);
+    expect(tables[1]).toEqual(tables[0]);
+    const runs = await env.db('segmentation_runs').orderBy('started_at').select('run_id', 'status', 'rows_written');
+    expect(runs).toEqual(workflowIds.map((run_id) => ({ run_id, status: 'completed', rows_written: 4_338 })));
+    const history = await env.db('customer_segment_history').groupBy('RunId').select('RunId', env.db.raw('COUNT(*) AS customers'));
+    expect(history.map((row) => Number(row.customers))).toEqual([4_338, 4_338]);
+    // Nothing left behind between runs.
+    for (const table of ['staging_customer_invoices', 'staging_purchase_counts', 'kafka_consumer_offsets']) {
+      expect(await env.db(table).count({ n: '*' })).toEqual([{ n: 0 }]);
+    }
+  });
+
+  test('the event history stays small and replays deterministically', async () => {
+    for (const workflowId of workflowIds) {
+      const facts = await historyFacts(env.client, workflowId);
+      expect(facts.bytes).toBeLessThan(1024 * 1024);
+      expect(facts.events).toBeLessThan(100);
+      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, facts.history, workflowId);
+    }
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The `segment` command end to end on a generated workbook: `generate` writes it and knows the
+ * answer, `run --dry-run` previews it without servers, `run --wait --json` and `status` report
+ * the same figures from the real pipeline, and `report` reads them back from MySQL.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { segment } from '../support/segment-cli';
+import { segments } from '../support/run-workflow';
+import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+
+jest.setTimeout(300_000);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segment-cli-'));
+const workbook = path.join(dataDir, 'generated.xlsx');
+let env: TestEnvironment;
+let expected: Record<string, any>;
+
+beforeAll(async () => {
+  env = await createTestEnvironment('segment_cli', { dataDir });
+  await env.startWorker();
+  expected = (await segment(['generate', '--rows', '30000', '--seed', '7', '--out', workbook, '--json'], env.env)).lastJson;
+});
+
+afterAll(async () => {
+  await env?.cleanup();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('generate writes a dirty workbook with both kinds of customer', () => {
+  expect(fs.existsSync(workbook)).toBe(true);
+  expect(expected.rowsRead).toBe(30_000);
+  expect(expected.low).toBeGreaterThan(0);
+  expect(expected.high).toBeGreaterThan(0);
+  for (const count of Object.values(expected.dirt as Record<string, number>)) expect(count).toBeGreaterThan(0);
+});
+
+test('run --wait --json ends with the contract JSON line, equal to the generator\'s answer', async () => {
+  const { lastJson, stderr } = await segment(['run', '--file', workbook, '--wait', '--json'], env.env);
+  expect(lastJson).toMatchObject({
+    status: 'completed',
+    rowsRead: expected.rowsRead,
+    rowsKept: expected.rowsKept,
+    customers: expected.customers,
+    low: expected.low,
+    high: expected.high,
+    purchases: expected.purchases,
+  });
+  expect(lastJson.workflowId).toMatch(/^customer-segmentation-/);
+  expect(lastJson.dataQuality.rowsDropped).toEqual(expected.rowsDropped);
+  // Without a terminal the progress bars become one line per finished step.
+  expect(stderr).toContain('Load and clean the workbook: done');
+  expect(stderr).toContain('Reconcile: done');
+
+  const table = await segments(env.db);
+  expect(table).toHaveLength(expected.customers);
+
+  const status = await segment(['status', lastJson.workflowId, '--json'], env.env);
+  expect(status.lastJson).toMatchObject({ workflowId: lastJson.workflowId, status: 'completed', customers: expected.customers });
+
+  const report = await segment(['report', '--json'], env.env);
+  expect(report.lastJson.categories).toEqual([
+    { FrequencyCategory: 'Low Frequency', Customers: expected.low },
+    { FrequencyCategory: 'High Frequency', Customers: expected.high },
+  ]);
+});
+
+test('run --dry-run previews the same figures without touching the servers', async () => {
+  const { lastJson } = await segment(['run', '--file', workbook, '--dry-run', '--json'], {
+    ...env.env,
+    // Point the servers somewhere dead: the dry run must not need them.
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+    KAFKA_BROKERS: '127.0.0.1:1',
+    MYSQL_URL: 'mysql://nobody:nothing@127.0.0.1:1/none',
+  });
+  expect(lastJson).toMatchObject({
+    status: 'dry-run',
+    rowsRead: expected.rowsRead,
+    rowsKept: expected.rowsKept,
+    customers: expected.customers,
+    low: expected.low,
+    high: expected.high,
+  });
+});
+
+test('a path outside DATA_DIR is refused by the CLI', async () => {
+  await expect(segment(['run', '--file', '/etc/hosts', '--wait'], env.env)).rejects.toThrow(/not inside DATA_DIR/);
+});
+
+test('a customer that moves category between runs shows in report --moved', async () => {
+  // A threshold of 10 instead of 5 moves every customer with 6 to 10 invoices from High to Low.
+  const first = await segment(['run', '--file', workbook, '--wait', '--json'], env.env);
+  const second = await segment(['run', '--file', workbook, '--threshold', '10', '--wait', '--json'], env.env);
+  expect(second.lastJson.high).toBeLessThan(first.lastJson.high);
+  const { lastJson } = await segment(['report', '--moved', '--json'], env.env);
+  expect(lastJson.moved.length).toBe(first.lastJson.high - second.lastJson.high);
+  for (const row of lastJson.moved) {
+    expect(row).toMatchObject({ Before: 'High Frequency', After: 'Low Frequency' });
+    expect(row.PurchasesAfter).toBeGreaterThan(5);
+    expect(row.PurchasesAfter).toBeLessThanOrEqual(10);
+  }
+});

@@ -1,0 +1,56 @@
+/** Starting a run and reading back what it left in Temporal and MySQL, for the integration tests. */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Knex } from 'knex';
+import type { AppConfig } from '../../lib/config';
+import { customerSegmentation } from '../../workflows';
+import type { SegmentationInput } from '../../workflows/segmentation-input';
+
+export function startSegmentation(client: Client, config: AppConfig, input: SegmentationInput, prefix = 'test') {
+  return client.workflow.start(customerSegmentation, {
+    taskQueue: config.taskQueue,
+    workflowId: `${prefix}-${randomBytes(4).toString('hex')}`,
+    args: [input],
+  });
+}
+
+export interface HistoryFacts {
+  history: temporal.api.history.v1.IHistory;
+  /** Size of the history as the server stores it (protobuf), in bytes. */
+  bytes: number;
+  events: number;
+  /** Highest attempt each activity type reached. */
+  attempts: Record<string, number>;
+}
+
+export async function historyFacts(client: Client, workflowId: string): Promise<HistoryFacts> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const attempts: Record<string, number> = {};
+  const scheduled = new Map<string, string>();
+  for (const event of history.events ?? []) {
+    const attributes = event.activityTaskScheduledEventAttributes;
+    if (attributes) scheduled.set(String(event.eventId), attributes.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      const type = scheduled.get(String(started.scheduledEventId)) ?? '?';
+      attempts[type] = Math.max(attempts[type] ?? 0, started.attempt ?? 1);
+    }
+  }
+  return {
+    history,
+    bytes: temporal.api.history.v1.History.encode(history).finish().length,
+    events: history.events?.length ?? 0,
+    attempts,
+  };
+}
+
+export interface SegmentRow {
+  CustomerID: number;
+  PurchaseCount: number;
+  FrequencyCategory: string;
+}
+
+export async function segments(db: Knex): Promise<SegmentRow[]> {
+  return await db('customer_segments').orderBy('CustomerID').select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
+}

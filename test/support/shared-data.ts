@@ -1,0 +1,21 @@
+/**
+ * The real UCI workbook lives in ../shared/data, beside the project, never inside it. Under CI
+ * a missing file fails the suite; on a laptop without it those tests are skipped, loudly.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../lib/config';
+
+export const SHARED_DATA_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'data');
+export const ONLINE_RETAIL_XLSX = path.join(SHARED_DATA_DIR, 'online-retail.xlsx');
+
+/** `describe` when the workbook is there; under CI=true a missing workbook throws. */
+export function describeWithOnlineRetail(name: string, body: () => void): void {
+  if (fs.existsSync(ONLINE_RETAIL_XLSX)) {
+    describe(name, body);
+  } else if (process.env.CI === 'true') {
+    throw new Error(`${ONLINE_RETAIL_XLSX} is missing: CI must run the tests on the real Online Retail workbook`);
+  } else {
+    describe.skip(`${name} (skipped: ${ONLINE_RETAIL_XLSX} not found)`, body);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * A throw-away slice of the real stack for one test file: its own MySQL database, Kafka topic
+ * and Temporal task queue, so test files never see each other's rows, messages or tasks. The
+ * worker runs in the test process unless a test needs to kill it.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import mysql from 'mysql2/promise';
+import { loadConfig, type AppConfig } from '../../lib/config';
+import { createDatabase } from '../../lib/database';
+import { connectKafkaAdmin } from '../../lib/kafka';
+import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
+
+export interface TestEnvironment {
+  config: AppConfig;
+  /** Environment variables that point a child `segment` process at the same slice. */
+  env: NodeJS.ProcessEnv;
+  client: Client;
+  db: Knex;
+  startWorker(): Promise<SegmentationWorker>;
+  cleanup(): Promise<void>;
+}
+
+export async function createTestEnvironment(name: string, options: { dataDir: string }): Promise<TestEnvironment> {
+  const suffix = `${name}_${randomBytes(3).toString('hex')}`;
+  const base = loadConfig();
+  const database = `${base.mysql.database}_test_${suffix}`.slice(0, 64);
+  const config: AppConfig = {
+    ...base,
+    taskQueue: `test-${suffix}`,
+    kafkaTopic: `purchase-frequency-test-${suffix}`,
+    mysql: { ...base.mysql, database },
+    dataDir: options.dataDir,
+  };
+  const admin = await mysql.createConnection({ ...base.mysql });
+  await admin.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const db = createDatabase(config.mysql);
+  const workers: SegmentationWorker[] = [];
+  const runs: Promise<void>[] = [];
+  const { protocol, username, password, host } = new URL(process.env.MYSQL_URL ?? 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation');
+
+  return {
+    config,
+    env: {
+      ...process.env,
+      TEMPORAL_TASK_QUEUE: config.taskQueue,
+      KAFKA_TOPIC: config.kafkaTopic,
+      MYSQL_URL: `${protocol}//${username}:${password}@${host}/${database}`,
+      DATA_DIR: config.dataDir,
+    },
+    client,
+    db,
+    async startWorker() {
+      const worker = await createSegmentationWorker(config);
+      workers.push(worker);
+      runs.push(worker.run());
+      return worker;
+    },
+    async cleanup() {
+      for (const { worker } of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+      await Promise.allSettled(runs);
+      await db.destroy();
+      await connection.close();
+      const kafkaAdmin = await connectKafkaAdmin(config.kafkaBrokers, 'test-cleanup');
+      await kafkaAdmin.deleteTopics({ topics: [config.kafkaTopic] }).catch(() => undefined);
+      await kafkaAdmin.disconnect();
+      const root = await mysql.createConnection({ ...base.mysql });
+      await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
+      await root.end();
+    },
+  };
+}

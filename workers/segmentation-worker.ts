@@ -1,0 +1,58 @@
+/**
+ * The worker: polls the `customer-segmentation` task queue, runs the workflow from its bundle and
+ * the activities with one MySQL pool and one Kafka client for the whole process. Migrations run
+ * first, so a fresh database is ready before any step touches it.
+ */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { loadConfig, type AppConfig } from '../lib/config';
+import { createDatabase, migrateToLatest } from '../lib/database';
+import { kafkaClient } from '../lib/kafka';
+
+export interface SegmentationWorker {
+  worker: Worker;
+  /** Runs until shutdown (SIGINT/SIGTERM, or worker.shutdown()), then closes the connections. */
+  run(): Promise<void>;
+}
+
+export async function createSegmentationWorker(config: AppConfig = loadConfig()): Promise<SegmentationWorker> {
+  const db = createDatabase(config.mysql);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  try {
+    await migrateToLatest(db);
+    const kafka = kafkaClient(config.kafkaBrokers, 'customer-segmentation-worker');
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities({
+        db,
+        kafka,
+        topic: config.kafkaTopic,
+        topicPartitions: config.kafkaTopicPartitions,
+        dataDir: config.dataDir,
+      }),
+      // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a
+      // second run without starving the first on a small machine.
+      maxConcurrentActivityTaskExecutions: 2,
+      // Heartbeats reach the server (and the UI, and a retry's resume point) every 2s at most,
+      // instead of 80% of the heartbeat timeout: progress stays current, and a retry after a
+      // crash repeats little work.
+      maxHeartbeatThrottleInterval: '2s',
+    });
+    return {
+      worker,
+      async run() {
+        try {
+          await worker.run();
+        } finally {
+          await Promise.allSettled([connection.close(), db.destroy()]);
+        }
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled([connection.close(), db.destroy()]);
+    throw error;
+  }
+}

@@ -1,0 +1,3 @@
+/** Everything the worker's workflow bundle registers. */
+export { customerSegmentation } from './customer-segmentation';
+export { progressQuery } from './segmentation-progress';
