@@ -3,6 +3,7 @@
  * MySQL from the staged pairs (already distinct by their key). Replaces the run's counts in one
  * transaction, so running it twice gives the same table.
  */
+import { StagingMissingError } from '../lib/errors';
 import type { ActivityDependencies } from './activity-dependencies';
 import { markStepCompleted, markStepStarted } from './run-log';
 import { STAGING_COUNTS, STAGING_INVOICES } from './staging';
@@ -14,7 +15,7 @@ export interface AggregateResult {
 }
 
 export function createAggregatePurchases({ db }: ActivityDependencies) {
-  return async function aggregatePurchases({ runId }: { runId: string }): Promise<AggregateResult> {
+  return async function aggregatePurchases({ runId, rowsKept }: { runId: string; rowsKept: number }): Promise<AggregateResult> {
     await markStepStarted(db, runId, 'aggregate');
     await db.transaction(async (trx) => {
       await trx(STAGING_COUNTS).where({ run_id: runId }).delete();
@@ -28,6 +29,11 @@ export function createAggregatePurchases({ db }: ActivityDependencies) {
       .where({ run_id: runId })
       .select(db.raw('COUNT(*) AS customers'), db.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
     const result = { customers: Number(totals.customers), purchases: Number(totals.purchases) };
+    if (result.customers === 0 && rowsKept > 0) {
+      throw new StagingMissingError(
+        `run ${runId} kept ${rowsKept} rows but its staging rows are gone (only the newest runs keep them): reset it to its start, before loading`,
+      );
+    }
     await markStepCompleted(db, runId, 'aggregate', { ...result }, { customers: result.customers });
     return result;
   };

@@ -1,6 +1,6 @@
 /**
  * Step 5, reconcile: every customer aggregated was published, consumed and written, exactly
- * once. Records the run's summary in segmentation_runs and empties its staging rows.
+ * once. Records the run's summary in segmentation_runs and prunes staging to the recent runs.
  */
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
 import { ReconciliationError } from '../lib/errors';
@@ -8,7 +8,7 @@ import type { RunSummary } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { runTotals, SEGMENTS_TABLE } from './classify-customers';
 import { markStepCompleted, markStepStarted, RUNS_TABLE } from './run-log';
-import { deleteStagingRows } from './staging';
+import { pruneStaging } from './staging';
 
 export interface ReconcileInput {
   runId: string;
@@ -53,7 +53,7 @@ export function createReconcileRun({ db }: ActivityDependencies) {
       rows_written: summary.rowsWritten,
       finished_at: new Date(),
     });
-    await deleteStagingRows(db, runId);
+    await pruneStaging(db);
     return summary;
   };
 }

@@ -40,7 +40,12 @@ export class ReconciliationError extends Error {
   override readonly name = 'ReconciliationError';
 }
 
-export const NON_RETRYABLE_ERROR_TYPES = ['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError'];
+/** A step re-run (after a reset) needs an earlier step's staging rows, and they were pruned. */
+export class StagingMissingError extends Error {
+  override readonly name = 'StagingMissingError';
+}
+
+export const NON_RETRYABLE_ERROR_TYPES = ['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError', 'StagingMissingError'];
 
 function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {
   const parts = [`file "${file}"`];

@@ -84,7 +84,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     );
     const aggregate = await step(
       'aggregate',
-      (summary) => activities.aggregatePurchases.executeWithOptions({ summary }, [{ runId }]),
+      (summary) => activities.aggregatePurchases.executeWithOptions({ summary }, [{ runId, rowsKept: dataQuality.rowsKept }]),
       (result) => ({ customers: result.customers, purchases: result.purchases }),
     );
     const published = await step(

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { STAGING_RETAINED_RUNS } from '../../activities/staging';
 import { segment } from '../support/segment-cli';
 import { segments } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -100,4 +101,13 @@ test('a customer that moves category between runs shows in report --moved', asyn
     expect(row.PurchasesAfter).toBeGreaterThan(5);
     expect(row.PurchasesAfter).toBeLessThanOrEqual(10);
   }
+});
+
+test('staging keeps only the newest runs', async () => {
+  await segment(['run', '--file', workbook, '--wait', '--json'], env.env);
+  const runs = await env.db('segmentation_runs').count({ n: '*' });
+  expect(Number(runs[0].n)).toBeGreaterThan(STAGING_RETAINED_RUNS);
+  const staged = await env.db('staging_customer_invoices').distinct('run_id');
+  const newest = await env.db('segmentation_runs').orderBy('started_at', 'desc').limit(STAGING_RETAINED_RUNS).pluck('run_id');
+  expect(staged.map((row) => row.run_id).sort()).toEqual([...newest].sort());
 });
