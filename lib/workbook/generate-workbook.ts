@@ -47,6 +47,23 @@ export interface GeneratedWorkbook extends DataQualityReport, PurchaseSummary {
 }
 
 export const DEFAULT_GENERATED_SHEET_NAME = 'Online Retail';
+
+/** Every kind of dirt at zero, to count up from. */
+export function noDirt(): GeneratedDirt {
+  return {
+    rowsWithoutCustomerId: 0,
+    cancellationRows: 0,
+    negativeQuantitiesOnNormalInvoices: 0,
+    zeroUnitPrices: 0,
+    customerIdsAsText: 0,
+    quantitiesAsText: 0,
+    invoiceNosAsText: 0,
+    unitPricesAsText: 0,
+    paddedNumbersAsText: 0,
+    paddedDescriptions: 0,
+    missingDescriptions: 0,
+  };
+}
 const DATE_FORMAT = 'm/d/yy h:mm';
 const FIRST_INVOICE_NO = 536365;
 const FIRST_INVOICE_TIME = Date.UTC(2010, 11, 1, 8, 26);
@@ -96,19 +113,7 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
   const products = makeProducts(random, Math.min(4000, Math.max(50, Math.round(rows / 130))));
   const report = emptyDataQualityReport();
   const purchases = new PurchaseCounter();
-  const dirt: GeneratedDirt = {
-    rowsWithoutCustomerId: 0,
-    cancellationRows: 0,
-    negativeQuantitiesOnNormalInvoices: 0,
-    zeroUnitPrices: 0,
-    customerIdsAsText: 0,
-    quantitiesAsText: 0,
-    invoiceNosAsText: 0,
-    unitPricesAsText: 0,
-    paddedNumbersAsText: 0,
-    paddedDescriptions: 0,
-    missingDescriptions: 0,
-  };
+  const dirt = noDirt();
 
   /** A number as an export might store it as text: sometimes with stray spaces. */
   const numberAsText = (text: string): string => {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { generateWorkbook, zipBacklogBytes, type GeneratedDirt, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
+import { generateWorkbook, noDirt, zipBacklogBytes, type GeneratedDirt, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
 import { makeTempDir } from './support/write-workbook';
 
@@ -47,19 +47,7 @@ describe('generateWorkbook + previewWorkbook', () => {
     if (sheet === undefined) throw new Error('no "Online Retail" sheet');
     expect(sheet.getRow(1).values).toEqual([undefined, 'InvoiceNo', 'StockCode', 'Description', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID', 'Country']);
 
-    const census: GeneratedDirt = {
-      rowsWithoutCustomerId: 0,
-      cancellationRows: 0,
-      negativeQuantitiesOnNormalInvoices: 0,
-      zeroUnitPrices: 0,
-      customerIdsAsText: 0,
-      quantitiesAsText: 0,
-      invoiceNosAsText: 0,
-      unitPricesAsText: 0,
-      paddedNumbersAsText: 0,
-      paddedDescriptions: 0,
-      missingDescriptions: 0,
-    };
+    const census: GeneratedDirt = noDirt();
     let datesWithFormat = 0;
     sheet.eachRow((row, rowNumber) => {
       if (rowNumber === 1) return;
