@@ -17,6 +17,7 @@ import { CONSUMER_OFFSETS } from './staging';
 
 export const SEGMENTS_TABLE = 'customer_segments';
 export const HISTORY_TABLE = 'customer_segment_history';
+const STALL_TIMEOUT_MS = 120_000;
 
 export interface ClassifyInput {
   runId: string;
@@ -55,11 +56,22 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
       // A group of its own per run: runs never share or rebalance each other's partitions, and
       // since offsets are never committed to Kafka the empty group leaves no trace behind.
       const consumer = kafka.consumer({ groupId: `customer-segmentation-${runId}`, maxBytesPerPartition: 4 * 1024 * 1024 });
-      const heartbeat = setInterval(() => context.heartbeat(progress()), 5_000);
+      let lastProgressAt = Date.now();
+      let stalled: (error: Error) => void = () => {};
+      const heartbeat = setInterval(() => {
+        context.heartbeat(progress());
+        // The ranges were written before this step started, so they are all there to read: a
+        // long silence means the broker lost them or the consumer is wedged. Fail the attempt
+        // (it is retried) rather than heartbeat until the hour-long timeout.
+        if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) {
+          stalled(new Error(`no message read for ${STALL_TIMEOUT_MS / 1000}s; still to read: partitions ${unfinished().join(', ')}`));
+        }
+      }, 5_000);
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
+          stalled = reject;
           consumer
             .run({
               autoCommit: false,
@@ -83,6 +95,7 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
                 if (lastOffset < position) return;
                 await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, threshold });
                 next.set(partition, lastOffset + 1n);
+                lastProgressAt = Date.now();
                 context.heartbeat(progress());
                 await keepGroupAlive();
                 if (unfinished().length === 0) resolve();
