@@ -5,6 +5,7 @@
  * load, clean and aggregate in-process, without Temporal, Kafka or MySQL.
  */
 import { randomBytes } from 'node:crypto';
+import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
@@ -157,12 +158,20 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
 
 async function dryRun(input: SegmentationInput, options: RunOptions, config: AppConfig): Promise<number> {
   const workbook = resolveWorkbookPath(config.dataDir, input.file);
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(1, 0, { file: workbook.displayName });
   const preview = await previewWorkbook({
     filePath: workbook.absolutePath,
     displayName: workbook.displayName,
     sheet: input.sheet,
     threshold: input.threshold,
-  });
+    onBytesRead: (bytesRead, totalBytes) => {
+      bar?.setTotal(totalBytes);
+      bar?.update(bytesRead);
+    },
+  }).finally(() => bar?.stop());
   const outcome = {
     workflowId: null,
     status: 'dry-run',

@@ -10,6 +10,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import ExcelJS from 'exceljs';
 import { TRANSACTION_COLUMNS } from '../../lib/workbook/transaction-columns';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
+import { progressQuery } from '../../workflows/segmentation-progress';
 import { historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
@@ -70,6 +71,10 @@ test('a cell that is not a number names the file, sheet, row and column', async 
   expect(cause.message).toContain('row 4');
   expect(cause.message).toContain('column Quantity');
   await expectNothingWritten(workflowId, 'row 4');
+  // The failed run says where it stopped, to the CLI and the UI alike.
+  const progress = await env.client.workflow.getHandle(workflowId).query(progressQuery);
+  expect(progress).toMatchObject({ status: 'failed', currentStep: 'load', steps: { load: { status: 'failed' }, aggregate: { status: 'pending' } } });
+  expect(progress.error).toContain('column Quantity');
 });
 
 test('a missing header column is named', async () => {

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stackDown, stackUp } from '../../infra/stack/stack';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { historyFacts, segments, startSegmentation } from '../support/run-workflow';
-import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
 
 jest.setTimeout(300_000);
 
@@ -18,6 +18,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-outage-'));
 let env: TestEnvironment;
 
 beforeAll(async () => {
+  await requireManagedServer('kafka');
   env = await createTestEnvironment('kafka_outage', { dataDir });
   await env.startWorker();
 });

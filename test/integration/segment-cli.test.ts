@@ -60,6 +60,16 @@ test('run --wait --json ends with the contract JSON line, equal to the generator
   const status = await segment(['status', lastJson.workflowId, '--json'], env.env);
   expect(status.lastJson).toMatchObject({ workflowId: lastJson.workflowId, status: 'completed', customers: expected.customers });
 
+  // The UI's run list can filter on the custom search attributes (visibility is eventually consistent).
+  const query = `WorkflowId = '${lastJson.workflowId}' AND SegmentationStatus = 'completed' AND SegmentationStep = 'done'`;
+  let listed: string[] = [];
+  for (let tries = 0; tries < 40 && listed.length === 0; tries++) {
+    listed = [];
+    for await (const execution of env.client.workflow.list({ query })) listed.push(execution.workflowId);
+    if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(listed).toEqual([lastJson.workflowId]);
+
   const report = await segment(['report', '--json'], env.env);
   expect(report.lastJson.categories).toEqual([
     { FrequencyCategory: 'Low Frequency', Customers: expected.low },

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
+import { stackStatus } from '../../infra/stack/stack';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { createDatabase } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
@@ -74,4 +75,12 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
       await root.end();
     },
   };
+}
+
+/** Outage tests stop and restart a server: only one this project's stack started can be. */
+export async function requireManagedServer(name: 'temporal' | 'kafka' | 'mysql'): Promise<void> {
+  const [status] = await stackStatus([name]);
+  if (status.pid === undefined) {
+    throw new Error(`this test stops and restarts ${name}: it needs the one \`segment stack up\` started, not an external server`);
+  }
 }
