@@ -1,6 +1,6 @@
 /** A Temporal client for the CLI, closed by the caller. */
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, type AppConfig } from '../lib/config';
+import { hostOf, loadConfig, setting, type AppConfig } from '../lib/config';
 
 export async function connectClient(config: AppConfig = loadConfig()): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect({ address: config.temporalAddress });
@@ -9,7 +9,6 @@ export async function connectClient(config: AppConfig = loadConfig()): Promise<{
 }
 
 export function temporalUiLink(config: AppConfig, workflowId?: string): string {
-  const host = config.temporalAddress.slice(0, config.temporalAddress.lastIndexOf(':'));
-  const base = `http://${host}:${process.env.TEMPORAL_UI_PORT ?? '8233'}/namespaces/${config.temporalNamespace}/workflows`;
+  const base = `http://${hostOf(config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}/namespaces/${config.temporalNamespace}/workflows`;
   return workflowId ? `${base}/${encodeURIComponent(workflowId)}` : base;
 }

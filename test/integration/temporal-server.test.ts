@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { loadConfig } from '../../lib/config';
+import { hostOf, loadConfig, setting } from '../../lib/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { greetingWorkflow } from '../fixtures/greeting-workflow';
 
@@ -42,7 +42,7 @@ test('the custom search attributes are registered', async () => {
 });
 
 test('the Web UI answers', async () => {
-  const response = await fetch(`http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`);
+  const response = await fetch(`http://${hostOf(config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}`);
   expect(response.status).toBe(200);
   expect(await response.text()).toContain('<html');
 });

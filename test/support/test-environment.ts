@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { stackStatus } from '../../infra/stack/stack';
-import { loadConfig, type AppConfig } from '../../lib/config';
+import { loadConfig, setting, type AppConfig } from '../../lib/config';
 import { createDatabase } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
@@ -43,7 +43,7 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
   const db = createDatabase(config.mysql);
   const workers: SegmentationWorker[] = [];
   const runs: Promise<void>[] = [];
-  const { protocol, username, password, host } = new URL(process.env.MYSQL_URL ?? 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation');
+  const { protocol, username, password, host } = new URL(setting('MYSQL_URL'));
 
   return {
     config,
