@@ -21,7 +21,10 @@ export interface AppConfig {
   kafkaBrokers: string[];
   kafkaTopic: string;
   kafkaTopicPartitions: number;
+  /** The worker's connection: SELECT, INSERT, UPDATE and DELETE on its own tables, nothing more. */
   mysql: MysqlSettings;
+  /** The migrations' connection (CREATE, ALTER, DROP, INDEX on the same database). */
+  mysqlMigration: MysqlSettings;
   /** The only folder workbooks are read from. */
   dataDir: string;
 }
@@ -36,6 +39,8 @@ export const DEFAULTS = {
   KAFKA_TOPIC_PARTITIONS: '6',
   KAFKA_CONTROLLER_PORT: '9093',
   MYSQL_URL: 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation',
+  /** The migrations' user: DDL rights on the same database. The worker's MYSQL_URL user has DML only. */
+  MYSQL_MIGRATION_URL: 'mysql://segmentation_migrator:segmentation_migrator@127.0.0.1:3306/segmentation',
   DATA_DIR: path.join(PROJECT_ROOT, 'data'),
   STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
 } as const;
@@ -56,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaTopic: setting('KAFKA_TOPIC', env),
     kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
     mysql: parseMysqlUrl(setting('MYSQL_URL', env)),
+    mysqlMigration: parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)),
     dataDir: path.resolve(setting('DATA_DIR', env)),
   };
 }

@@ -1,12 +1,12 @@
 /**
  * The worker: polls the `customer-segmentation` task queue, runs the workflow from its bundle and
- * the activities with one MySQL pool and one Kafka client for the whole process. Migrations run
- * first, so a fresh database is ready before any step touches it.
+ * the activities with one MySQL pool and one Kafka client for the whole process. It connects as
+ * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadConfig, type AppConfig } from '../lib/config';
-import { createDatabase, migrateToLatest } from '../lib/database';
+import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
 
 export interface SegmentationWorker {
@@ -19,7 +19,7 @@ export async function createSegmentationWorker(config: AppConfig = loadConfig())
   const db = createDatabase(config.mysql);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {
-    await migrateToLatest(db);
+    await assertSchemaCurrent(db);
     const kafka = kafkaClient(config.kafkaBrokers, 'customer-segmentation-worker');
     const worker = await Worker.create({
       connection,

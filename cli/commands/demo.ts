@@ -1,6 +1,6 @@
 /**
  * `segment demo` (the README's first command, `npm start`): the whole job on a fresh machine.
- * Brings the stack up (installing what is missing), generates a workbook unless one is given,
+ * Brings the stack up (installing what is missing), migrates the schema, generates a workbook unless one is given,
  * runs a worker in this process, runs the workflow with progress bars, prints the result table
  * and the Temporal UI link.
  */
@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { stackUp } from '../../infra/stack/stack';
 import { loadConfig } from '../../lib/config';
+import { createDatabase, migrateToLatest } from '../../lib/database';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
 import { connectClient, temporalUiLink } from '../temporal-client';
@@ -22,6 +23,8 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
 
   say('Bringing up Temporal, Kafka and MySQL (first time: installs them)...');
   await stackUp([], say);
+  const migrations = createDatabase(config.mysqlMigration);
+  await migrateToLatest(migrations).finally(() => migrations.destroy());
 
   let file = options.file;
   if (!file) {

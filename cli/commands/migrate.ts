@@ -1,8 +1,9 @@
-/** `segment migrate [--rollback]`: brings the MySQL schema up to date (the worker does it too at start). */
+/** `segment migrate [--rollback]`: brings the MySQL schema up to date, as MYSQL_MIGRATION_URL's user. */
+import { loadConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 
 export async function migrateCommand(options: { rollback?: boolean }): Promise<number> {
-  const db = createDatabase();
+  const db = createDatabase(loadConfig().mysqlMigration);
   try {
     if (options.rollback) {
       const [, undone] = (await db.migrate.rollback(undefined, true)) as [number, string[]];

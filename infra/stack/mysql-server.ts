@@ -14,11 +14,15 @@ import type { StackServer, StackSettings } from './stack-settings';
 export const MYSQL8_SQL_MODE =
   'ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';
 
-/** What the application user may do: its own tables, including migrations, and nothing else. */
-const APP_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, LOCK TABLES';
+/** The worker's user: rows of its own tables and nothing else (no DDL, no GRANT). */
+export const APP_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
+const SCHEMA_PRIVILEGES = 'CREATE, ALTER, DROP, INDEX, REFERENCES, CREATE VIEW, SHOW VIEW, LOCK TABLES';
+/** The migrations' user: the schema of the same databases as well, still without GRANT OPTION. */
+export const MIGRATION_PRIVILEGES = `${APP_PRIVILEGES}, ${SCHEMA_PRIVILEGES}`;
 
 export function mysqlServer(settings: StackSettings): StackServer {
   const { host, port, user, password, database } = settings.mysql;
+  const migrator = settings.mysqlMigration;
   const mysqlDir = path.join(settings.stackDir, 'mysql');
   const dataDir = path.join(mysqlDir, 'data');
   const socketPath = path.join(settings.stackDir, 'run', 'mysql.sock');
@@ -74,18 +78,29 @@ export function mysqlServer(settings: StackSettings): StackServer {
       }
     },
 
-    /** Database and least-privilege user, through the root socket (only a stack-started server has one). */
+    /** Database and the two least-privilege users, through the root socket (only a stack-started server has one). */
     async prepare() {
       if (!fs.existsSync(socketPath)) return;
       const root = await mysql.createConnection({ socketPath, user: 'root' });
       try {
         await root.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-        for (const clientHost of ['127.0.0.1', 'localhost', '::1']) {
-          await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, clientHost, password]);
-          await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, clientHost, password]);
-          await root.query(`GRANT ${APP_PRIVILEGES} ON ${mysql.escapeId(database)}.* TO ?@?`, [user, clientHost]);
-          // Tests make throw-away databases named after the main one (e.g. segmentation_test_1).
-          await root.query(`GRANT ${APP_PRIVILEGES} ON ${mysql.escapeId(`${database}\\_%`)}.* TO ?@?`, [user, clientHost]);
+        const accounts = [
+          { account: settings.mysql, privileges: APP_PRIVILEGES },
+          { account: migrator, privileges: MIGRATION_PRIVILEGES },
+        ];
+        for (const { account, privileges } of accounts) {
+          for (const clientHost of ['127.0.0.1', 'localhost', '::1']) {
+            await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [account.user, clientHost, account.password]);
+            await root.query('ALTER USER ?@? IDENTIFIED BY ?', [account.user, clientHost, account.password]);
+            // Tests make throw-away databases named after the main one (e.g. segmentation_test_1).
+            for (const scope of [database, `${database}\\_%`]) {
+              await root.query(`GRANT ${privileges} ON ${mysql.escapeId(scope)}.* TO ?@?`, [account.user, clientHost]);
+              // Stacks before least privilege gave the app user DDL as well; granted first, so it never lacks DML.
+              if (privileges === APP_PRIVILEGES) {
+                await root.query(`REVOKE ${SCHEMA_PRIVILEGES} ON ${mysql.escapeId(scope)}.* FROM ?@?`, [account.user, clientHost]);
+              }
+            }
+          }
         }
       } finally {
         await root.end();

@@ -8,6 +8,7 @@ export interface StackSettings {
   temporal: { address: string; namespace: string; uiPort: number };
   kafka: { brokers: string[]; host: string; port: number; controllerPort: number; topic: string; partitions: number };
   mysql: MysqlSettings;
+  mysqlMigration: MysqlSettings;
 }
 
 export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
@@ -31,6 +32,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
       partitions: config.kafkaTopicPartitions,
     },
     mysql: config.mysql,
+    mysqlMigration: config.mysqlMigration,
   };
 }
 

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { loadConfig } from '../../lib/config';
-import { createDatabase, migrateToLatest } from '../../lib/database';
+import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations } from '../../lib/database';
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
@@ -16,13 +16,13 @@ const TABLES = [
 ];
 
 beforeAll(async () => {
-  const admin = await mysql.createConnection(config.mysql);
+  const admin = await mysql.createConnection(config.mysqlMigration);
   await admin.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
   await admin.end();
 });
 
 afterAll(async () => {
-  const admin = await mysql.createConnection(config.mysql);
+  const admin = await mysql.createConnection(config.mysqlMigration);
   await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
   await admin.end();
 });
@@ -33,7 +33,7 @@ async function tables(db: ReturnType<typeof createDatabase>): Promise<string[]> 
 }
 
 test('migrations go up, are idempotent, and roll back to nothing', async () => {
-  const db = createDatabase({ ...config.mysql, database });
+  const db = createDatabase({ ...config.mysqlMigration, database });
   try {
     expect(await migrateToLatest(db)).toHaveLength(4);
     expect(await tables(db)).toEqual(TABLES);
@@ -64,4 +64,44 @@ test('the server runs with MySQL 8 strictness and utf8mb4', async () => {
   } finally {
     await db.destroy();
   }
+});
+
+describe('least privilege', () => {
+  // The worker's user on a database the migration user has brought up to date.
+  const worker = () => createDatabase({ ...config.mysql, database });
+
+  beforeAll(async () => {
+    const migrator = createDatabase({ ...config.mysqlMigration, database });
+    await migrateToLatest(migrator).finally(() => migrator.destroy());
+  });
+
+  test('the worker\'s user reads and writes rows but may not DROP, ALTER, CREATE or GRANT', async () => {
+    const db = worker();
+    try {
+      await assertSchemaCurrent(db);
+      await db('kafka_consumer_offsets').insert({ run_id: 'least-privilege', topic: 't', partition: 0, next_offset: 1 });
+      await db('kafka_consumer_offsets').where({ run_id: 'least-privilege' }).update({ next_offset: 2 });
+      await db('kafka_consumer_offsets').where({ run_id: 'least-privilege' }).delete();
+      await expect(db.raw('DROP TABLE customer_segments')).rejects.toThrow(/DROP command denied/);
+      await expect(db.raw('ALTER TABLE customer_segments ADD COLUMN x INT')).rejects.toThrow(/ALTER command denied/);
+      await expect(db.raw('CREATE TABLE sneaky (id INT)')).rejects.toThrow(/CREATE command denied/);
+      await expect(db.raw('GRANT SELECT ON customer_segments TO ?@?', [config.mysql.user, '127.0.0.1'])).rejects.toThrow(/denied/);
+      await expect(db.raw('TRUNCATE TABLE customer_segments')).rejects.toThrow(/DROP command denied/);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  test('the worker refuses an outdated schema and names the command that fixes it', async () => {
+    const migrator = createDatabase({ ...config.mysqlMigration, database });
+    const db = worker();
+    try {
+      await migrator.migrate.down();
+      expect(await pendingMigrations(db)).toHaveLength(1);
+      await expect(assertSchemaCurrent(db)).rejects.toThrow(/not up to date.*segment migrate/);
+    } finally {
+      await migrateToLatest(migrator);
+      await Promise.all([migrator.destroy(), db.destroy()]);
+    }
+  });
 });

@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { stackStatus } from '../../infra/stack/stack';
 import { loadConfig, setting, type AppConfig } from '../../lib/config';
-import { createDatabase } from '../../lib/database';
+import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
 
@@ -32,18 +32,22 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
     taskQueue: `test-${suffix}`,
     kafkaTopic: `purchase-frequency-test-${suffix}`,
     mysql: { ...base.mysql, database },
+    mysqlMigration: { ...base.mysqlMigration, database },
     dataDir: options.dataDir,
   };
-  const admin = await mysql.createConnection({ ...base.mysql });
+  // The migration user makes the database and its schema; the worker then connects as the DML-only user.
+  const admin = await mysql.createConnection({ ...base.mysqlMigration });
   await admin.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
+  const migrations = createDatabase(config.mysqlMigration);
+  await migrateToLatest(migrations).finally(() => migrations.destroy());
 
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const db = createDatabase(config.mysql);
   const workers: SegmentationWorker[] = [];
   const runs: Promise<void>[] = [];
-  const { protocol, username, password, host } = new URL(setting('MYSQL_URL'));
+  const inDatabase = (url: string) => Object.assign(new URL(url), { pathname: `/${database}` }).toString();
 
   return {
     config,
@@ -51,7 +55,8 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
       ...process.env,
       TEMPORAL_TASK_QUEUE: config.taskQueue,
       KAFKA_TOPIC: config.kafkaTopic,
-      MYSQL_URL: `${protocol}//${username}:${password}@${host}/${database}`,
+      MYSQL_URL: inDatabase(setting('MYSQL_URL')),
+      MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL')),
       DATA_DIR: config.dataDir,
     },
     client,
@@ -70,7 +75,7 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
       const kafkaAdmin = await connectKafkaAdmin(config.kafkaBrokers, 'test-cleanup');
       await kafkaAdmin.deleteTopics({ topics: [config.kafkaTopic] }).catch(() => undefined);
       await kafkaAdmin.disconnect();
-      const root = await mysql.createConnection({ ...base.mysql });
+      const root = await mysql.createConnection({ ...base.mysqlMigration });
       await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
       await root.end();
     },
