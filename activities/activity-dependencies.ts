@@ -1,12 +1,15 @@
 /** What the activities are built with: connections are made once per worker, not per call. */
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
+import type { StagingRetention } from '../lib/config';
 
 export interface ActivityDependencies {
+  /** The worker's MySQL user: rows only, no DDL. */
   db: Knex;
   kafka: Kafka;
   topic: string;
   topicPartitions: number;
   /** The only folder workbooks are read from. */
   dataDir: string;
+  retention: StagingRetention;
 }

@@ -1,12 +1,14 @@
 /**
  * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices, computed by
- * MySQL from the staged pairs (already distinct by their key). Replaces the run's counts in one
- * transaction, so running it twice gives the same table.
+ * MySQL from the staged pairs (distinct by their key; invoice numbers compared byte for byte,
+ * like the dry run's JavaScript strings). Replaces the run's counts in one transaction, so running
+ * it twice gives the same table.
  */
+import { Context } from '@temporalio/activity';
 import { StagingMissingError } from '../lib/errors';
+import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
-import { markStepCompleted, markStepStarted } from './run-log';
-import { STAGING_COUNTS, STAGING_INVOICES } from './staging';
+import { heartbeatWhile } from './heartbeat-while';
 
 export interface AggregateResult {
   customers: number;
@@ -16,25 +18,25 @@ export interface AggregateResult {
 
 export function createAggregatePurchases({ db }: ActivityDependencies) {
   return async function aggregatePurchases({ runId, rowsKept }: { runId: string; rowsKept: number }): Promise<AggregateResult> {
-    await markStepStarted(db, runId, 'aggregate');
-    await db.transaction(async (trx) => {
-      await trx(STAGING_COUNTS).where({ run_id: runId }).delete();
+    const aggregation = db.transaction(async (trx) => {
+      await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
       await trx.raw(
         `INSERT INTO ?? (run_id, CustomerID, PurchaseCount)
          SELECT run_id, CustomerID, COUNT(*) FROM ?? WHERE run_id = ? GROUP BY run_id, CustomerID`,
-        [STAGING_COUNTS, STAGING_INVOICES, runId],
+        [TABLES.stagingCounts, TABLES.stagingInvoices, runId],
       );
+      const [totals] = await trx(TABLES.stagingCounts)
+        .where({ run_id: runId })
+        .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
+      return { customers: Number(totals.customers), purchases: Number(totals.purchases) };
     });
-    const [totals] = await db(STAGING_COUNTS)
-      .where({ run_id: runId })
-      .select(db.raw('COUNT(*) AS customers'), db.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
-    const result = { customers: Number(totals.customers), purchases: Number(totals.purchases) };
+    const result = await heartbeatWhile(aggregation);
+    Context.current().cancellationSignal.throwIfAborted();
     if (result.customers === 0 && rowsKept > 0) {
       throw new StagingMissingError(
-        `run ${runId} kept ${rowsKept} rows but its staging rows are gone (only the newest runs keep them): reset it to its start, before loading`,
+        `run ${runId} kept ${rowsKept} rows but its staging rows are gone (pruned after the retention time): retry runs the load again`,
       );
     }
-    await markStepCompleted(db, runId, 'aggregate', { ...result }, { customers: result.customers });
     return result;
   };
 }

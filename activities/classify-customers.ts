@@ -1,7 +1,9 @@
 /**
  * Step 4, consume and classify: the consumer side of the older design's Spark job. Reads exactly
- * the offset ranges the publish step returned, labels each customer Low or High Frequency, and
- * upserts `customer_segments` and the run's history.
+ * the offset ranges the publish step returned for its partitions (the workflow runs one such
+ * activity per group of partitions, in parallel, on any workers), labels each customer Low or High
+ * Frequency and writes the run's own rows in `customer_segment_history`. It never touches
+ * `customer_segments`: the reconcile step publishes the run's result there, whole, once it checks.
  *
  * The consumer's position is kept in MySQL, not in Kafka: each batch's rows and the partition's
  * next offset are written in one transaction, so a crash or retry resumes exactly after the last
@@ -9,69 +11,84 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import { PublishedRangeGoneError } from '../lib/errors';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
+import { TABLES } from '../lib/tables';
+import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
-import { decodePurchaseCount, RUN_ID_HEADER, type PartitionRange } from './purchase-count-message';
-import { markStepCompleted, markStepStarted } from './run-log';
-import { CONSUMER_OFFSETS } from './staging';
+import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 
-export const SEGMENTS_TABLE = 'customer_segments';
-export const HISTORY_TABLE = 'customer_segment_history';
+/** The ranges were written before this step started: a long silence means the consumer is wedged. */
 const STALL_TIMEOUT_MS = 120_000;
 
 export interface ClassifyInput {
   runId: string;
   threshold: number;
+  /** The ranges of the partitions this activity consumes (never shared with another activity). */
   ranges: PartitionRange[];
 }
 
 export interface ClassifyResult {
-  /** Distinct customers of this run read from Kafka and written. */
-  customersConsumed: number;
+  /** The run's messages read from these partitions, over all attempts (a re-sent chunk counts twice). */
   messagesConsumed: number;
-  low: number;
-  high: number;
+}
+
+/** Heartbeat details of a classify activity. */
+export interface ClassifyHeartbeat {
+  partitions: number[];
+  messagesConsumed: number;
+  /** Of the run's messages in these partitions' ranges (other runs' messages included in the offsets). */
+  offsetsLeft: number;
 }
 
 export function createClassifyCustomers({ db, kafka, topic }: ActivityDependencies) {
   return async function classifyCustomers({ runId, threshold, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
-    if (context.info.attempt === 1) await markStepStarted(db, runId, 'classify');
+    const partitions = ranges.map((range) => range.partition);
 
     // Where to (re)start each partition: after what an earlier attempt committed, if anything.
-    const committed = await committedOffsets(db, runId, topic);
+    const committed = await committedPositions(db, runId, partitions);
     const next = new Map<number, bigint>();
     const end = new Map<number, bigint>();
     for (const { partition, fromOffset, toOffset } of ranges) {
       const from = BigInt(fromOffset);
-      const stored = committed.get(partition);
+      const stored = committed.get(partition)?.nextOffset;
       next.set(partition, stored !== undefined && stored > from ? stored : from);
       end.set(partition, BigInt(toOffset));
     }
-    const unfinished = () => [...end].filter(([partition, to]) => next.get(partition)! < to).map(([p]) => p);
-    let messagesConsumed = 0;
-    const progress = () => ({ messagesConsumed, partitionsLeft: unfinished().length });
+    const unfinished = () => partitions.filter((partition) => next.get(partition)! < end.get(partition)!);
+    let messagesConsumed = [...committed.values()].reduce((sum, { messagesConsumed: n }) => sum + n, 0);
+    const heartbeat = (): ClassifyHeartbeat => ({
+      partitions,
+      messagesConsumed,
+      offsetsLeft: unfinished().reduce((sum, partition) => sum + Number(end.get(partition)! - next.get(partition)!), 0),
+    });
 
     if (unfinished().length > 0) {
-      // A group of its own per run: runs never share or rebalance each other's partitions, and
-      // since offsets are never committed to Kafka the empty group leaves no trace behind.
-      const consumer = kafka.consumer({ groupId: `customer-segmentation-${runId}`, maxBytesPerPartition: 4 * 1024 * 1024 });
+      const topicPartitions = await assertRangesStillInKafka(kafka, topic, next, end, unfinished());
+      const others = topicPartitions.filter((partition) => !partitions.includes(partition));
+      // A group of its own per run and partitions: activities never share or rebalance each
+      // other's partitions, and since offsets are never committed to Kafka the group leaves no trace.
+      const consumer = kafka.consumer({
+        groupId: `customer-segmentation-${runId}-${partitions.join('-')}`,
+        maxBytesPerPartition: 4 * 1024 * 1024,
+        maxWaitTimeInMs: 500,
+      });
       let lastProgressAt = Date.now();
-      let stalled: (error: Error) => void = () => {};
-      const heartbeat = setInterval(() => {
-        context.heartbeat(progress());
-        // The ranges were written before this step started, so they are all there to read: a
-        // long silence means the broker lost them or the consumer is wedged. Fail the attempt
-        // (it is retried) rather than heartbeat until the hour-long timeout.
+      let fail: (error: Error) => void = () => {};
+      const watchdog = setInterval(() => {
+        context.heartbeat(heartbeat());
         if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) {
-          stalled(new Error(`no message read for ${STALL_TIMEOUT_MS / 1000}s; still to read: partitions ${unfinished().join(', ')}`));
+          fail(new Error(`no message read for ${STALL_TIMEOUT_MS / 1000}s; still to read: partitions ${unfinished().join(', ')}`));
         }
       }, 5_000);
+      const onCancel = () => fail(context.cancellationSignal.reason as Error);
+      context.cancellationSignal.addEventListener('abort', onCancel);
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
         await new Promise<void>((resolve, reject) => {
-          stalled = reject;
+          fail = reject;
           consumer
             .run({
               autoCommit: false,
@@ -81,6 +98,7 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
                 const to = end.get(partition);
                 if (position === undefined || to === undefined || position >= to) return;
                 const rows = new Map<number, number>();
+                let runMessages = 0;
                 let lastOffset = position - 1n;
                 for (const message of batch.messages) {
                   const offset = BigInt(message.offset);
@@ -90,86 +108,104 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
                   if (message.headers?.[RUN_ID_HEADER]?.toString() !== runId) continue;
                   const { customerId, purchaseCount } = decodePurchaseCount(message.value);
                   rows.set(customerId, purchaseCount);
-                  messagesConsumed += 1;
+                  runMessages += 1;
                 }
                 if (lastOffset < position) return;
-                await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, threshold });
+                if (context.cancellationSignal.aborted) return;
+                await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
                 next.set(partition, lastOffset + 1n);
+                messagesConsumed += runMessages;
                 lastProgressAt = Date.now();
-                context.heartbeat(progress());
+                context.heartbeat(heartbeat());
                 await keepGroupAlive();
                 if (unfinished().length === 0) resolve();
               },
             })
             .then(() => {
-              // Seek every partition to where this run starts; kafkajs applies it on assignment.
+              // Start each of ours where this run starts (kafkajs applies it on assignment); leave the others alone.
               for (const [partition, offset] of next) consumer.seek({ topic, partition, offset: offset.toString() });
+              if (others.length) consumer.pause([{ topic, partitions: others }]);
             })
             .catch(reject);
           consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
         });
       } finally {
-        clearInterval(heartbeat);
+        clearInterval(watchdog);
+        context.cancellationSignal.removeEventListener('abort', onCancel);
         await consumer.disconnect();
       }
     }
-
-    const result = await runTotals(db, runId);
-    await markStepCompleted(
-      db,
-      runId,
-      'classify',
-      { customersConsumed: result.customersConsumed, low: result.low, high: result.high },
-      { customers_consumed: result.customersConsumed },
-    );
-    return { ...result, messagesConsumed };
+    return { messagesConsumed };
   };
 }
 
-/** One batch of one partition: results, history and the consumer position, all or nothing. */
+/** One batch of one partition: the run's history rows and the consumer position, all or nothing. */
 async function commitBatch(
   db: Knex,
-  batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; threshold: number },
+  batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; runMessages: number; threshold: number },
 ): Promise<void> {
   const now = new Date();
-  const segments = [...batch.rows].map(([customerId, purchaseCount]) => ({
+  const history = [...batch.rows].map(([customerId, purchaseCount]) => ({
+    RunId: batch.runId,
     CustomerID: customerId,
     PurchaseCount: purchaseCount,
     FrequencyCategory: frequencyCategory(purchaseCount, batch.threshold),
+    RecordedAt: now,
   }));
   await db.transaction(async (trx) => {
-    if (segments.length) {
-      await trx(SEGMENTS_TABLE)
-        .insert(segments.map((row) => ({ ...row, RunId: batch.runId, UpdatedAt: now })))
-        .onConflict('CustomerID')
-        .merge();
-      await trx(HISTORY_TABLE)
-        .insert(segments.map((row) => ({ ...row, RunId: batch.runId, RecordedAt: now })))
-        .onConflict(['RunId', 'CustomerID'])
-        .merge();
+    if (history.length) {
+      await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(['PurchaseCount', 'FrequencyCategory', 'RecordedAt']);
     }
-    await trx(CONSUMER_OFFSETS)
-      .insert({ run_id: batch.runId, topic: batch.topic, partition: batch.partition, next_offset: batch.nextOffset.toString() })
+    await trx(TABLES.consumerOffsets)
+      .insert({
+        run_id: batch.runId,
+        topic: batch.topic,
+        partition: batch.partition,
+        next_offset: batch.nextOffset.toString(),
+        messages_consumed: batch.runMessages,
+      })
       .onConflict(['run_id', 'topic', 'partition'])
-      .merge();
+      .merge({ next_offset: batch.nextOffset.toString(), messages_consumed: trx.raw('messages_consumed + ?', [batch.runMessages]) });
   });
 }
 
-async function committedOffsets(db: Knex, runId: string, topic: string): Promise<Map<number, bigint>> {
-  const rows: Array<{ partition: number; next_offset: string | number }> = await db(CONSUMER_OFFSETS)
-    .where({ run_id: runId, topic })
-    .select('partition', 'next_offset');
-  return new Map(rows.map((row) => [row.partition, BigInt(row.next_offset)]));
+async function committedPositions(db: Knex, runId: string, partitions: number[]): Promise<Map<number, { nextOffset: bigint; messagesConsumed: number }>> {
+  const rows: Array<{ partition: number; next_offset: string | number; messages_consumed: string | number }> = await db(TABLES.consumerOffsets)
+    .where({ run_id: runId })
+    .whereIn('partition', partitions)
+    .select('partition', 'next_offset', 'messages_consumed');
+  return new Map(rows.map((row) => [row.partition, { nextOffset: BigInt(row.next_offset), messagesConsumed: Number(row.messages_consumed) }]));
 }
 
-/** What the run has written, counted in its history rows (one per customer by their key). */
-export async function runTotals(db: Knex, runId: string): Promise<Omit<ClassifyResult, 'messagesConsumed'>> {
-  const rows: Array<{ FrequencyCategory: string; customers: number }> = await db(HISTORY_TABLE)
-    .where({ RunId: runId })
-    .groupBy('FrequencyCategory')
-    .select('FrequencyCategory', db.raw('COUNT(*) AS customers'));
-  const count = (category: string) => Number(rows.find((row) => row.FrequencyCategory === category)?.customers ?? 0);
-  const low = count('Low Frequency');
-  const high = count('High Frequency');
-  return { customersConsumed: low + high, low, high };
+/**
+ * Kafka deletes old messages (retention, or an admin's deleteRecords). If any of this run's
+ * unread messages are gone, consuming would silently skip them (the consumer jumps to the
+ * earliest offset left): say so instead, as an error no retry of this step can mend.
+ * Returns the topic's partitions.
+ */
+async function assertRangesStillInKafka(
+  kafka: ActivityDependencies['kafka'],
+  topic: string,
+  next: Map<number, bigint>,
+  end: Map<number, bigint>,
+  partitions: number[],
+): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    for (const partition of partitions) {
+      const low = BigInt(offsets.find((offset) => offset.partition === partition)?.low ?? '0');
+      if (low > next.get(partition)!) {
+        throw new PublishedRangeGoneError(
+          `Kafka no longer has offsets ${next.get(partition)} to ${low - 1n} of partition ${partition} of topic "${topic}" ` +
+            `(this run published up to ${end.get(partition)! - 1n}): retention deleted them before they were consumed; ` +
+            'send retry to publish the counts again',
+        );
+      }
+    }
+    return offsets.map((offset) => offset.partition);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -5,20 +5,24 @@
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAggregatePurchases } from './aggregate-purchases';
 import { createClassifyCustomers } from './classify-customers';
-import { createLoadWorkbook } from './load-workbook';
+import { createLoadWorkbookPart } from './load-workbook';
+import { createPlanLoad } from './plan-load';
+import { createPruneStaging } from './prune-staging';
 import { createPublishPurchaseCounts } from './publish-purchase-counts';
 import { createReconcileRun } from './reconcile-run';
-import { createRecordRunFailed, createRecordRunStarted } from './record-run';
+import { createRecordRunProgress, createRecordRunStarted } from './record-run';
 
 export function createActivities(dependencies: ActivityDependencies) {
   return {
     recordRunStarted: createRecordRunStarted(dependencies),
-    loadWorkbook: createLoadWorkbook(dependencies),
+    recordRunProgress: createRecordRunProgress(dependencies),
+    planLoad: createPlanLoad(dependencies),
+    loadWorkbookPart: createLoadWorkbookPart(dependencies),
     aggregatePurchases: createAggregatePurchases(dependencies),
     publishPurchaseCounts: createPublishPurchaseCounts(dependencies),
     classifyCustomers: createClassifyCustomers(dependencies),
     reconcileRun: createReconcileRun(dependencies),
-    recordRunFailed: createRecordRunFailed(dependencies),
+    pruneStaging: createPruneStaging(dependencies),
   };
 }
 

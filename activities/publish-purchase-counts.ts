@@ -7,14 +7,17 @@
  * and the last customer sent travel in the heartbeat, so a retry resumes after the last chunk it
  * knows was acknowledged. A chunk re-sent after a crash shows up twice in the range; the consumer
  * keeps one row per customer, so the result is the same.
+ *
+ * A publication that starts afresh (not resuming from a heartbeat) first removes what the run
+ * consumed from an earlier publication: its consumer positions and its history rows.
  */
 import { Context } from '@temporalio/activity';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import { ensureTopic } from '../lib/kafka';
+import { TABLES } from '../lib/tables';
+import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
-import { encodePurchaseCount, RUN_ID_HEADER, type PartitionRange } from './purchase-count-message';
-import { markStepCompleted, markStepStarted } from './run-log';
-import { STAGING_COUNTS } from './staging';
+import { encodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 
 export interface PublishInput {
   runId: string;
@@ -49,9 +52,14 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
     try {
       let checkpoint = context.info.heartbeatDetails as PublishCheckpoint | undefined;
       if (!checkpoint) {
-        await markStepStarted(db, runId, 'publish');
+        // A fresh publication (first attempt, a reset, an operator's retry): what the run consumed
+        // from an earlier one refers to offsets it no longer reads.
+        await db.transaction(async (trx) => {
+          await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
+          await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
+        });
         await ensureTopic(admin, topic, topicPartitions);
-        const [{ count }] = await db(STAGING_COUNTS).where({ run_id: runId }).count({ count: '*' });
+        const [{ count }] = await db(TABLES.stagingCounts).where({ run_id: runId }).count({ count: '*' });
         checkpoint = {
           startOffsets: endOffsets(await admin.fetchTopicOffsets(topic)),
           lastCustomerId: -1,
@@ -63,8 +71,9 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
       }
 
       for (;;) {
+        context.cancellationSignal.throwIfAborted();
         // Keyset pagination: each chunk is the next `chunkSize` customers after the last one sent.
-        const chunk: Array<{ CustomerID: number; PurchaseCount: number }> = await db(STAGING_COUNTS)
+        const chunk: Array<{ CustomerID: number; PurchaseCount: number }> = await db(TABLES.stagingCounts)
           .where({ run_id: runId })
           .andWhere('CustomerID', '>', checkpoint.lastCustomerId)
           .orderBy('CustomerID')
@@ -95,15 +104,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
           fromOffset: checkpoint.startOffsets[partition] ?? '0',
           toOffset: toOffsets[partition],
         }));
-      const result = { messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks, ranges };
-      await markStepCompleted(
-        db,
-        runId,
-        'publish',
-        { messagesPublished: result.messagesPublished, chunks: result.chunks },
-        { messages_published: result.messagesPublished, published_offsets: JSON.stringify(ranges) },
-      );
-      return result;
+      return { messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks, ranges };
     } finally {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     }

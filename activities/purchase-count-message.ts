@@ -9,13 +9,6 @@ export interface PurchaseCountMessage {
   purchaseCount: number;
 }
 
-/** The part of one partition a run wrote: offsets from `fromOffset` up to, not including, `toOffset`. */
-export interface PartitionRange {
-  partition: number;
-  fromOffset: string;
-  toOffset: string;
-}
-
 export function encodePurchaseCount(message: PurchaseCountMessage): { key: string; value: string } {
   return { key: String(message.customerId), value: JSON.stringify(message) };
 }

@@ -1,44 +1,70 @@
-/** The first and the last bookkeeping step of a run: its row in segmentation_runs. */
+/**
+ * The run's row in `segmentation_runs`: what a data engineer reads in MySQL after the fact. The
+ * workflow owns the run's progress; these activities only write down what it says, so "started",
+ * "failed" or "awaiting an operator" mean the same in MySQL as in the Temporal UI.
+ */
+import { TABLES } from '../lib/tables';
 import type { ResolvedInput } from '../workflows/segmentation-input';
-import type { StepName } from '../workflows/segmentation-progress';
+import { FINAL_STATUSES, type SegmentationProgress } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
-import { markStepFailed, RUNS_TABLE } from './run-log';
-import { deleteStagingRows } from './staging';
 
-export interface RunStartedInput extends ResolvedInput {
+export interface RunStartedInput {
   runId: string;
-}
-
-export interface RunFailedInput {
-  runId: string;
-  step: StepName | null;
-  error: string;
+  workflowId: string;
+  /** When the workflow was started (kept across resets): orders runs, so the newest one publishes. */
+  startedAt: string;
+  input: ResolvedInput;
 }
 
 export function createRecordRunStarted({ db }: ActivityDependencies) {
-  return async function recordRunStarted(input: RunStartedInput): Promise<void> {
+  return async function recordRunStarted({ runId, workflowId, startedAt, input }: RunStartedInput): Promise<void> {
     const row = {
-      run_id: input.runId,
-      file: input.file,
+      run_id: runId,
+      workflow_id: workflowId,
+      file: input.files.join(', ').slice(0, 1024),
       sheet: input.sheet,
       threshold: input.threshold,
       chunk_size: input.chunkSize,
+      input: JSON.stringify(input),
       status: 'running',
       current_step: null,
       steps: '{}',
-      started_at: new Date(),
+      started_at: new Date(startedAt),
       finished_at: null,
       error: null,
     };
-    // A reset workflow reuses its workflow id: start its row afresh.
-    await db(RUNS_TABLE).insert(row).onConflict('run_id').merge();
+    // A run reset in the UI starts again under the same key: it is running again, and the rest
+    // of its row is rewritten as its steps proceed.
+    await db(TABLES.runs).insert(row).onConflict('run_id').merge(['status', 'current_step', 'finished_at', 'error']);
   };
 }
 
-export function createRecordRunFailed({ db }: ActivityDependencies) {
-  return async function recordRunFailed({ runId, step, error }: RunFailedInput): Promise<void> {
-    if (step) await markStepFailed(db, runId, step, error);
-    await db(RUNS_TABLE).where({ run_id: runId }).update({ status: 'failed', error, finished_at: new Date() });
-    await deleteStagingRows(db, runId);
+export function createRecordRunProgress({ db }: ActivityDependencies) {
+  return async function recordRunProgress(progress: SegmentationProgress): Promise<void> {
+    await db(TABLES.runs).where({ run_id: progress.runId }).update(runColumns(progress));
+  };
+}
+
+/** The progress, as the runs table's columns. */
+function runColumns(progress: SegmentationProgress): Record<string, unknown> {
+  const { summary, steps } = progress;
+  const load = steps.load.counts;
+  return {
+    status: progress.status,
+    current_step: progress.currentStep,
+    steps: JSON.stringify(steps),
+    files: progress.files ? JSON.stringify(progress.files) : null,
+    published_offsets: progress.publishedOffsets ? JSON.stringify(progress.publishedOffsets) : null,
+    data_quality: progress.dataQuality ? JSON.stringify(progress.dataQuality) : null,
+    rows_read: summary?.rowsRead ?? load?.rowsRead ?? null,
+    rows_kept: summary?.rowsKept ?? load?.rowsKept ?? null,
+    customers: summary?.customers ?? steps.aggregate.counts?.customers ?? null,
+    messages_published: summary?.messagesPublished ?? steps.publish.counts?.messagesPublished ?? null,
+    customers_consumed: summary?.customersConsumed ?? null,
+    low_frequency: summary?.low ?? null,
+    high_frequency: summary?.high ?? null,
+    rows_written: summary?.rowsWritten ?? null,
+    error: progress.error ?? null,
+    finished_at: FINAL_STATUSES.includes(progress.status) ? new Date() : null,
   };
 }

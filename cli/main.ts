@@ -13,6 +13,8 @@ const load = {
   generate: () => require('./commands/generate') as typeof import('./commands/generate'),
   schedule: () => require('./commands/schedule') as typeof import('./commands/schedule'),
   report: () => require('./commands/report') as typeof import('./commands/report'),
+  runs: () => require('./commands/runs') as typeof import('./commands/runs'),
+  operator: () => require('./commands/operator-decision') as typeof import('./commands/operator-decision'),
 };
 
 const wholeNumber = (value: string) => {
@@ -64,12 +66,16 @@ program
 program
   .command('run')
   .description('start a segmentation run on a workbook inside DATA_DIR')
-  .requiredOption('--file <path>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR')
-  .option('--sheet <name>', 'worksheet (default: the first)')
+  .requiredOption('--file <path...>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR; several are read as one export')
+  .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
   .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
   .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
+  .option('--reader <kind>', 'workbook reader: fast (default) or exceljs')
+  .option('--classify-activities <n>', 'consume-and-classify activities sharing the partitions', wholeNumber)
+  .option('--max-attempts <n>', 'attempts per step before the run waits for an operator', wholeNumber)
+  .option('--operator-wait <duration>', 'how long a failed run waits for retry or abort, e.g. 24h; 0 fails at once')
   .option('--workflow-id <id>', 'workflow id (default: customer-segmentation-<time>-<random>)')
-  .option('--wait', 'wait for the result, with a progress bar per step')
+  .option('--wait', 'wait for the result (or for an operator), with a progress bar per step')
   .option('--json', 'print one JSON object as the last line')
   .option('--dry-run', 'only load, clean and aggregate in this process: no Temporal, Kafka or MySQL')
   .action((options) => exitWith(async () => load.run().runCommand(options))());
@@ -81,6 +87,29 @@ program
   .option('--wait', 'follow it to the end with progress bars')
   .option('--json', 'print one JSON object')
   .action((workflowId: string, options) => exitWith(async () => load.status().statusCommand(workflowId, options))());
+
+for (const action of ['retry', 'abort'] as const) {
+  program
+    .command(action)
+    .description(
+      action === 'retry'
+        ? 'a run waiting for an operator: run its failed step (and the later ones) again'
+        : 'a run waiting for an operator: end it as failed, publishing nothing',
+    )
+    .argument('<workflowId>')
+    .option('--reason <text>', 'recorded with the decision')
+    .option('--by <name>', 'who decided (default: your user name)')
+    .option('--wait', 'then follow the run to its end')
+    .option('--json', 'print JSON')
+    .action((workflowId: string, options) => exitWith(async () => load.operator().operatorDecisionCommand(action, workflowId, options))());
+}
+
+program
+  .command('runs')
+  .description('the recent runs: status, current or failed step, file, counts, start and duration')
+  .option('--limit <n>', 'how many', wholeNumber, 20)
+  .option('--json', 'print JSON')
+  .action((options) => exitWith(async () => load.runs().runsCommand(options))());
 
 program
   .command('generate')

@@ -1,9 +1,15 @@
 /**
  * Live progress of a run, as `segment run --wait` and `segment status` show it: the workflow's
- * `progress` query (which step, per-step counts) plus the running activity's latest heartbeat
- * (rows read, chunks published, rows committed), read from the workflow's description.
+ * `progress` query (which step, per-step counts) plus the running activities' latest heartbeats
+ * (bytes and rows read, chunks published, messages consumed), read from the workflow's
+ * description. A step that fans out (several sheets, several partition groups) adds up its
+ * activities' heartbeats.
  */
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
+import type { ClassifyHeartbeat } from '../activities/classify-customers';
+import type { LoadCheckpoint } from '../activities/load-workbook';
+import type { PublishCheckpoint } from '../activities/publish-purchase-counts';
+import type { SegmentationActivities } from '../activities';
 import { progressQuery, STEPS, type SegmentationProgress, type StepName } from '../workflows/segmentation-progress';
 
 export interface StepBar {
@@ -19,12 +25,17 @@ export interface RunSnapshot {
   bars: StepBar[];
 }
 
-const ACTIVITY_STEP: Record<string, StepName> = {
-  loadWorkbook: 'load',
-  aggregatePurchases: 'aggregate',
+interface StepHeartbeats {
+  load: LoadCheckpoint[];
+  publish: PublishCheckpoint[];
+  classify: ClassifyHeartbeat[];
+}
+
+/** Which step each heartbeating activity belongs to. */
+const HEARTBEATING: Partial<Record<keyof SegmentationActivities, keyof StepHeartbeats>> = {
+  loadWorkbookPart: 'load',
   publishPurchaseCounts: 'publish',
   classifyCustomers: 'classify',
-  reconcileRun: 'reconcile',
 };
 
 export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
@@ -35,48 +46,60 @@ export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
   } catch {
     // Not started by a worker yet, or failed before its first task.
   }
-  const heartbeats = new Map<StepName, Record<string, unknown>>();
+  const heartbeats: StepHeartbeats = { load: [], publish: [], classify: [] };
   for (const activity of description.raw.pendingActivities ?? []) {
-    const step = ACTIVITY_STEP[activity.activityType?.name ?? ''];
+    const step = HEARTBEATING[activity.activityType?.name as keyof SegmentationActivities];
     const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (step && payload) heartbeats.set(step, defaultPayloadConverter.fromPayload(payload));
+    if (step && payload) heartbeats[step].push(defaultPayloadConverter.fromPayload(payload) as never);
   }
-  return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress!, heartbeats.get(step))) : [] };
+  return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress!, heartbeats)) : [] };
 }
 
-function bar(step: StepName, progress: SegmentationProgress, heartbeat: Record<string, any> | undefined): StepBar {
+const figures = (values: Record<string, number>) =>
+  Object.entries(values)
+    .map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`)
+    .join(', ');
+const sum = <T>(items: T[], value: (item: T) => number) => items.reduce((total, item) => total + value(item), 0);
+
+function bar(step: StepName, progress: SegmentationProgress, heartbeats: StepHeartbeats): StepBar {
   const { status, counts = {} } = progress.steps[step];
-  const done = status === 'completed';
-  const customers = progress.steps.aggregate.counts?.customers ?? 0;
-  const figures = (values: Record<string, number>) =>
-    Object.entries(values)
-      .map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`)
-      .join(', ');
-  if (done) return { step, value: 1, total: 1, detail: figures(counts) };
-  if (status !== 'running' || !heartbeat) return { step, value: 0, total: 1, detail: status };
+  if (status === 'completed') return { step, value: 1, total: 1, detail: figures(counts) };
+  if (status !== 'running') return { step, value: 0, total: 1, detail: status === 'failed' ? `failed: ${progress.steps[step].error ?? ''}` : status };
   switch (step) {
-    case 'load':
+    case 'load': {
+      // Each sheet counts as one share of the bar: the finished ones whole, the running ones by bytes read.
+      const sheets = sum(progress.files ?? [], (file) => file.sheets.length);
+      if (sheets === 0) break;
+      const running = heartbeats.load;
       return {
         step,
-        value: heartbeat.bytesRead ?? 0,
-        total: heartbeat.totalBytes || 1,
-        detail: figures({ rowsRead: heartbeat.report?.rowsRead ?? 0, rowsKept: heartbeat.report?.rowsKept ?? 0 }),
+        value: Math.round(1000 * ((counts.sheetsLoaded ?? 0) + sum(running, (part) => part.bytesRead / (part.totalBytes || 1)))),
+        total: 1000 * sheets,
+        detail: figures({
+          rowsRead: (counts.rowsRead ?? 0) + sum(running, (part) => part.report.rowsRead),
+          rowsKept: (counts.rowsKept ?? 0) + sum(running, (part) => part.report.rowsKept),
+        }),
       };
-    case 'publish':
+    }
+    case 'publish': {
+      const [checkpoint] = heartbeats.publish;
+      if (!checkpoint) break;
       return {
         step,
-        value: heartbeat.messagesPublished ?? 0,
-        total: heartbeat.customers || 1,
-        detail: figures({ messagesPublished: heartbeat.messagesPublished ?? 0, chunks: heartbeat.chunks ?? 0 }),
+        value: checkpoint.messagesPublished,
+        total: checkpoint.customers || 1,
+        detail: figures({ messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks }),
       };
-    case 'classify':
+    }
+    case 'classify': {
+      const consumed = (counts.messagesConsumed ?? 0) + sum(heartbeats.classify, (group) => group.messagesConsumed);
       return {
         step,
-        value: heartbeat.messagesConsumed ?? 0,
-        total: customers || 1,
-        detail: figures({ messagesConsumed: heartbeat.messagesConsumed ?? 0 }),
+        value: consumed,
+        total: progress.steps.aggregate.counts?.customers || 1,
+        detail: figures({ messagesConsumed: consumed }),
       };
-    default:
-      return { step, value: 0, total: 1, detail: 'running' };
+    }
   }
+  return { step, value: 0, total: 1, detail: 'running' };
 }

@@ -27,6 +27,15 @@ export interface AppConfig {
   mysqlMigration: MysqlSettings;
   /** The only folder workbooks are read from. */
   dataDir: string;
+  retention: StagingRetention;
+}
+
+/** How long runs keep their staging rows (what a retry or reset of a step reads). */
+export interface StagingRetention {
+  /** Completed and superseded runs: the newest this many keep theirs, so they can be reset to any step. */
+  keepFinishedRuns: number;
+  /** Failed and cancelled runs keep theirs this long after they ended, for an operator to retry or reset them. */
+  keepFailedHours: number;
 }
 
 export const DEFAULTS = {
@@ -42,6 +51,8 @@ export const DEFAULTS = {
   /** The migrations' user: DDL rights on the same database. The worker's MYSQL_URL user has DML only. */
   MYSQL_MIGRATION_URL: 'mysql://segmentation_migrator:segmentation_migrator@127.0.0.1:3306/segmentation',
   DATA_DIR: path.join(PROJECT_ROOT, 'data'),
+  STAGING_KEEP_FINISHED_RUNS: '3',
+  STAGING_KEEP_FAILED_HOURS: '168',
   STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
 } as const;
 
@@ -63,6 +74,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     mysql: parseMysqlUrl(setting('MYSQL_URL', env)),
     mysqlMigration: parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)),
     dataDir: path.resolve(setting('DATA_DIR', env)),
+    retention: {
+      keepFinishedRuns: positiveInteger('STAGING_KEEP_FINISHED_RUNS', env),
+      keepFailedHours: positiveInteger('STAGING_KEEP_FAILED_HOURS', env),
+    },
   };
 }
 

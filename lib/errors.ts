@@ -45,7 +45,30 @@ export class StagingMissingError extends Error {
   override readonly name = 'StagingMissingError';
 }
 
-export const NON_RETRYABLE_ERROR_TYPES = ['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError', 'StagingMissingError'];
+/**
+ * The workbook is not the file this load started on: resuming by row number would mix two
+ * versions. The operator's `retry` re-runs the load from the start, on the file as it is now.
+ */
+export class WorkbookChangedError extends Error {
+  override readonly name = 'WorkbookChangedError';
+}
+
+/**
+ * Messages a run published were deleted by Kafka (retention, or deleteRecords) before the run
+ * consumed them. Consuming again cannot bring them back: they have to be published again.
+ */
+export class PublishedRangeGoneError extends Error {
+  override readonly name = 'PublishedRangeGoneError';
+}
+
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'InvalidWorkbookError',
+  'InvalidInputError',
+  'ReconciliationError',
+  'StagingMissingError',
+  'WorkbookChangedError',
+  'PublishedRangeGoneError',
+];
 
 function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {
   const parts = [`file "${file}"`];

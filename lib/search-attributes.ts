@@ -9,3 +9,6 @@ export const SEGMENTATION_STEP = defineSearchAttributeKey('SegmentationStep', Se
 export const SEGMENTATION_STATUS = defineSearchAttributeKey('SegmentationStatus', SearchAttributeType.KEYWORD);
 
 export const CUSTOM_SEARCH_ATTRIBUTES = [SEGMENTATION_STEP, SEGMENTATION_STATUS];
+
+/** Set by Temporal on runs a schedule starts: the time slot the run is for (read, never written). */
+export const TEMPORAL_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

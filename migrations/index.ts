@@ -7,12 +7,18 @@ import * as createSegmentationRuns from './20261124_001_create_segmentation_runs
 import * as createCustomerSegments from './20261124_002_create_customer_segments';
 import * as createStaging from './20261124_003_create_staging_tables';
 import * as createConsumerOffsets from './20261124_004_create_consumer_offsets';
+import * as runIdentityAndPublication from './20261124_005_run_identity_and_publication';
+import * as binaryInvoiceNumbers from './20261124_006_binary_invoice_numbers';
+import * as consumedMessageCounts from './20261124_007_consumed_message_counts';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
   '20261124_002_create_customer_segments': createCustomerSegments,
   '20261124_003_create_staging_tables': createStaging,
   '20261124_004_create_consumer_offsets': createConsumerOffsets,
+  '20261124_005_run_identity_and_publication': runIdentityAndPublication,
+  '20261124_006_binary_invoice_numbers': binaryInvoiceNumbers,
+  '20261124_007_consumed_message_counts': consumedMessageCounts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -32,6 +32,7 @@ export async function createSegmentationWorker(config: AppConfig = loadConfig())
         topic: config.kafkaTopic,
         topicPartitions: config.kafkaTopicPartitions,
         dataDir: config.dataDir,
+        retention: config.retention,
       }),
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a
       // second run without starving the first on a small machine.

@@ -1,14 +1,24 @@
 /**
  * customerSegmentation: workbook → (customer, invoice) pairs → purchase counts → Kafka →
- * classification → MySQL → reconciliation. Each step is its own activity, so the Temporal UI
- * shows which one runs, retries only that one, and a reset can restart from any of them.
+ * classification → reconciliation → customer_segments. Each step is an activity (load and
+ * classify fan out into several), so the Temporal UI shows which one runs, retries only that one,
+ * and a reset can restart from any of them.
+ *
+ * A step that fails for good (bad input, or its attempts spent) does not end the run: the run
+ * records the failure and waits for an operator's `retry` (that step and the later ones run
+ * again; the earlier ones do not) or `abort`.
  *
  * Orchestration only: every read and write happens in the activities, and what passes through
- * this history is a run id, counts and offset ranges, never rows.
+ * this history is a run id, counts, file fingerprints and offset ranges, never rows.
  */
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -17,36 +27,65 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { SegmentationActivities } from '../activities';
+import type { AggregateResult } from '../activities/aggregate-purchases';
+import type { ClassifyResult } from '../activities/classify-customers';
+import type { PublishResult } from '../activities/publish-purchase-counts';
+import type { ReconcileResult } from '../activities/reconcile-run';
+import { mergeDataQualityReports, type DataQualityReport } from '../lib/cleaning/data-quality-report';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
-import { SEGMENTATION_STATUS, SEGMENTATION_STEP } from '../lib/search-attributes';
-import { resolveInput, type SegmentationInput } from './segmentation-input';
-import { progressQuery, STEPS, STEP_TITLES, type SegmentationProgress, type StepName } from './segmentation-progress';
+import { SEGMENTATION_STATUS, SEGMENTATION_STEP, TEMPORAL_SCHEDULED_START_TIME } from '../lib/search-attributes';
 import { describeProgress } from './describe-progress';
+import { decisionProblem, operatorDecisionUpdate, type OperatorDecision } from './operator-decision';
+import { resolveInput, type ResolvedInput, type SegmentationInput } from './segmentation-input';
+import {
+  newProgress,
+  progressQuery,
+  STEPS,
+  STEP_TITLES,
+  type RunSummary,
+  type SegmentationProgress,
+  type StepFailure,
+  type StepName,
+} from './segmentation-progress';
+import { partitionGroups } from './partition-groups';
 
-/** Infrastructure trouble (Kafka or MySQL down, a worker killed) is retried until it clears. */
-const retry: ActivityOptions['retry'] = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
+/** What each step hands to the later ones: counts and references only. */
+interface StepResults {
+  load: DataQualityReport;
+  aggregate: AggregateResult;
+  publish: PublishResult;
+  classify: ClassifyResult;
+  reconcile: ReconcileResult;
+}
 
-/** Long steps heartbeat; a missed heartbeat means the worker died and another attempt starts. */
-const longStep: ActivityOptions = { startToCloseTimeout: '1h', heartbeatTimeout: '20s', retry };
-const shortStep: ActivityOptions = { startToCloseTimeout: '2m', retry };
-
-const activities = proxyActivities<SegmentationActivities>(longStep);
-const bookkeeping = proxyActivities<SegmentationActivities>(shortStep);
+/**
+ * Errors a retry of the same step cannot mend, but running an earlier step again can: the
+ * operator's `retry` starts there.
+ */
+const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
+/** Errors no operator decision can mend: the input itself is wrong. */
+const FAIL_AT_ONCE = ['InvalidInputError'];
 
 export async function customerSegmentation(rawInput: SegmentationInput): Promise<SegmentationProgress> {
-  const runId = workflowInfo().workflowId;
-  const progress: SegmentationProgress = {
-    runId,
-    status: 'running',
-    currentStep: null,
-    steps: Object.fromEntries(STEPS.map((step) => [step, { status: 'pending' }])) as SegmentationProgress['steps'],
-  };
+  const info = workflowInfo();
+  const runId = info.firstExecutionRunId;
+  const progress = newProgress(runId, info.workflowId);
+  let decision: OperatorDecision | undefined;
   setHandler(progressQuery, () => progress);
+  setHandler(
+    operatorDecisionUpdate,
+    (received) => {
+      decision = received;
+      const failure = progress.failure!;
+      return { action: received.action, step: failure.step, retryFrom: received.action === 'retry' ? failure.retryFrom : undefined };
+    },
+    {
+      validator: (received) => {
+        const problem = decisionProblem(received, progress.status);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   const show = () => {
     setCurrentDetails(describeProgress(progress));
     upsertSearchAttributes([
@@ -55,87 +94,281 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     ]);
   };
 
-  /** Runs one step, keeping the progress, the UI details and the search attributes current. */
-  async function step<T>(name: StepName, run: (summary: string) => Promise<T>, counts: (result: T) => Record<string, number>) {
-    const started = Date.now();
-    progress.currentStep = name;
-    progress.steps[name] = { status: 'running', startedAt: new Date(started).toISOString() };
-    show();
-    const result = await run(name === 'load' ? `Load and clean ${input.file}` : STEP_TITLES[name]);
-    progress.steps[name] = {
-      status: 'completed',
-      startedAt: progress.steps[name].startedAt,
-      finishedAt: new Date().toISOString(),
-      seconds: (Date.now() - started) / 1000,
-      counts: counts(result),
-    };
-    return result;
+  const input = resolveInput(rawInput);
+  const { steps, bookkeeping } = activitiesFor(input);
+  show();
+
+  /** The run's row in MySQL follows the progress; an error here is the step's (MySQL is down). */
+  const record = () => bookkeeping.recordRunProgress.executeWithOptions({ summary: `Record: ${progress.status}` }, [progress]);
+  /** After the outcome is settled, recording it must not change it: a failure is logged, and the Temporal UI still has the truth. */
+  const recordFinally = async () => {
+    try {
+      await CancellationScope.nonCancellable(record);
+    } catch (error) {
+      log.warn('could not record the run in MySQL', { error: rootMessage(error) });
+    }
+  };
+
+  const results: Partial<StepResults> = {};
+  const bodies: { [S in StepName]: () => Promise<StepResults[S]> } = {
+    load: async () => {
+      const plan = await steps.planLoad.executeWithOptions({ summary: `Find the workbooks: ${input.files.join(', ')}` }, [
+        { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: scheduledTime().toISOString(), timezone: input.timezone },
+      ]);
+      progress.files = plan.files;
+      const parts = await inParallel(
+        plan.parts.map((part) => async () => {
+          const report = await steps.loadWorkbookPart.executeWithOptions({ summary: `Load and clean ${part.file} / ${part.sheet}` }, [
+            { runId, ...part, reader: input.reader },
+          ]);
+          addCounts('load', { sheetsLoaded: 1, rowsRead: report.rowsRead, rowsKept: report.rowsKept });
+          return { file: part.file, sheet: part.sheet, report };
+        }),
+      );
+      progress.dataQuality = mergeDataQualityReports(parts, plan.skippedSheets);
+      return progress.dataQuality;
+    },
+    aggregate: () =>
+      steps.aggregatePurchases.executeWithOptions({ summary: STEP_TITLES.aggregate }, [{ runId, rowsKept: results.load!.rowsKept }]),
+    publish: async () => {
+      const published = await steps.publishPurchaseCounts.executeWithOptions({ summary: STEP_TITLES.publish }, [
+        { runId, chunkSize: input.chunkSize },
+      ]);
+      progress.publishedOffsets = published.ranges;
+      return published;
+    },
+    classify: async () => {
+      const groups = partitionGroups(results.publish!.ranges, input.classifyActivities);
+      const parts = await inParallel(
+        groups.map((ranges) => async () => {
+          const result = await steps.classifyCustomers.executeWithOptions(
+            { summary: `Consume and classify partition${ranges.length > 1 ? 's' : ''} ${ranges.map((r) => r.partition).join(', ')}` },
+            [{ runId, threshold: input.threshold, ranges }],
+          );
+          addCounts('classify', { groupsDone: 1, messagesConsumed: result.messagesConsumed });
+          return result;
+        }),
+      );
+      // Each group has partitions of its own, so their counts add up.
+      return { messagesConsumed: parts.reduce((total, part) => total + part.messagesConsumed, 0) };
+    },
+    reconcile: () =>
+      steps.reconcileRun.executeWithOptions({ summary: STEP_TITLES.reconcile }, [
+        {
+          runId,
+          runStartedAt: info.startTime.toISOString(),
+          threshold: input.threshold,
+          customers: results.aggregate!.customers,
+          purchases: results.aggregate!.purchases,
+          messagesPublished: results.publish!.messagesPublished,
+          messagesConsumed: results.classify!.messagesConsumed,
+        },
+      ]),
+  };
+  const counts: { [S in StepName]: (result: StepResults[S]) => Record<string, number> } = {
+    load: (report) => ({ rowsRead: report.rowsRead, rowsKept: report.rowsKept }),
+    aggregate: (result) => ({ customers: result.customers, purchases: result.purchases }),
+    publish: (result) => ({ messagesPublished: result.messagesPublished, chunks: result.chunks }),
+    classify: (result) => ({ messagesConsumed: result.messagesConsumed }),
+    reconcile: (result) => ({ customersConsumed: result.customersConsumed, rowsWritten: result.rowsWritten, low: result.low, high: result.high }),
+  };
+
+  /** While a step fans out: what its finished activities have done so far (the CLI adds the running ones' heartbeats). */
+  function addCounts(name: StepName, done: Record<string, number>): void {
+    const counts = (progress.steps[name].counts ??= {});
+    for (const [key, value] of Object.entries(done)) counts[key] = (counts[key] ?? 0) + value;
   }
 
-  const input = resolveInput(rawInput);
-  show();
-  try {
-    await bookkeeping.recordRunStarted.executeWithOptions({ summary: 'Record the run as started' }, [{ runId, ...input }]);
+  /** One step: its bookkeeping, then its activities; the progress, UI details and search attributes kept current. */
+  async function runStep<S extends StepName>(name: S): Promise<void> {
+    const started = Date.now();
+    const previous = progress.steps[name];
+    progress.currentStep = name;
+    progress.steps[name] = { status: 'running', startedAt: new Date(started).toISOString(), runs: (previous.runs ?? 0) + 1 };
+    show();
+    await record();
+    const result = await bodies[name]();
+    results[name] = result;
+    progress.steps[name] = {
+      ...progress.steps[name],
+      status: 'completed',
+      finishedAt: new Date().toISOString(),
+      seconds: (Date.now() - started) / 1000,
+      counts: counts[name](result),
+    };
+  }
 
-    const dataQuality = await step(
-      'load',
-      (summary) => activities.loadWorkbook.executeWithOptions({ summary }, [{ runId, file: input.file, sheet: input.sheet }]),
-      (report) => ({ rowsRead: report.rowsRead, rowsKept: report.rowsKept }),
-    );
-    const aggregate = await step(
-      'aggregate',
-      (summary) => activities.aggregatePurchases.executeWithOptions({ summary }, [{ runId, rowsKept: dataQuality.rowsKept }]),
-      (result) => ({ customers: result.customers, purchases: result.purchases }),
-    );
-    const published = await step(
-      'publish',
-      (summary) => activities.publishPurchaseCounts.executeWithOptions({ summary }, [{ runId, chunkSize: input.chunkSize }]),
-      (result) => ({ messagesPublished: result.messagesPublished, chunks: result.chunks }),
-    );
-    const classified = await step(
-      'classify',
-      (summary) =>
-        activities.classifyCustomers.executeWithOptions({ summary }, [
-          { runId, threshold: input.threshold, ranges: published.ranges },
-        ]),
-      (result) => ({ customersConsumed: result.customersConsumed, low: result.low, high: result.high }),
-    );
-    progress.summary = await step(
-      'reconcile',
-      (summary) =>
-        bookkeeping.reconcileRun.executeWithOptions({ summary }, [
-          {
-            runId,
-            dataQuality,
-            customers: aggregate.customers,
-            purchases: aggregate.purchases,
-            messagesPublished: published.messagesPublished,
-            customersConsumed: classified.customersConsumed,
-          },
-        ]),
-      (summary) => ({ rowsWritten: summary.rowsWritten, low: summary.low, high: summary.high }),
-    );
-    progress.status = 'completed';
+  /** A step failed for good: record it, wait for `retry` or `abort`; returns where to start again. */
+  async function awaitOperator(failed: StepName, error: unknown): Promise<StepName> {
+    const failure = describeFailure(failed, error);
+    progress.steps[failed] = { ...progress.steps[failed], status: 'failed', error: failure.message };
+    progress.failure = failure;
+    progress.error = `${failure.type}: ${failure.message}`;
+    if (FAIL_AT_ONCE.includes(failure.type) || input.operatorWaitMs === 0) throw error;
+
+    progress.status = 'awaiting-operator';
+    progress.awaitingOperatorUntil = new Date(Date.now() + input.operatorWaitMs).toISOString();
+    decision = undefined;
+    show();
+    await recordFinally();
+    const decided = await condition(() => decision !== undefined, input.operatorWaitMs);
+    progress.awaitingOperatorUntil = undefined;
+    if (!decided) {
+      throw ApplicationFailure.create({
+        type: 'OperatorTimeoutError',
+        message: `no operator decision within ${input.operatorWaitMs / 1000}s after step ${failed} failed: ${progress.error}`,
+        nonRetryable: true,
+      });
+    }
+    const { action, by, reason } = decision!;
+    progress.decisions.push({ action, step: failed, at: new Date().toISOString(), by, reason });
+    if (action === 'abort') {
+      throw ApplicationFailure.create({
+        type: 'RunAbortedError',
+        message: `aborted by ${by ?? 'an operator'}${reason ? ` (${reason})` : ''} after step ${failed} failed: ${progress.error}`,
+        nonRetryable: true,
+      });
+    }
+    progress.status = 'running';
+    progress.failure = undefined;
+    progress.error = undefined;
+    return failure.retryFrom;
+  }
+
+  try {
+    await bookkeeping.recordRunStarted.executeWithOptions({ summary: 'Record the run as started' }, [
+      { runId, workflowId: info.workflowId, startedAt: info.startTime.toISOString(), input },
+    ]);
+    for (let index = 0; index < STEPS.length; ) {
+      const name = STEPS[index];
+      try {
+        await runStep(name);
+        index += 1;
+      } catch (error) {
+        if (isCancellation(error)) throw error;
+        index = STEPS.indexOf(await awaitOperator(name, error));
+      }
+    }
+
+    const { load, aggregate, publish, classify, reconcile } = results as StepResults;
+    progress.summary = summarise(load, aggregate, publish, classify, reconcile);
+    progress.status = reconcile.published ? 'completed' : 'superseded';
     progress.currentStep = null;
     show();
+    await recordFinally();
+    await pruneStagingQuietly(bookkeeping);
     return progress;
   } catch (error) {
-    const failedStep = progress.currentStep;
-    if (failedStep) progress.steps[failedStep].status = 'failed';
-    progress.status = 'failed';
-    progress.error = rootMessage(error);
+    progress.status = isCancellation(error) ? 'cancelled' : 'failed';
+    if (!isCancellation(error)) progress.error = rootMessage(error);
     show();
-    await bookkeeping.recordRunFailed.executeWithOptions({ summary: 'Record the run as failed' }, [
-      { runId, step: failedStep, error: progress.error },
-    ]);
+    await recordFinally();
     throw error;
   }
 }
 
-/** The message a person needs: the activity's own error, not the "activity failed" wrapper. */
-function rootMessage(error: unknown): string {
+function activitiesFor(input: ResolvedInput) {
+  const retry: ActivityOptions['retry'] = {
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: input.maxAttempts,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  };
+  return {
+    /**
+     * Long steps heartbeat at least every few seconds: a missed heartbeat means the worker died and
+     * another attempt starts (resuming from the last heartbeat), and a cancel reaches the step
+     * through it; the workflow waits until the step has actually stopped.
+     */
+    steps: proxyActivities<SegmentationActivities>({
+      startToCloseTimeout: '2h',
+      heartbeatTimeout: '30s',
+      retry,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+    bookkeeping: proxyActivities<SegmentationActivities>({ startToCloseTimeout: '1m', retry }),
+  };
+}
+
+/** Pruning other runs' staging is housekeeping: it never fails this run. */
+async function pruneStagingQuietly(bookkeeping: ReturnType<typeof activitiesFor>['bookkeeping']): Promise<void> {
+  try {
+    await bookkeeping.pruneStaging.executeWithOptions({ summary: 'Prune staging of finished runs' }, []);
+  } catch (error) {
+    log.warn('pruning staging failed; the next run tries again', { error: rootMessage(error) });
+  }
+}
+
+/** Runs the activities side by side; if one fails, the others are cancelled (and awaited) before the failure goes up. */
+async function inParallel<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const scope = new CancellationScope();
+  const running = await scope.run(async () => tasks.map((task) => task()));
+  let firstError: unknown;
+  await Promise.all(
+    running.map((promise) =>
+      promise.catch((error) => {
+        if (firstError === undefined) {
+          firstError = error;
+          scope.cancel();
+        }
+      }),
+    ),
+  );
+  if (firstError !== undefined) throw firstError;
+  return await Promise.all(running);
+}
+
+/** The time the run is for: the schedule's slot if a schedule started it, else when it was started. */
+function scheduledTime(): Date {
+  return workflowInfo().typedSearchAttributes.get(TEMPORAL_SCHEDULED_START_TIME) ?? workflowInfo().startTime;
+}
+
+function summarise(
+  load: StepResults['load'],
+  aggregate: StepResults['aggregate'],
+  publish: StepResults['publish'],
+  classify: StepResults['classify'],
+  reconcile: StepResults['reconcile'],
+): RunSummary {
+  return {
+    rowsRead: load.rowsRead,
+    rowsKept: load.rowsKept,
+    customers: aggregate.customers,
+    low: reconcile.low,
+    high: reconcile.high,
+    purchases: aggregate.purchases,
+    messagesPublished: publish.messagesPublished,
+    messagesConsumed: classify.messagesConsumed,
+    customersConsumed: reconcile.customersConsumed,
+    rowsWritten: reconcile.rowsWritten,
+    published: reconcile.published,
+    supersededBy: reconcile.supersededBy,
+    dataQuality: load,
+  };
+}
+
+function describeFailure(step: StepName, error: unknown): StepFailure {
+  const cause = innermost(error);
+  const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'Error';
+  return {
+    step,
+    type,
+    message: cause instanceof Error ? cause.message : String(cause),
+    at: new Date().toISOString(),
+    retryFrom: RETRY_FROM[type] ?? step,
+  };
+}
+
+/** The activity's own error, not the "activity failed" wrapper around it. */
+function innermost(error: unknown): unknown {
   let current = error;
   while (current instanceof ActivityFailure && current.cause) current = current.cause;
-  if (current instanceof ApplicationFailure && current.type) return `${current.type}: ${current.message}`;
-  return current instanceof Error ? current.message : String(error);
+  return current;
+}
+
+function rootMessage(error: unknown): string {
+  const cause = innermost(error);
+  if (cause instanceof ApplicationFailure && cause.type) return `${cause.type}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(error);
 }

@@ -1,6 +1,6 @@
 /**
- * The run's state as the workflow keeps it, beside the query that exposes it. Only counts and
- * statuses live here: the rows themselves stay in MySQL and Kafka.
+ * The run's state as the workflow keeps it, beside the query that exposes it. Only counts,
+ * statuses and references live here: the rows themselves stay in MySQL and Kafka.
  */
 import { defineQuery } from '@temporalio/workflow';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
@@ -13,11 +13,17 @@ export const STEP_TITLES: Record<StepName, string> = {
   aggregate: 'Aggregate unique invoices',
   publish: 'Publish purchase counts to Kafka',
   classify: 'Consume and classify',
-  reconcile: 'Reconcile',
+  reconcile: 'Reconcile and publish results',
 };
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed';
-export type RunStatus = 'running' | 'completed' | 'failed';
+
+/**
+ * - awaiting-operator: a step failed for good; the run waits for `retry` or `abort`.
+ * - superseded: reconciled, but a run started later had already published its result.
+ */
+export type RunStatus = 'running' | 'awaiting-operator' | 'completed' | 'superseded' | 'failed' | 'cancelled';
+export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'superseded', 'failed', 'cancelled'];
 
 export interface StepProgress {
   status: StepStatus;
@@ -25,6 +31,45 @@ export interface StepProgress {
   finishedAt?: string;
   seconds?: number;
   counts?: Record<string, number>;
+  /** How many times the step was started: more than 1 after an operator's retry. */
+  runs?: number;
+  error?: string;
+}
+
+/** A workbook as the run read it: the bytes are identified, so a retry can tell if they changed. */
+export interface WorkbookFingerprint {
+  /** Path relative to DATA_DIR, after filling in `{date}` or matching a pattern. */
+  file: string;
+  size: number;
+  mtime: string;
+  sha256: string;
+  /** The transaction sheets read, in workbook order. */
+  sheets: string[];
+}
+
+/** The part of one partition a run wrote: offsets from `fromOffset` up to, not including, `toOffset`. */
+export interface PartitionRange {
+  partition: number;
+  fromOffset: string;
+  toOffset: string;
+}
+
+export interface StepFailure {
+  step: StepName;
+  /** The error's type, e.g. InvalidWorkbookError, or the last infrastructure error. */
+  type: string;
+  message: string;
+  at: string;
+  /** Where an operator's `retry` starts again: the failed step, or an earlier one that must run again. */
+  retryFrom: StepName;
+}
+
+export interface OperatorDecisionRecord {
+  action: 'retry' | 'abort';
+  step: StepName;
+  at: string;
+  by?: string;
+  reason?: string;
 }
 
 export interface RunSummary {
@@ -35,18 +80,49 @@ export interface RunSummary {
   high: number;
   purchases: number;
   messagesPublished: number;
+  /** The run's messages read back from Kafka (a chunk re-sent after a crash counts twice). */
+  messagesConsumed: number;
+  /** Distinct customers read back from Kafka and written to the run's history. */
   customersConsumed: number;
+  /** Rows this run put into customer_segments (0 if superseded). */
   rowsWritten: number;
+  /** Whether this run's result is now in customer_segments (false: superseded by a newer run). */
+  published: boolean;
+  /** When superseded: the run whose result stays in customer_segments. */
+  supersededBy?: string;
   dataQuality: DataQualityReport;
 }
 
 export interface SegmentationProgress {
+  /** The run's key in MySQL: its first execution's run id, kept across resets, never reused. */
   runId: string;
+  workflowId: string;
   status: RunStatus;
   currentStep: StepName | null;
   steps: Record<StepName, StepProgress>;
+  /** The workbooks read, with their fingerprints (after the load step has started). */
+  files?: WorkbookFingerprint[];
+  /** Rows read, kept and dropped per reason (after the load step). */
+  dataQuality?: DataQualityReport;
+  publishedOffsets?: PartitionRange[];
   summary?: RunSummary;
+  /** While awaiting an operator, or after the run failed: what failed. */
+  failure?: StepFailure;
+  /** While awaiting an operator: until when it waits. */
+  awaitingOperatorUntil?: string;
+  decisions: OperatorDecisionRecord[];
   error?: string;
 }
 
 export const progressQuery = defineQuery<SegmentationProgress>('progress');
+
+export function newProgress(runId: string, workflowId: string): SegmentationProgress {
+  return {
+    runId,
+    workflowId,
+    status: 'running',
+    currentStep: null,
+    steps: Object.fromEntries(STEPS.map((step) => [step, { status: 'pending' }])) as SegmentationProgress['steps'],
+    decisions: [],
+  };
+}

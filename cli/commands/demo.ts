@@ -13,7 +13,7 @@ import { createDatabase, migrateToLatest } from '../../lib/database';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
 import { connectClient, temporalUiLink } from '../temporal-client';
-import { startRun, watchRun, workflowInput } from './run';
+import { exitCode, startRun, watchRun, workflowInput } from './run';
 
 export const DEMO_WORKBOOK = 'generated-online-retail.xlsx';
 
@@ -41,10 +41,10 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
   const { worker, run } = await createSegmentationWorker(config);
   const { client, close } = await connectClient(config);
   try {
-    const handle = await startRun(client, config, workflowInput({ file }, config));
+    const handle = await startRun(client, config, workflowInput({ file: [file] }, config));
     say(`Run ${handle.workflowId} started; watch it at ${temporalUiLink(config, handle.workflowId)}`);
     const outcome = await worker.runUntil(watchRun(handle, config, { json: options.json }));
-    return outcome.status === 'completed' ? 0 : 1;
+    return exitCode(outcome);
   } finally {
     await close();
     if (worker.getState() === 'RUNNING') worker.shutdown();

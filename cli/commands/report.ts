@@ -4,10 +4,12 @@
  */
 import type { Knex } from 'knex';
 import { createDatabase } from '../../lib/database';
+import { loadConfig } from '../../lib/config';
+import { TABLES } from '../../lib/tables';
 import { printTable } from '../print-table';
 
 export async function reportCommand(options: { moved?: boolean; top?: number; json?: boolean }): Promise<number> {
-  const db = createDatabase();
+  const db = createDatabase(loadConfig().mysql);
   try {
     const report = options.moved ? { moved: await movedCustomers(db) } : await currentSegments(db, options.top ?? 10);
     if (options.json) {
@@ -27,12 +29,12 @@ export async function reportCommand(options: { moved?: boolean; top?: number; js
 }
 
 export async function currentSegments(db: Knex, top: number) {
-  const categories: Array<{ FrequencyCategory: string; Customers: number }> = await db('customer_segments')
+  const categories: Array<{ FrequencyCategory: string; Customers: number }> = await db(TABLES.segments)
     .groupBy('FrequencyCategory')
     // An ENUM sorts in its declared order: Low Frequency, then High Frequency.
     .orderBy('FrequencyCategory')
     .select('FrequencyCategory', db.raw('COUNT(*) AS Customers'));
-  const topCustomers: Array<{ CustomerID: number; PurchaseCount: number; FrequencyCategory: string }> = await db('customer_segments')
+  const topCustomers: Array<{ CustomerID: number; PurchaseCount: number; FrequencyCategory: string }> = await db(TABLES.segments)
     .orderBy([{ column: 'PurchaseCount', order: 'desc' }, { column: 'CustomerID' }])
     .limit(top)
     .select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
@@ -41,17 +43,17 @@ export async function currentSegments(db: Knex, top: number) {
 
 /** Customers whose category differs between the two most recent completed runs. */
 export async function movedCustomers(db: Knex) {
-  const runs: Array<{ run_id: string }> = await db('segmentation_runs')
-    .where({ status: 'completed' })
-    .orderBy('finished_at', 'desc')
+  const runs: Array<{ run_id: string }> = await db(TABLES.runs)
+    .whereIn('status', ['completed', 'superseded'])
+    .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
     .limit(2)
     .select('run_id');
   if (runs.length < 2) return [];
   const [latest, previous] = runs.map((run) => run.run_id);
   const rows: Array<{ CustomerID: number; Before: string; After: string; PurchasesBefore: number; PurchasesAfter: number }> = await db(
-    'customer_segment_history as after',
+    `${TABLES.segmentHistory} as after`,
   )
-    .join('customer_segment_history as before', 'before.CustomerID', 'after.CustomerID')
+    .join(`${TABLES.segmentHistory} as before`, 'before.CustomerID', 'after.CustomerID')
     .where('after.RunId', latest)
     .andWhere('before.RunId', previous)
     .andWhereRaw('?? <> ??', ['before.FrequencyCategory', 'after.FrequencyCategory'])

@@ -1,8 +1,9 @@
 /**
  * `segment run --file PATH`: starts a customerSegmentation run (the same thing as "Start
  * Workflow" in the Temporal UI); with --wait it shows a progress bar per step and ends with the
- * result table; with --json the last line is one JSON object; with --dry-run it only previews
- * load, clean and aggregate in-process, without Temporal, Kafka or MySQL.
+ * result table (or, if a step fails for good, with the failure and how to retry); with --json the
+ * last line is one JSON object; with --dry-run it only previews load, clean and aggregate
+ * in-process, without Temporal, Kafka or MySQL.
  */
 import { randomBytes } from 'node:crypto';
 import cliProgress from 'cli-progress';
@@ -11,18 +12,22 @@ import { loadConfig, type AppConfig } from '../../lib/config';
 import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
 import { customerSegmentation } from '../../workflows';
-import type { SegmentationInput } from '../../workflows/segmentation-input';
-import type { SegmentationProgress } from '../../workflows/segmentation-progress';
+import type { SegmentationInput, WorkbookReaderKind } from '../../workflows/segmentation-input';
+import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
 import { printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
 import { snapshot } from '../run-progress';
 import { connectClient, temporalUiLink } from '../temporal-client';
 
 export interface RunOptions {
-  file: string;
+  file: string[];
   sheet?: string;
   threshold?: number;
   chunkSize?: number;
+  reader?: WorkbookReaderKind;
+  classifyActivities?: number;
+  maxAttempts?: number;
+  operatorWait?: string;
   workflowId?: string;
   wait?: boolean;
   json?: boolean;
@@ -32,7 +37,9 @@ export interface RunOptions {
 /** The last line of `--json`: the contract outside tools rely on. */
 export interface RunOutcome {
   workflowId: string;
-  status: 'completed' | 'failed' | 'running';
+  /** The run's key in MySQL (segmentation_runs.run_id, customer_segments.RunId). */
+  runId?: string;
+  status: RunStatus | 'started';
   rowsRead?: number;
   rowsKept?: number;
   customers?: number;
@@ -40,11 +47,19 @@ export interface RunOutcome {
   high?: number;
   purchases?: number;
   messagesPublished?: number;
+  customersConsumed?: number;
   rowsWritten?: number;
+  published?: boolean;
   dataQuality?: unknown;
+  files?: SegmentationProgress['files'];
+  /** The failed step, while a run waits for an operator or after it failed. */
+  failedStep?: string;
   error?: string;
   temporalUi: string;
 }
+
+/** Exit codes of `run --wait` and `status`: scripts tell an operator's turn from a failure. */
+export const EXIT = { ok: 0, failed: 1, awaitingOperator: 3 } as const;
 
 export async function runCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
   const input = workflowInput(options, config);
@@ -53,23 +68,27 @@ export async function runCommand(options: RunOptions, config: AppConfig = loadCo
   try {
     const handle = await startRun(client, config, input, options.workflowId);
     if (!options.wait) {
-      const outcome: RunOutcome = { workflowId: handle.workflowId, status: 'running', temporalUi: temporalUiLink(config, handle.workflowId) };
+      const outcome: RunOutcome = { workflowId: handle.workflowId, status: 'started', temporalUi: temporalUiLink(config, handle.workflowId) };
       if (options.json) console.log(JSON.stringify(outcome));
       else console.log(`started ${handle.workflowId}\n${outcome.temporalUi}`);
-      return 0;
+      return EXIT.ok;
     }
-    const outcome = await watchRun(handle, config, { json: options.json });
-    return outcome.status === 'completed' ? 0 : 1;
+    return exitCode(await watchRun(handle, config, { json: options.json }));
   } finally {
     await close();
   }
 }
 
-export function workflowInput(options: RunOptions, config: AppConfig): SegmentationInput {
-  const input: SegmentationInput = { file: relativeToDataDir(config.dataDir, options.file) };
+export function workflowInput(options: Omit<RunOptions, 'file'> & { file?: string[] }, config: AppConfig): SegmentationInput {
+  const files = (options.file ?? []).map((file) => relativeToDataDir(config.dataDir, file));
+  const input: SegmentationInput = files.length === 1 ? { file: files[0] } : { files };
   if (options.sheet !== undefined) input.sheet = options.sheet;
   if (options.threshold !== undefined) input.threshold = options.threshold;
   if (options.chunkSize !== undefined) input.chunkSize = options.chunkSize;
+  if (options.reader !== undefined) input.reader = options.reader;
+  if (options.classifyActivities !== undefined) input.classifyActivities = options.classifyActivities;
+  if (options.maxAttempts !== undefined) input.maxAttempts = options.maxAttempts;
+  if (options.operatorWait !== undefined) input.operatorWait = /^\d+$/.test(options.operatorWait) ? Number(options.operatorWait) : options.operatorWait;
   return input;
 }
 
@@ -83,7 +102,7 @@ export async function startRun(
     taskQueue: config.taskQueue,
     workflowId,
     args: [input],
-    staticSummary: `Segment customers of ${input.file}`,
+    staticSummary: `Segment customers of ${input.file ?? input.files?.join(', ')}`,
   });
 }
 
@@ -92,7 +111,10 @@ export function newWorkflowId(): string {
   return `customer-segmentation-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Polls until the run ends, drawing the bars; prints the result table, or JSON with --json. */
+/**
+ * Polls until the run ends or waits for an operator, drawing the bars; prints the result table
+ * (or the failure), or JSON with --json.
+ */
 export async function watchRun(handle: WorkflowHandle, config: AppConfig, options: { json?: boolean } = {}): Promise<RunOutcome> {
   const bars = new StepProgressBars();
   const result = handle.result().then(
@@ -102,11 +124,13 @@ export async function watchRun(handle: WorkflowHandle, config: AppConfig, option
   let finished: { progress?: SegmentationProgress; error?: unknown } | undefined;
   while (!finished) {
     try {
-      bars.update((await snapshot(handle)).bars);
+      const current = await snapshot(handle);
+      bars.update(current.bars);
+      if (current.progress?.status === 'awaiting-operator') finished = { progress: current.progress };
     } catch {
       // A poll that fails (server busy) is just skipped.
     }
-    finished = await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
+    finished ??= await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
   }
   try {
     bars.update((await snapshot(handle)).bars);
@@ -119,14 +143,26 @@ export async function watchRun(handle: WorkflowHandle, config: AppConfig, option
   return outcome;
 }
 
-function toOutcome(workflowId: string, config: AppConfig, finished: { progress?: SegmentationProgress; error?: unknown }): RunOutcome {
+export function toOutcome(workflowId: string, config: AppConfig, finished: { progress?: SegmentationProgress; error?: unknown }): RunOutcome {
   const temporalUi = temporalUiLink(config, workflowId);
-  if (finished.progress?.summary) {
-    const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, rowsWritten, dataQuality } = finished.progress.summary;
-    return { workflowId, status: 'completed', rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, rowsWritten, dataQuality, temporalUi };
+  const progress = finished.progress;
+  if (progress) {
+    const base = { workflowId, runId: progress.runId, status: progress.status, files: progress.files, temporalUi };
+    if (progress.summary) {
+      const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality } =
+        progress.summary;
+      return { ...base, rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality };
+    }
+    return { ...base, failedStep: progress.failure?.step, error: progress.error };
   }
   const error = finished.error instanceof WorkflowFailedError ? failureMessage(finished.error) : String(finished.error);
-  return { workflowId, status: 'failed', error, temporalUi };
+  const cancelled = finished.error instanceof WorkflowFailedError && /cancel/i.test(finished.error.cause?.name ?? '');
+  return { workflowId, status: cancelled ? 'cancelled' : 'failed', error, temporalUi };
+}
+
+export function exitCode(outcome: RunOutcome): number {
+  if (outcome.status === 'completed' || outcome.status === 'superseded') return EXIT.ok;
+  return outcome.status === 'awaiting-operator' ? EXIT.awaitingOperator : EXIT.failed;
 }
 
 export function failureMessage(error: WorkflowFailedError): string {
@@ -140,7 +176,7 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
     console.log(JSON.stringify(outcome));
     return;
   }
-  if (outcome.status === 'completed') {
+  if (outcome.status === 'completed' || outcome.status === 'superseded') {
     printTable([
       { FrequencyCategory: 'Low Frequency', Customers: outcome.low ?? 0 },
       { FrequencyCategory: 'High Frequency', Customers: outcome.high ?? 0 },
@@ -148,8 +184,14 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
     ]);
     console.log(
       `\nrows read ${outcome.rowsRead?.toLocaleString('en-US')}, kept ${outcome.rowsKept?.toLocaleString('en-US')}; ` +
-        `${outcome.purchases?.toLocaleString('en-US')} purchases; ${outcome.rowsWritten?.toLocaleString('en-US')} rows in customer_segments`,
+        `${outcome.purchases?.toLocaleString('en-US')} purchases; ` +
+        (outcome.published
+          ? `${outcome.rowsWritten?.toLocaleString('en-US')} rows published to customer_segments`
+          : 'superseded: a run started later has published its result, which stays'),
     );
+  } else if (outcome.status === 'awaiting-operator') {
+    console.log(`step ${outcome.failedStep} failed; the run waits for an operator: ${outcome.error ?? ''}`);
+    console.log(`  retry it:  npx segment retry ${outcome.workflowId}\n  or end it: npx segment abort ${outcome.workflowId}`);
   } else {
     console.log(`run ${outcome.status}: ${outcome.error ?? ''}`);
   }
@@ -157,6 +199,7 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
 }
 
 async function dryRun(input: SegmentationInput, options: RunOptions, config: AppConfig): Promise<number> {
+  if (input.file === undefined) throw new Error('--dry-run reads one workbook: give one --file');
   const workbook = resolveWorkbookPath(config.dataDir, input.file);
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -196,5 +239,5 @@ async function dryRun(input: SegmentationInput, options: RunOptions, config: App
     ]);
     console.log(`\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')} (dry run: nothing written)`);
   }
-  return 0;
+  return EXIT.ok;
 }

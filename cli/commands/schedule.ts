@@ -13,7 +13,7 @@ export const DEFAULT_SCHEDULE_ID = 'customer-segmentation-nightly';
 
 export async function scheduleCommand(
   action: string,
-  options: RunOptions & { id?: string; cron?: string; timezone?: string },
+  options: Omit<RunOptions, 'file'> & { file?: string; id?: string; cron?: string; timezone?: string },
 ): Promise<number> {
   const config = loadConfig();
   const scheduleId = options.id ?? DEFAULT_SCHEDULE_ID;
@@ -31,7 +31,7 @@ export async function scheduleCommand(
             workflowType: customerSegmentation,
             taskQueue: config.taskQueue,
             workflowId: 'customer-segmentation-scheduled',
-            args: [workflowInput(options, config)],
+            args: [workflowInput({ ...options, file: [options.file] }, config)],
           },
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' },
         });

@@ -1,43 +1,55 @@
-/** `segment status WORKFLOW_ID`: the per-step progress of a running or finished run. */
-import { WorkflowFailedError } from '@temporalio/client';
+/**
+ * `segment status WORKFLOW_ID`: the run as Temporal knows it: its key, the files it read (with
+ * their fingerprints), per-step progress, and, if a step failed, what failed and how to retry.
+ * The newest run of the workflow id is shown (an id can be reused; each run has its own key).
+ */
 import { loadConfig } from '../../lib/config';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { printTable } from '../print-table';
 import { snapshot } from '../run-progress';
 import { connectClient, temporalUiLink } from '../temporal-client';
-import { failureMessage, printOutcome, watchRun } from './run';
+import { exitCode, printOutcome, toOutcome, watchRun } from './run';
 
 export async function statusCommand(workflowId: string, options: { json?: boolean; wait?: boolean }): Promise<number> {
   const config = loadConfig();
   const { client, close } = await connectClient(config);
   try {
     const handle = client.workflow.getHandle(workflowId);
-    if (options.wait) return (await watchRun(handle, config, options)).status === 'completed' ? 0 : 1;
+    if (options.wait) return exitCode(await watchRun(handle, config, options));
     const { workflowStatus, progress, bars } = await snapshot(handle);
-    if (workflowStatus !== 'RUNNING') {
-      // Finished: the same outcome `run --wait` printed.
-      const finished = await handle.result().then(
-        (result: SegmentationProgress) => ({ result }),
-        (error: unknown) => ({ error }),
-      );
-      if ('result' in finished && finished.result.summary) {
-        const { summary } = finished.result;
-        printOutcome({ workflowId, status: 'completed', ...summary, temporalUi: temporalUiLink(config, workflowId) }, options.json);
-        return 0;
-      }
-      const error = 'error' in finished && finished.error instanceof WorkflowFailedError ? failureMessage(finished.error) : workflowStatus;
-      printOutcome({ workflowId, status: 'failed', error, temporalUi: temporalUiLink(config, workflowId) }, options.json);
-      return 1;
+    if (workflowStatus !== 'RUNNING' || progress?.status === 'awaiting-operator') {
+      const finished =
+        progress?.status === 'awaiting-operator'
+          ? { progress }
+          : await handle.result().then(
+              (result: SegmentationProgress) => ({ progress: result }),
+              (error: unknown) => ({ error }),
+            );
+      const outcome = toOutcome(workflowId, config, finished);
+      if (!options.json) describeRun(progress);
+      printOutcome(outcome, options.json);
+      return exitCode(outcome);
     }
     if (options.json) {
-      console.log(JSON.stringify({ workflowId, status: 'running', currentStep: progress?.currentStep ?? null, steps: bars }));
+      console.log(JSON.stringify({ workflowId, runId: progress?.runId, status: 'running', currentStep: progress?.currentStep ?? null, files: progress?.files, steps: bars }));
       return 0;
     }
-    console.log(`${workflowId}: running${progress?.currentStep ? `, step ${progress.currentStep}` : ''}`);
+    describeRun(progress);
     printTable(bars.map(({ step, value, total, detail }) => ({ step, progress: `${Math.floor((100 * value) / total)}%`, detail })));
     console.log(`Temporal UI: ${temporalUiLink(config, workflowId)}`);
     return 0;
   } finally {
     await close();
+  }
+}
+
+function describeRun(progress: SegmentationProgress | undefined): void {
+  if (!progress) return;
+  console.log(`${progress.workflowId}: ${progress.status}${progress.currentStep ? `, step ${progress.currentStep}` : ''} (run ${progress.runId})`);
+  for (const file of progress.files ?? []) {
+    console.log(`  read ${file.file}: ${file.size.toLocaleString('en-US')} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets.join(', ')}`);
+  }
+  for (const decision of progress.decisions) {
+    console.log(`  ${decision.at}: ${decision.by ?? 'operator'} chose ${decision.action} after step ${decision.step} failed${decision.reason ? ` (${decision.reason})` : ''}`);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * How many rows were read, kept and dropped for each reason. Plain numbers only: the report travels
  * in Temporal heartbeats and is stored in a MySQL JSON column, so it must survive JSON round trips.
+ * Imported by workflow code (to merge the parts of a fanned-out load): no Node, no I/O.
  */
 import type { CleanedTransaction } from './clean-transaction';
 import { DROP_REASONS, type DropReason } from './drop-reason';
@@ -9,6 +10,10 @@ export interface DataQualityReport {
   rowsRead: number;
   rowsKept: number;
   rowsDropped: Record<DropReason, number>;
+  /** Per sheet read (after a load of several sheets or files). */
+  sheets?: Array<{ file: string; sheet: string; rowsRead: number; rowsKept: number }>;
+  /** Sheets without a transactions header, which were not read. */
+  skippedSheets?: Array<{ file: string; sheet: string; reason: string }>;
 }
 
 export function emptyDataQualityReport(): DataQualityReport {
@@ -21,4 +26,20 @@ export function countRow(report: DataQualityReport, result: CleanedTransaction):
   report.rowsRead += 1;
   if (result.kept) report.rowsKept += 1;
   else report.rowsDropped[result.reason] += 1;
+}
+
+/** One report for a run loaded in parts (one per sheet or file): the counts added up, each part named. */
+export function mergeDataQualityReports(
+  parts: Array<{ file: string; sheet: string; report: DataQualityReport }>,
+  skippedSheets: Array<{ file: string; sheet: string; reason: string }> = [],
+): DataQualityReport {
+  const merged = emptyDataQualityReport();
+  for (const { report } of parts) {
+    merged.rowsRead += report.rowsRead;
+    merged.rowsKept += report.rowsKept;
+    for (const reason of DROP_REASONS) merged.rowsDropped[reason] += report.rowsDropped[reason];
+  }
+  merged.sheets = parts.map(({ file, sheet, report }) => ({ file, sheet, rowsRead: report.rowsRead, rowsKept: report.rowsKept }));
+  merged.skippedSheets = skippedSheets;
+  return merged;
 }

@@ -34,10 +34,12 @@ export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<
   const { threshold = DEFAULT_FREQUENCY_THRESHOLD, ...readOptions } = options;
   const report = emptyDataQualityReport();
   const counter = new PurchaseCounter();
-  for await (const row of readTransactionRows(readOptions)) {
-    const result = cleanTransaction(row);
-    countRow(report, result);
-    if (result.kept) counter.add(result.customerId, result.invoiceNo);
+  for await (const { rows } of readTransactionRows(readOptions)) {
+    for (const row of rows) {
+      const result = cleanTransaction(row);
+      countRow(report, result);
+      if (result.kept) counter.add(result.customerId, result.invoiceNo);
+    }
   }
   const topCustomers = [...counter.purchaseCounts()]
     .map(([customerId, purchaseCount]) => ({ customerId, purchaseCount }))

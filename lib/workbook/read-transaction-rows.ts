@@ -21,7 +21,19 @@ export interface TransactionRow {
   unitPrice: number | null;
 }
 
+/** Rows of one sheet, a few thousand at a time (the loader writes each batch to MySQL). */
+export interface TransactionRowBatch {
+  sheet: string;
+  rows: TransactionRow[];
+}
+
+export type WorkbookReaderKind = 'fast' | 'exceljs';
+
 export interface ReadTransactionRowsOptions {
+  /** Which reader parses the file (only exceljs's for now). */
+  reader?: WorkbookReaderKind;
+  /** Stops the read between batches. */
+  signal?: AbortSignal;
   filePath: string;
   /** The name used in errors (the path relative to the data dir), never the worker's absolute path. */
   displayName: string;
@@ -53,7 +65,43 @@ const MIN_NAMES_FOR_A_HEADER = 2;
 
 type ColumnNumbers = Record<TransactionColumn, number>;
 
-export async function* readTransactionRows(options: ReadTransactionRowsOptions): AsyncGenerator<TransactionRow> {
+const ROWS_PER_BATCH = 5_000;
+
+export async function* readTransactionRows(options: ReadTransactionRowsOptions): AsyncGenerator<TransactionRowBatch> {
+  let batch: TransactionRowBatch | undefined;
+  for await (const { sheet, row } of readRows(options)) {
+    if (batch === undefined) batch = { sheet, rows: [] };
+    batch.rows.push(row);
+    if (batch.rows.length >= ROWS_PER_BATCH) {
+      yield batch;
+      batch = undefined;
+      options.signal?.throwIfAborted();
+    }
+  }
+  if (batch !== undefined) yield batch;
+}
+
+/** The sheets with transactions (for now: the first sheet, or the one asked for). */
+export async function listTransactionSheets(options: {
+  filePath: string;
+  displayName: string;
+  sheet?: string;
+  reader?: WorkbookReaderKind;
+  signal?: AbortSignal;
+}): Promise<{ sheets: string[]; skipped: Array<{ sheet: string; reason: string }> }> {
+  const source = await openXlsxByteStream(options.filePath, options.displayName);
+  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source.stream, WORKBOOK_READER_OPTIONS);
+  try {
+    for await (const worksheet of workbook) return { sheets: [(worksheet as WorksheetReader).name], skipped: [] };
+  } catch (error) {
+    throw asWorkbookError(error, options.displayName, source.readError());
+  } finally {
+    await source.close();
+  }
+  throw new InvalidWorkbookError({ file: options.displayName }, 'has no worksheet');
+}
+
+async function* readRows(options: ReadTransactionRowsOptions): AsyncGenerator<{ sheet: string; row: TransactionRow }> {
   const { filePath, displayName, sheet: wantedSheet } = options;
   const source = await openXlsxByteStream(filePath, displayName, options.onBytesRead);
   const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source.stream, WORKBOOK_READER_OPTIONS);
@@ -63,7 +111,7 @@ export async function* readTransactionRows(options: ReadTransactionRowsOptions):
       const sheet = worksheet as WorksheetReader;
       if (wantedSheet !== undefined && !sameSheetName(sheet.name, wantedSheet)) continue;
       sheetFound = true;
-      yield* readSheet(sheet, { file: displayName, sheet: sheet.name });
+      for await (const row of readSheet(sheet, { file: displayName, sheet: sheet.name })) yield { sheet: sheet.name, row };
       break; // stop inflating: later sheets are not wanted
     }
   } catch (error) {

@@ -38,9 +38,9 @@ async function writeWorkbook(name: string, rows: unknown[][]): Promise<void> {
   await workbook.xlsx.writeFile(path.join(dataDir, name));
 }
 
-/** Runs the workflow, expects it to fail, and returns the innermost failure. */
+/** Runs the workflow (failing at once, not waiting for an operator), expects it to fail, and returns the innermost failure. */
 async function failure(input: SegmentationInput): Promise<{ workflowId: string; cause: ApplicationFailure }> {
-  const handle = await startSegmentation(env.client, env.config, input, 'bad-input');
+  const handle = await startSegmentation(env.client, env.config, { operatorWait: 0, ...input }, 'bad-input');
   const error = await handle.result().then(
     () => undefined,
     (e: unknown) => e,
@@ -55,11 +55,13 @@ async function failure(input: SegmentationInput): Promise<{ workflowId: string; 
 async function expectNothingWritten(workflowId: string, errorText: string): Promise<void> {
   expect(await env.db('customer_segments').count({ n: '*' })).toEqual([{ n: 0 }]);
   expect(await env.db('staging_customer_invoices').count({ n: '*' })).toEqual([{ n: 0 }]);
-  const [run] = await env.db('segmentation_runs').where({ run_id: workflowId }).select('status', 'error');
+  const [run] = await env.db('segmentation_runs').where({ workflow_id: workflowId }).select('status', 'error');
   expect(run.status).toBe('failed');
   expect(run.error).toContain(errorText);
   // Tried once: retrying cannot fix bad input.
-  expect((await historyFacts(env.client, workflowId)).attempts.loadWorkbook).toBe(1);
+  const { attempts } = await historyFacts(env.client, workflowId);
+  expect(Object.keys(attempts)).toContain('planLoad');
+  expect(Math.max(...Object.values(attempts))).toBe(1);
 }
 
 test('a cell that is not a number names the file, sheet, row and column', async () => {

@@ -54,5 +54,5 @@ test.each([
   const result = await handle.result();
   expect(result.summary).toMatchObject({ rowsRead: expected.rowsRead, customers: expected.customers, low: expected.low, high: expected.high });
   // Both cases share the database: count this run's rows.
-  expect(await env.db('customer_segments').where({ RunId: handle.workflowId }).count({ n: '*' })).toEqual([{ n: expected.customers }]);
+  expect(await env.db('customer_segments').where({ RunId: result.runId }).count({ n: '*' })).toEqual([{ n: expected.customers }]);
 });

@@ -6,10 +6,12 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
+const MIGRATION_COUNT = 7;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
   'kafka_consumer_offsets',
+  'segment_publication',
   'segmentation_runs',
   'staging_customer_invoices',
   'staging_purchase_counts',
@@ -35,7 +37,7 @@ async function tables(db: ReturnType<typeof createDatabase>): Promise<string[]> 
 test('migrations go up, are idempotent, and roll back to nothing', async () => {
   const db = createDatabase({ ...config.mysqlMigration, database });
   try {
-    expect(await migrateToLatest(db)).toHaveLength(4);
+    expect(await migrateToLatest(db)).toHaveLength(MIGRATION_COUNT);
     expect(await tables(db)).toEqual(TABLES);
     expect(await migrateToLatest(db)).toEqual([]);
 
@@ -47,7 +49,7 @@ test('migrations go up, are idempotent, and roll back to nothing', async () => {
 
     await db.migrate.rollback(undefined, true);
     expect(await tables(db)).toEqual([]);
-    expect(await migrateToLatest(db)).toHaveLength(4);
+    expect(await migrateToLatest(db)).toHaveLength(MIGRATION_COUNT);
   } finally {
     await db.destroy();
   }

@@ -5,6 +5,7 @@
  */
 import { Worker } from '@temporalio/worker';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
+import { TABLES } from '../../lib/tables';
 import { describeWithOnlineRetail, SHARED_DATA_DIR } from '../support/shared-data';
 import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -44,8 +45,10 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
       high: 872,
       purchases: 18_532,
       messagesPublished: 4_338,
+      messagesConsumed: 4_338,
       customersConsumed: 4_338,
       rowsWritten: 4_338,
+      published: true,
     });
     expect(summary.dataQuality.rowsDropped.missingCustomerId).toBe(135_080);
     expect(summary.rowsRead).toBe(summary.rowsKept + Object.values(summary.dataQuality.rowsDropped).reduce((a, b) => a + b, 0));
@@ -66,14 +69,19 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
   test('a second run of the same workbook leaves customer_segments identical, and both runs are recorded', async () => {
     expect(results[1].summary).toEqual(results[0].summary);
     expect(tables[1]).toEqual(tables[0]);
-    const runs = await env.db('segmentation_runs').orderBy('started_at').select('run_id', 'status', 'rows_written');
-    expect(runs).toEqual(workflowIds.map((run_id) => ({ run_id, status: 'completed', rows_written: 4_338 })));
-    const history = await env.db('customer_segment_history').groupBy('RunId').select('RunId', env.db.raw('COUNT(*) AS customers'));
+    const runs = await env.db(TABLES.runs).orderBy('started_at').select('run_id', 'workflow_id', 'status', 'rows_written');
+    expect(runs).toEqual(
+      results.map((result, i) => ({ run_id: result.runId, workflow_id: workflowIds[i], status: 'completed', rows_written: 4_338 })),
+    );
+    // The table is the newest run's result, whole.
+    expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: results[1].runId }]);
+    expect(await env.db(TABLES.publication).first('run_id')).toEqual({ run_id: results[1].runId });
+    const history = await env.db(TABLES.segmentHistory).groupBy('RunId').select('RunId', env.db.raw('COUNT(*) AS customers'));
     expect(history.map((row) => Number(row.customers))).toEqual([4_338, 4_338]);
     // Staging keeps each recent run's distinct pairs and counts exactly once, for resets.
-    const staged = await env.db('staging_customer_invoices').groupBy('run_id').orderBy('run_id').select('run_id', env.db.raw('COUNT(*) AS pairs'));
+    const staged = await env.db(TABLES.stagingInvoices).groupBy('run_id').orderBy('run_id').select('run_id', env.db.raw('COUNT(*) AS pairs'));
     expect(staged.map((row) => Number(row.pairs))).toEqual([18_532, 18_532]);
-    const counts = await env.db('staging_purchase_counts').groupBy('run_id').select(env.db.raw('COUNT(*) AS customers'));
+    const counts = await env.db(TABLES.stagingCounts).groupBy('run_id').select(env.db.raw('COUNT(*) AS customers'));
     expect(counts.map((row) => Number(row.customers))).toEqual([4_338, 4_338]);
   });
 
@@ -83,13 +91,13 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
     const { history } = await historyFacts(env.client, workflowId);
     // The workflow task that completed right after the load activity did: what "Reset" in the UI picks.
     const events = history.events ?? [];
-    const loadScheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'loadWorkbook')!;
+    const loadScheduled = events.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'loadWorkbookPart')!;
     const loadCompleted = events.findIndex(
       (event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId ?? '') === String(loadScheduled.eventId),
     );
     const resetPoint = events.slice(loadCompleted).find((event) => event.workflowTaskCompletedEventAttributes)!;
     const steps = async () => {
-      const { steps: value } = await env.db('segmentation_runs').where({ run_id: workflowId }).first('steps');
+      const { steps: value } = await env.db(TABLES.runs).where({ run_id: results[1].runId }).first('steps');
       return typeof value === 'string' ? JSON.parse(value) : value; // a JSON column arrives parsed or as text, by server
     };
     const loadStep = async () => (await steps()).load;
@@ -106,21 +114,29 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
     expect(result.summary).toEqual(results[1].summary);
     expect(await segments(env.db)).toEqual(tables[1]);
     // Loading was not run again (its result comes from the history before the reset point)...
-    expect(await loadStep()).toEqual(loadBefore);
+    expect(await loadStep()).toMatchObject({ startedAt: loadBefore.startedAt, counts: loadBefore.counts, runs: 1 });
+    const { attempts: resetAttempts, history: resetHistory } = await historyFacts(env.client, workflowId);
+    const scheduled = (type: string) =>
+      (resetHistory.events ?? []).filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+    expect(scheduled('loadWorkbookPart')).toBe(1);
+    expect(scheduled('aggregatePurchases')).toBe(1);
+    expect(resetAttempts.reconcileRun).toBe(1);
     // ...while every later step was, in the new run.
     const { aggregate } = await steps();
     expect(new Date(aggregate.startedAt).getTime()).toBeGreaterThan(new Date(loadBefore.finishedAt).getTime() + 1);
+    // The reset run keeps the run's key: one run in MySQL, one set of history rows.
+    expect(result.runId).toBe(results[1].runId);
     expect(runId).not.toBe(results[1].runId);
-    const historyRows = await env.db('customer_segment_history').where({ RunId: workflowId }).count({ n: '*' });
+    const historyRows = await env.db(TABLES.segmentHistory).where({ RunId: result.runId }).count({ n: '*' });
     expect(historyRows).toEqual([{ n: 4_338 }]);
-    expect(await env.db('segmentation_runs').count({ n: '*' })).toEqual([{ n: 2 }]);
+    expect(await env.db(TABLES.runs).count({ n: '*' })).toEqual([{ n: 2 }]);
   });
 
   test('the event history stays small and replays deterministically', async () => {
     for (const workflowId of workflowIds) {
       const facts = await historyFacts(env.client, workflowId);
       expect(facts.bytes).toBeLessThan(1024 * 1024);
-      expect(facts.events).toBeLessThan(100);
+      expect(facts.events).toBeLessThan(200);
       await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, facts.history, workflowId);
     }
   });

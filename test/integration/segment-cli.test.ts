@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { STAGING_RETAINED_RUNS } from '../../activities/staging';
+import { TABLES } from '../../lib/tables';
 import { segment } from '../support/segment-cli';
 import { segments } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -49,10 +49,12 @@ test('run --wait --json ends with the contract JSON line, equal to the generator
     purchases: expected.purchases,
   });
   expect(lastJson.workflowId).toMatch(/^customer-segmentation-/);
+  expect(lastJson.published).toBe(true);
+  expect(lastJson.files).toEqual([expect.objectContaining({ file: 'generated.xlsx', size: fs.statSync(workbook).size, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
   expect(lastJson.dataQuality.rowsDropped).toEqual(expected.rowsDropped);
   // Without a terminal the progress bars become one line per finished step.
   expect(stderr).toContain('Load and clean the workbook: done');
-  expect(stderr).toContain('Reconcile: done');
+  expect(stderr).toContain('Reconcile and publish results: done');
 
   const table = await segments(env.db);
   expect(table).toHaveLength(expected.customers);
@@ -113,11 +115,15 @@ test('a customer that moves category between runs shows in report --moved', asyn
   }
 });
 
-test('staging keeps only the newest runs', async () => {
+test('staging keeps the newest finished runs only, and runs list newest first', async () => {
   await segment(['run', '--file', workbook, '--wait', '--json'], env.env);
-  const runs = await env.db('segmentation_runs').count({ n: '*' });
-  expect(Number(runs[0].n)).toBeGreaterThan(STAGING_RETAINED_RUNS);
-  const staged = await env.db('staging_customer_invoices').distinct('run_id');
-  const newest = await env.db('segmentation_runs').orderBy('started_at', 'desc').limit(STAGING_RETAINED_RUNS).pluck('run_id');
-  expect(staged.map((row) => row.run_id).sort()).toEqual([...newest].sort());
+  const { keepFinishedRuns } = env.config.retention;
+  const runs = await env.db(TABLES.runs).orderBy('started_at', 'desc').pluck('run_id');
+  expect(runs.length).toBeGreaterThan(keepFinishedRuns);
+  const staged = await env.db(TABLES.stagingInvoices).distinct('run_id');
+  expect(staged.map((row) => row.run_id).sort()).toEqual(runs.slice(0, keepFinishedRuns).sort());
+
+  const listed = (await segment(['runs', '--json'], env.env)).lastJson;
+  expect(listed.map((run: { runId: string }) => run.runId)).toEqual(runs);
+  expect(listed[0]).toMatchObject({ status: 'completed', file: 'generated.xlsx', rowsRead: expected.rowsRead, customers: expected.customers });
 });

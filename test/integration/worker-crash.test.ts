@@ -63,6 +63,6 @@ describeWithOnlineRetail('a worker killed mid-run', () => {
     expect(table).toHaveLength(4_338);
     expect(table.find((row) => row.CustomerID === 12748)).toEqual({ CustomerID: 12748, PurchaseCount: 209, FrequencyCategory: 'High Frequency' });
     // The kill really interrupted the load: it took a second attempt.
-    expect((await historyFacts(env.client, handle.workflowId)).attempts.loadWorkbook).toBeGreaterThanOrEqual(2);
+    expect((await historyFacts(env.client, handle.workflowId)).attempts.loadWorkbookPart).toBeGreaterThanOrEqual(2);
   });
 });

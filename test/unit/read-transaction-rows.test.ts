@@ -12,7 +12,7 @@ afterAll(cleanup);
 
 async function readAll(options: ReadTransactionRowsOptions): Promise<TransactionRow[]> {
   const rows: TransactionRow[] = [];
-  for await (const row of readTransactionRows(options)) rows.push(row);
+  for await (const batch of readTransactionRows(options)) rows.push(...batch.rows);
   return rows;
 }
 
@@ -213,7 +213,7 @@ describe('readTransactionRows', () => {
     const calls: Array<[number, number]> = [];
     let rowsWhenAllRead = 0;
     let rowCount = 0;
-    for await (const _row of readTransactionRows({
+    for await (const batch of readTransactionRows({
       filePath,
       displayName: 'progress.xlsx',
       onBytesRead: (bytesRead, totalBytes) => {
@@ -221,7 +221,7 @@ describe('readTransactionRows', () => {
         if (bytesRead === totalBytes) rowsWhenAllRead = rowCount;
       },
     })) {
-      rowCount += 1;
+      rowCount += batch.rows.length;
     }
     expect(rowCount).toBe(30_000);
     expect(calls.at(-1)).toEqual([size, size]);
@@ -239,8 +239,8 @@ describe('readTransactionRows', () => {
     const openFiles = () => readdirSync('/proc/self/fd').length;
     const before = openFiles();
     for (let i = 0; i < 3; i++) {
-      for await (const row of readTransactionRows({ filePath, displayName: 'early-stop.xlsx' })) {
-        if (row.rowNumber === 10) break;
+      for await (const batch of readTransactionRows({ filePath, displayName: 'early-stop.xlsx' })) {
+        if (batch.rows.some((row) => row.rowNumber === 10)) break;
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

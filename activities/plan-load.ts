@@ -1,0 +1,81 @@
+/**
+ * Step 1a, plan the load: which workbooks (filling `{date}` from the scheduled time, or picking
+ * the newest match of a pattern), their fingerprints (size, mtime, sha256: what this run reads),
+ * and which of their sheets hold transactions. Each (file, sheet) becomes one load activity.
+ *
+ * Runs at the start of every load (a first run, an operator's retry, a reset to before loading),
+ * so it also empties the run's staging: the pairs about to be loaded replace any earlier ones.
+ */
+import { Context } from '@temporalio/activity';
+import { resolveWorkbookPath } from '../lib/data-dir';
+import { InvalidWorkbookError } from '../lib/errors';
+import { fingerprintFile, type FileFingerprint } from '../lib/file-fingerprint';
+import { STAGING_TABLES } from '../lib/tables';
+import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-file-pattern';
+import { listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
+import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
+import type { ActivityDependencies } from './activity-dependencies';
+
+export interface PlanLoadInput {
+  runId: string;
+  /** Paths relative to DATA_DIR, possibly with `{date}` placeholders or wildcards. */
+  files: string[];
+  sheet: string | null;
+  reader: WorkbookReaderKind;
+  /** The time the run is for (a schedule's slot), ISO. */
+  scheduledAt: string;
+  timezone: string;
+}
+
+/** One sheet of one workbook: what one load activity reads. */
+export interface LoadPart {
+  file: string;
+  sheet: string;
+  fingerprint: FileFingerprint;
+}
+
+export interface LoadPlan {
+  files: WorkbookFingerprint[];
+  parts: LoadPart[];
+  skippedSheets: Array<{ file: string; sheet: string; reason: string }>;
+}
+
+export function createPlanLoad({ db, dataDir }: ActivityDependencies) {
+  return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
+    const signal = Context.current().cancellationSignal;
+    const plan: LoadPlan = { files: [], parts: [], skippedSheets: [] };
+    for (const pattern of input.files) {
+      const file = resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone));
+      const workbook = resolveWorkbookPath(dataDir, file);
+      const fingerprint = await fingerprintFile(workbook.absolutePath, signal);
+      Context.current().heartbeat();
+      const found = await listTransactionSheets({
+        filePath: workbook.absolutePath,
+        displayName: workbook.displayName,
+        reader: input.reader,
+        signal,
+      });
+      const sheets = input.sheet === null ? found.sheets : [chosenSheet(workbook.displayName, input.sheet, found)];
+      if (sheets.length === 0) {
+        const skipped = found.skipped.map(({ sheet, reason }) => `"${sheet}" (${reason})`).join(', ');
+        throw new InvalidWorkbookError({ file: workbook.displayName }, `has no sheet with a transactions header${skipped ? `: ${skipped}` : ''}`);
+      }
+      plan.files.push({ file: workbook.displayName, ...fingerprint, sheets });
+      plan.parts.push(...sheets.map((sheet) => ({ file: workbook.displayName, sheet, fingerprint })));
+      if (input.sheet === null) plan.skippedSheets.push(...found.skipped.map((skipped) => ({ file: workbook.displayName, ...skipped })));
+    }
+    for (const table of STAGING_TABLES) await db(table).where({ run_id: input.runId }).delete();
+    return plan;
+  };
+}
+
+/** The sheet the input names, as the workbook spells it. */
+function chosenSheet(file: string, wanted: string, found: { sheets: string[]; skipped: Array<{ sheet: string; reason: string }> }): string {
+  const same = (name: string) => name.trim().toLowerCase() === wanted.trim().toLowerCase();
+  const sheet = found.sheets.find(same);
+  if (sheet !== undefined) return sheet;
+  const skipped = found.skipped.find(({ sheet: name }) => same(name));
+  if (skipped) throw new InvalidWorkbookError({ file, sheet: skipped.sheet }, skipped.reason);
+  const names = [...found.sheets, ...found.skipped.map(({ sheet: name }) => name)];
+  throw new InvalidWorkbookError({ file, sheet: wanted }, `no such sheet; the workbook has ${names.map((name) => `"${name}"`).join(', ') || 'none'}`);
+}

@@ -1,0 +1,79 @@
+/** `segment runs`: the recent runs as MySQL recorded them, newest first, one line each. */
+import type { Knex } from 'knex';
+import { loadConfig } from '../../lib/config';
+import { createDatabase } from '../../lib/database';
+import { TABLES } from '../../lib/tables';
+import { printTable } from '../print-table';
+
+export interface RunListing {
+  workflowId: string;
+  runId: string;
+  status: string;
+  /** The step running now, or the one that failed. */
+  step: string;
+  file: string;
+  rowsRead: number | null;
+  customers: number | null;
+  low: number | null;
+  high: number | null;
+  startedAt: string;
+  seconds: number | null;
+}
+
+export async function runsCommand(options: { limit: number; json?: boolean }): Promise<number> {
+  const db = createDatabase(loadConfig().mysql);
+  try {
+    const runs = await recentRuns(db, options.limit);
+    if (options.json) {
+      console.log(JSON.stringify(runs));
+      return 0;
+    }
+    if (runs.length === 0) console.log('no runs recorded yet');
+    printTable(
+      runs.map((run) => ({
+        workflow: run.workflowId,
+        status: run.status,
+        step: run.step,
+        file: run.file,
+        rows: run.rowsRead ?? '',
+        customers: run.customers ?? '',
+        'low/high': run.low === null ? '' : `${run.low}/${run.high}`,
+        started: run.startedAt.replace('T', ' ').slice(0, 19),
+        seconds: run.seconds === null ? '' : run.seconds.toFixed(1),
+      })),
+    );
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function recentRuns(db: Knex, limit: number): Promise<RunListing[]> {
+  const rows = await db(TABLES.runs)
+    .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
+    .limit(limit)
+    .select('workflow_id', 'run_id', 'status', 'current_step', 'steps', 'files', 'file', 'rows_read', 'customers', 'low_frequency', 'high_frequency', 'started_at', 'finished_at');
+  return rows.map((row) => {
+    const steps = parseJson(row.steps) ?? {};
+    const failed = Object.entries(steps).find(([, step]) => (step as { status?: string }).status === 'failed')?.[0];
+    const files = parseJson(row.files) as Array<{ file: string }> | null;
+    return {
+      workflowId: row.workflow_id,
+      runId: row.run_id,
+      status: row.status,
+      step: row.current_step ?? failed ?? '',
+      file: files?.map((file) => file.file).join(', ') ?? row.file,
+      rowsRead: row.rows_read,
+      customers: row.customers,
+      low: row.low_frequency,
+      high: row.high_frequency,
+      startedAt: new Date(row.started_at).toISOString(),
+      seconds: row.finished_at ? (new Date(row.finished_at).getTime() - new Date(row.started_at).getTime()) / 1000 : null,
+    };
+  });
+}
+
+/** A JSON column arrives parsed (MySQL) or as text (MariaDB, where JSON is LONGTEXT). */
+export function parseJson(value: unknown): any {
+  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
+}

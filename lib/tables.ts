@@ -1,0 +1,23 @@
+/**
+ * The MySQL tables, named once. Migrations create them; activities, the CLI and the tests refer
+ * to them through these names.
+ */
+export const TABLES = {
+  /** The published result: exactly one run's classification (the newest run that reconciled). */
+  segments: 'customer_segments',
+  /** Every run's classification of every customer, kept for good. */
+  segmentHistory: 'customer_segment_history',
+  /** Which run `customer_segments` holds; its single row is the publication lock. */
+  publication: 'segment_publication',
+  /** One row per run: input, files read, per-step progress, counts, outcome. */
+  runs: 'segmentation_runs',
+  /** Distinct (customer, invoice) pairs a run loaded, until the run's staging is pruned. */
+  stagingInvoices: 'staging_customer_invoices',
+  /** PurchaseCount per customer of a run, as aggregated and published to Kafka. */
+  stagingCounts: 'staging_purchase_counts',
+  /** The consumer's position per run and partition, committed with the rows it produced. */
+  consumerOffsets: 'kafka_consumer_offsets',
+} as const;
+
+/** Per-run tables that only serve a run while it works (or may be retried or reset). */
+export const STAGING_TABLES = [TABLES.stagingInvoices, TABLES.stagingCounts, TABLES.consumerOffsets] as const;

@@ -1,0 +1,21 @@
+/**
+ * Splits the partitions a run published to into at most `count` groups of similar size, one
+ * consume activity each. A partition is never split: its messages are consumed in order by one
+ * activity, which commits its position with the rows it wrote. Partitions the run wrote nothing
+ * to need no activity.
+ */
+import type { PartitionRange } from './segmentation-progress';
+
+export function partitionGroups(ranges: readonly PartitionRange[], count: number): PartitionRange[][] {
+  const size = (range: PartitionRange) => Number(BigInt(range.toOffset) - BigInt(range.fromOffset));
+  const withMessages = ranges.filter((range) => size(range) > 0).sort((a, b) => size(b) - size(a) || a.partition - b.partition);
+  const groups: Array<{ ranges: PartitionRange[]; messages: number }> = [];
+  for (const range of withMessages) {
+    // The largest partitions first, each to the lightest group so far.
+    if (groups.length < count) groups.push({ ranges: [], messages: 0 });
+    const lightest = groups.reduce((best, group) => (group.messages < best.messages ? group : best));
+    lightest.ranges.push(range);
+    lightest.messages += size(range);
+  }
+  return groups.map((group) => group.ranges.sort((a, b) => a.partition - b.partition));
+}
