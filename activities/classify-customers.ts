@@ -24,6 +24,8 @@ const STALL_TIMEOUT_MS = 120_000;
 export interface ClassifyInput {
   runId: string;
   threshold: number;
+  /** Messages per MySQL transaction at most. */
+  batchSize: number;
   /** The ranges of the partitions this activity consumes (never shared with another activity). */
   ranges: PartitionRange[];
 }
@@ -42,7 +44,7 @@ export interface ClassifyHeartbeat {
 }
 
 export function createClassifyCustomers({ db, kafka, topic }: ActivityDependencies) {
-  return async function classifyCustomers({ runId, threshold, ranges }: ClassifyInput): Promise<ClassifyResult> {
+  return async function classifyCustomers({ runId, threshold, batchSize, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
 
@@ -67,11 +69,14 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
     if (unfinished().length > 0) {
       const topicPartitions = await assertRangesStillInKafka(kafka, topic, next, end, unfinished());
       const others = topicPartitions.filter((partition) => !partitions.includes(partition));
-      // A group of its own per run and partitions: activities never share or rebalance each
-      // other's partitions, and since offsets are never committed to Kafka the group leaves no trace.
+      // A group of its own per run, partitions and activity attempt: activities never share or rebalance
+      // each other's partitions, a retry never waits for a dead attempt's member to time out, and
+      // since offsets are never committed to Kafka an empty group leaves no trace.
       const consumer = kafka.consumer({
-        groupId: `customer-segmentation-${runId}-${partitions.join('-')}`,
-        maxBytesPerPartition: 4 * 1024 * 1024,
+        groupId: `customer-segmentation-${runId}-p${partitions.join('-')}-${context.info.activityId}.${context.info.attempt}`,
+        // Fetch about what one transaction commits: the consumer keeps reading from Kafka as it
+        // commits, rather than holding a whole partition in memory.
+        maxBytesPerPartition: Math.min(4 * 1024 * 1024, Math.max(1024, batchSize * 512)),
         maxWaitTimeInMs: 500,
       });
       let lastProgressAt = Date.now();
@@ -94,30 +99,35 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
               autoCommit: false,
               eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
                 const partition = batch.partition;
-                const position = next.get(partition);
                 const to = end.get(partition);
-                if (position === undefined || to === undefined || position >= to) return;
-                const rows = new Map<number, number>();
+                if (to === undefined) return;
+                // Kafka's batch, committed in slices of at most `batchSize` of the run's messages.
+                let rows = new Map<number, number>();
                 let runMessages = 0;
-                let lastOffset = position - 1n;
+                let lastOffset = -1n;
+                const commit = async () => {
+                  if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted) return;
+                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
+                  next.set(partition, lastOffset + 1n);
+                  messagesConsumed += runMessages;
+                  rows = new Map();
+                  runMessages = 0;
+                  lastProgressAt = Date.now();
+                  context.heartbeat(heartbeat());
+                  await keepGroupAlive();
+                };
                 for (const message of batch.messages) {
                   const offset = BigInt(message.offset);
-                  if (offset < position) continue;
+                  if (offset < next.get(partition)!) continue;
                   if (offset >= to) break;
                   lastOffset = offset;
                   if (message.headers?.[RUN_ID_HEADER]?.toString() !== runId) continue;
                   const { customerId, purchaseCount } = decodePurchaseCount(message.value);
                   rows.set(customerId, purchaseCount);
                   runMessages += 1;
+                  if (runMessages >= batchSize) await commit();
                 }
-                if (lastOffset < position) return;
-                if (context.cancellationSignal.aborted) return;
-                await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
-                next.set(partition, lastOffset + 1n);
-                messagesConsumed += runMessages;
-                lastProgressAt = Date.now();
-                context.heartbeat(heartbeat());
-                await keepGroupAlive();
+                await commit();
                 if (unfinished().length === 0) resolve();
               },
             })

@@ -72,6 +72,7 @@ program
   .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
   .option('--reader <kind>', 'workbook reader: fast (default) or exceljs')
   .option('--classify-activities <n>', 'consume-and-classify activities sharing the partitions', wholeNumber)
+  .option('--classify-batch-size <n>', 'messages per MySQL transaction when classifying', wholeNumber)
   .option('--max-attempts <n>', 'attempts per step before the run waits for an operator', wholeNumber)
   .option('--operator-wait <duration>', 'how long a failed run waits for retry or abort, e.g. 24h; 0 fails at once')
   .option('--workflow-id <id>', 'workflow id (default: customer-segmentation-<time>-<random>)')

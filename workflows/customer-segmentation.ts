@@ -143,7 +143,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
         groups.map((ranges) => async () => {
           const result = await steps.classifyCustomers.executeWithOptions(
             { summary: `Consume and classify partition${ranges.length > 1 ? 's' : ''} ${ranges.map((r) => r.partition).join(', ')}` },
-            [{ runId, threshold: input.threshold, ranges }],
+            [{ runId, threshold: input.threshold, batchSize: input.classifyBatchSize, ranges }],
           );
           addCounts('classify', { groupsDone: 1, messagesConsumed: result.messagesConsumed });
           return result;
@@ -283,7 +283,7 @@ function activitiesFor(input: ResolvedInput) {
      */
     steps: proxyActivities<SegmentationActivities>({
       startToCloseTimeout: '2h',
-      heartbeatTimeout: '30s',
+      heartbeatTimeout: '15s',
       retry,
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),

@@ -28,6 +28,8 @@ export interface SegmentationInput {
   reader?: WorkbookReaderKind;
   /** How many consume-and-classify activities share the topic's partitions (each takes whole partitions). */
   classifyActivities?: number;
+  /** Messages per MySQL transaction when classifying: smaller means shorter transactions and finer restart points. */
+  classifyBatchSize?: number;
   /** Attempts of a step (infrastructure errors, with backoff) before the run waits for an operator. */
   maxAttempts?: number;
   /** How long a run whose step failed for good waits for an operator's retry or abort ("24h"; 0: fail at once). */
@@ -44,6 +46,7 @@ export interface ResolvedInput {
   chunkSize: number;
   reader: WorkbookReaderKind;
   classifyActivities: number;
+  classifyBatchSize: number;
   maxAttempts: number;
   operatorWaitMs: number;
   timezone: string;
@@ -51,12 +54,13 @@ export interface ResolvedInput {
 
 export const DEFAULT_CHUNK_SIZE = 2_000;
 export const DEFAULT_CLASSIFY_ACTIVITIES = 2;
+export const DEFAULT_CLASSIFY_BATCH_SIZE = 5_000;
 /** With backoff from 1 s doubling to a 1-minute ceiling, 20 attempts ride out about 15 minutes of outage. */
 export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
 const MAX_CHUNK_SIZE = 50_000;
 const MAX_FILES = 100;
-const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'classifyActivities', 'maxAttempts', 'operatorWait', 'timezone'];
+const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone'];
 
 /** Checks the input and fills in defaults; a wrong field fails the run at once, naming the field. */
 export function resolveInput(input: unknown): ResolvedInput {
@@ -92,6 +96,7 @@ export function resolveInput(input: unknown): ResolvedInput {
     chunkSize: integerField('chunkSize', fields.chunkSize, DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE),
     reader: reader ?? 'fast',
     classifyActivities: integerField('classifyActivities', fields.classifyActivities, DEFAULT_CLASSIFY_ACTIVITIES, 1, 64),
+    classifyBatchSize: integerField('classifyBatchSize', fields.classifyBatchSize, DEFAULT_CLASSIFY_BATCH_SIZE, 1, 100_000),
     maxAttempts: integerField('maxAttempts', fields.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1, 1_000),
     operatorWaitMs: duration('operatorWait', operatorWait ?? DEFAULT_OPERATOR_WAIT),
     timezone: (timezone as string | undefined) ?? 'UTC',

@@ -26,6 +26,7 @@ export interface RunOptions {
   chunkSize?: number;
   reader?: WorkbookReaderKind;
   classifyActivities?: number;
+  classifyBatchSize?: number;
   maxAttempts?: number;
   operatorWait?: string;
   workflowId?: string;
@@ -87,6 +88,7 @@ export function workflowInput(options: Omit<RunOptions, 'file'> & { file?: strin
   if (options.chunkSize !== undefined) input.chunkSize = options.chunkSize;
   if (options.reader !== undefined) input.reader = options.reader;
   if (options.classifyActivities !== undefined) input.classifyActivities = options.classifyActivities;
+  if (options.classifyBatchSize !== undefined) input.classifyBatchSize = options.classifyBatchSize;
   if (options.maxAttempts !== undefined) input.maxAttempts = options.maxAttempts;
   if (options.operatorWait !== undefined) input.operatorWait = /^\d+$/.test(options.operatorWait) ? Number(options.operatorWait) : options.operatorWait;
   return input;
