@@ -4,7 +4,7 @@
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, type SegmentationActivities } from '../activities';
 import { loadConfig, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
@@ -15,7 +15,14 @@ export interface SegmentationWorker {
   run(): Promise<void>;
 }
 
-export async function createSegmentationWorker(config: AppConfig = loadConfig()): Promise<SegmentationWorker> {
+/**
+ * `decorate` may wrap the activities: the fault tests use it to land a fault at an exact point
+ * (e.g. Kafka deleting a range just before it is consumed).
+ */
+export async function createSegmentationWorker(
+  config: AppConfig = loadConfig(),
+  decorate: (activities: SegmentationActivities) => SegmentationActivities = (activities) => activities,
+): Promise<SegmentationWorker> {
   const db = createDatabase(config.mysql);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   try {
@@ -26,14 +33,16 @@ export async function createSegmentationWorker(config: AppConfig = loadConfig())
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       workflowsPath: require.resolve('../workflows'),
-      activities: createActivities({
-        db,
-        kafka,
-        topic: config.kafkaTopic,
-        topicPartitions: config.kafkaTopicPartitions,
-        dataDir: config.dataDir,
-        retention: config.retention,
-      }),
+      activities: decorate(
+        createActivities({
+          db,
+          kafka,
+          topic: config.kafkaTopic,
+          topicPartitions: config.kafkaTopicPartitions,
+          dataDir: config.dataDir,
+          retention: config.retention,
+        }),
+      ),
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a
       // second run without starving the first on a small machine.
       maxConcurrentActivityTaskExecutions: 2,

@@ -13,12 +13,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { stackDown, stackUp } from '../../infra/stack/stack';
-import { connectKafkaAdmin } from '../../lib/kafka';
 import { PROJECT_ROOT } from '../../lib/config';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
-import { progressQuery, type SegmentationProgress, type StepName } from '../../workflows/segmentation-progress';
+import type { SegmentationProgress, StepName } from '../../workflows/segmentation-progress';
+import { untilMidStep } from '../support/mid-step';
 import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
 import { crashServer, restartServer } from '../support/server-faults';
 import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
@@ -127,7 +127,7 @@ test.each(SCENARIOS)('$name: the run completes with exactly the fault-free resul
   const workers: WorkerProcess[] = [];
   for (let i = 0; i < scenario.workers; i++) workers.push(await newWorker());
   const handle = await startSegmentation(env.client, env.config, SLOW_STEPS, 'fault');
-  const { runId } = await untilMidStep(handle, scenario.step);
+  const { runId } = await untilMidStep(env, handle, scenario.step, expected.customers);
 
   const faultAt = Date.now();
   const heal = await scenario.fault({ handle, workers });
@@ -165,43 +165,3 @@ test.each(SCENARIOS)('$name: the run completes with exactly the fault-free resul
   });
   await Promise.all(workers.map((worker) => worker.kill()));
 });
-
-/** Polls until the run is inside `step` with part of its work done (and more to do). */
-async function untilMidStep(handle: WorkflowHandle, step: StepName): Promise<SegmentationProgress> {
-  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'fault-table');
-  const messagesInTopic = async () => (await admin.fetchTopicOffsets(env.config.kafkaTopic)).reduce((sum, { high }) => sum + Number(high), 0);
-  const before = await messagesInTopic();
-  try {
-    for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(20)) {
-      let progress: SegmentationProgress;
-      try {
-        progress = await handle.query(progressQuery);
-      } catch {
-        continue; // no worker has started it yet
-      }
-      if (progress.currentStep !== step) {
-        expect(progress.steps[step].status).toBe('pending'); // not past it already
-        continue;
-      }
-      const done = await workDone(progress.runId, step, async () => (await messagesInTopic()) - before);
-      // Early in the step, so the fault lands well before its end.
-      if (done > 0 && done < expected.customers / 3) return progress;
-    }
-  } finally {
-    await admin.disconnect();
-  }
-  throw new Error(`the run never got into the middle of step ${step}`);
-}
-
-async function workDone(runId: string, step: StepName, published: () => Promise<number>): Promise<number> {
-  switch (step) {
-    case 'load':
-      return Number((await env.db(TABLES.stagingInvoices).where({ run_id: runId }).count({ n: '*' }))[0].n) > 0 ? 1 : 0;
-    case 'publish':
-      return await published();
-    case 'classify':
-      return Number((await env.db(TABLES.consumerOffsets).where({ run_id: runId }).sum({ n: 'messages_consumed' }))[0].n ?? 0);
-    default:
-      throw new Error(`no probe for step ${step}`);
-  }
-}

@@ -11,6 +11,7 @@ import { stackStatus } from '../../infra/stack/stack';
 import { loadConfig, setting, type AppConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
+import type { SegmentationActivities } from '../../activities';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
 
 export interface TestEnvironment {
@@ -19,7 +20,8 @@ export interface TestEnvironment {
   env: NodeJS.ProcessEnv;
   client: Client;
   db: Knex;
-  startWorker(): Promise<SegmentationWorker>;
+  /** A worker in this process; `decorate` may wrap its activities (to land a fault at an exact point). */
+  startWorker(decorate?: (activities: SegmentationActivities) => SegmentationActivities): Promise<SegmentationWorker>;
   cleanup(): Promise<void>;
 }
 
@@ -61,8 +63,8 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
     },
     client,
     db,
-    async startWorker() {
-      const worker = await createSegmentationWorker(config);
+    async startWorker(decorate) {
+      const worker = await createSegmentationWorker(config, decorate);
       workers.push(worker);
       runs.push(worker.run());
       return worker;

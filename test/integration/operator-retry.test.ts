@@ -1,0 +1,150 @@
+/**
+ * A step that fails for good does not end the run: the run records the failure, waits for an
+ * operator, and `segment retry` runs only the failed step and the later ones again (the event
+ * history shows the earlier steps ran once), `segment abort` ends it with nothing published, and
+ * no decision within the wait fails it, recorded.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { stackDown, stackUp } from '../../infra/stack/stack';
+import { TABLES } from '../../lib/tables';
+import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
+import { progressQuery, type SegmentationProgress } from '../../workflows/segmentation-progress';
+import { untilMidStep } from '../support/mid-step';
+import { segment } from '../support/segment-cli';
+import { historyFacts, segments, startSegmentation } from '../support/run-workflow';
+import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
+
+jest.setTimeout(300_000);
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-retry-'));
+let env: TestEnvironment;
+let expected: GeneratedWorkbook;
+
+beforeAll(async () => {
+  env = await createTestEnvironment('operator', { dataDir });
+  await env.startWorker();
+  expected = await generateWorkbook({ outPath: path.join(dataDir, 'source.xlsx'), rows: 12_000, seed: 31 });
+});
+
+afterAll(async () => {
+  await stackUp(['mysql']); // whatever happened, leave MySQL running for the next test file
+  await env?.cleanup();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function untilAwaitingOperator(handle: WorkflowHandle): Promise<SegmentationProgress> {
+  for (;;) {
+    const progress = await handle.query(progressQuery).catch(() => undefined);
+    if (progress?.status === 'awaiting-operator') return progress;
+    await sleep(100);
+  }
+}
+
+/** How many times each activity was scheduled in the run's history (a retry of an attempt is not a new schedule). */
+async function scheduled(workflowId: string): Promise<Record<string, number>> {
+  const { history } = await historyFacts(env.client, workflowId);
+  const counts: Record<string, number> = {};
+  for (const event of history.events ?? []) {
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+test('a missing workbook: the run waits at load; once the file is there, `segment retry` completes it and only load ran twice', async () => {
+  const handle = await startSegmentation(env.client, env.config, { file: 'arrives-late.xlsx' }, 'missing');
+  const waiting = await untilAwaitingOperator(handle);
+  expect(waiting.failure).toMatchObject({ step: 'load', type: 'InvalidWorkbookError', retryFrom: 'load' });
+  expect(waiting.failure!.message).toContain('arrives-late.xlsx');
+  expect(waiting.steps.load.status).toBe('failed');
+
+  // Recorded in MySQL, the UI details and the search attribute, and listed by `segment runs`.
+  const run = await env.db(TABLES.runs).where({ run_id: waiting.runId }).first('status', 'current_step', 'error');
+  expect(run).toMatchObject({ status: 'awaiting-operator', current_step: 'load' });
+  expect(run.error).toContain('arrives-late.xlsx');
+  const listed = (await segment(['runs', '--json'], env.env)).lastJson;
+  expect(listed[0]).toMatchObject({ workflowId: handle.workflowId, status: 'awaiting-operator', step: 'load' });
+  const description = await handle.describe();
+  expect(description.searchAttributes.SegmentationStatus).toEqual(['awaiting-operator']);
+  // The Temporal UI shows the workflow's current details (served by this built-in query).
+  const metadata: { currentDetails?: string } = await handle.query('__temporal_workflow_metadata');
+  expect(metadata.currentDetails).toContain('**Step load failed:** InvalidWorkbookError');
+  expect(metadata.currentDetails).toContain(`npx segment retry ${handle.workflowId}`);
+  // `status` exits with 3: the operator's turn, not a failure.
+  await expect(segment(['status', handle.workflowId], env.env)).rejects.toMatchObject({ code: 3 });
+
+  fs.copyFileSync(path.join(dataDir, 'source.xlsx'), path.join(dataDir, 'arrives-late.xlsx'));
+  const { lastJson } = await segment(['retry', handle.workflowId, '--reason', 'file delivered', '--wait', '--json'], env.env);
+  expect(lastJson).toMatchObject({ status: 'completed', customers: expected.customers, low: expected.low, high: expected.high, rowsWritten: expected.customers });
+
+  const result: SegmentationProgress = await handle.result();
+  expect(result.steps.load.runs).toBe(2);
+  for (const step of ['aggregate', 'publish', 'classify', 'reconcile'] as const) expect(result.steps[step].runs).toBe(1);
+  expect(result.decisions).toEqual([expect.objectContaining({ action: 'retry', step: 'load', reason: 'file delivered' })]);
+  expect(await scheduled(handle.workflowId)).toMatchObject({
+    planLoad: 2,
+    loadWorkbookPart: 1,
+    aggregatePurchases: 1,
+    publishPurchaseCounts: 1,
+    classifyCustomers: 2, // the default two partition groups, once each
+    reconcileRun: 1,
+  });
+  expect(await segments(env.db)).toHaveLength(expected.customers);
+});
+
+test('MySQL stopped during classify with a small attempt cap: the run waits; MySQL back, `segment retry` completes it exactly', async () => {
+  await requireManagedServer('mysql');
+  const handle = await startSegmentation(env.client, env.config, { file: 'source.xlsx', maxAttempts: 2, classifyBatchSize: 1 }, 'mysql-down');
+  await untilMidStep(env, handle, 'classify', expected.customers);
+  await stackDown(['mysql']);
+  const waiting = await untilAwaitingOperator(handle);
+  expect(waiting.failure).toMatchObject({ step: 'classify', retryFrom: 'classify' });
+
+  await stackUp(['mysql']);
+  const { lastJson } = await segment(['retry', handle.workflowId, '--wait', '--json'], env.env);
+  expect(lastJson).toMatchObject({ status: 'completed', customers: expected.customers, low: expected.low, high: expected.high });
+  expect(lastJson.customersConsumed).toBe(expected.customers);
+  expect(lastJson.rowsWritten).toBe(expected.customers);
+  const result: SegmentationProgress = await handle.result();
+  expect(result.steps.classify.runs).toBe(2);
+  for (const step of ['load', 'aggregate', 'publish', 'reconcile'] as const) expect(result.steps[step].runs).toBe(1);
+  expect(await scheduled(handle.workflowId)).toMatchObject({ planLoad: 1, aggregatePurchases: 1, publishPurchaseCounts: 1, reconcileRun: 1 });
+  expect(await env.db(TABLES.runs).where({ run_id: result.runId }).first('status')).toEqual({ status: 'completed' });
+});
+
+test('`segment abort` ends a waiting run as failed, with nothing published', async () => {
+  const before = await segments(env.db);
+  const handle = await startSegmentation(env.client, env.config, { file: 'never-there.xlsx' }, 'abort');
+  await untilAwaitingOperator(handle);
+  await segment(['abort', handle.workflowId, '--reason', 'wrong export'], env.env);
+  const error: Error | undefined = await handle.result().then(
+    () => undefined,
+    (failure: Error) => failure,
+  );
+  expect(String((error?.cause as Error | undefined)?.message)).toMatch(/aborted by .* \(wrong export\) after step load failed/);
+  const runId = (await handle.query(progressQuery)).runId;
+  expect(await env.db(TABLES.runs).where({ run_id: runId }).first('status')).toEqual({ status: 'failed' });
+  expect(await segments(env.db)).toEqual(before);
+});
+
+test('no decision within the wait fails the run, recorded; a decision for a run not waiting is refused', async () => {
+  const handle = await startSegmentation(env.client, env.config, { file: 'never-there.xlsx', operatorWait: '2s' }, 'timeout');
+  const error: Error | undefined = await handle.result().then(
+    () => undefined,
+    (failure: Error) => failure,
+  );
+  expect(String((error?.cause as Error | undefined)?.message)).toMatch(/no operator decision within 2s after step load failed/);
+  const progress = await handle.query(progressQuery);
+  expect(progress.status).toBe('failed');
+  expect(await env.db(TABLES.runs).where({ run_id: progress.runId }).first('status')).toEqual({ status: 'failed' });
+
+  // The validator turns the decision away: nothing waits for it.
+  await expect(segment(['retry', handle.workflowId], env.env)).rejects.toThrow();
+  const completed = await startSegmentation(env.client, env.config, { file: 'source.xlsx' }, 'not-waiting');
+  await completed.result();
+  await expect(segment(['retry', completed.workflowId], env.env)).rejects.toThrow(/not waiting for an operator|completed|closed/);
+});
