@@ -66,6 +66,14 @@ function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
       startDetached(proc, java, ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', LOG4J, '-cp', classpath, 'kafka.Kafka', propertiesFile]);
     },
 
+    startedWithOlderConfiguration() {
+      try {
+        return fs.readFileSync(propertiesFile, 'utf8') !== kafkaProperties(settings, node, dataDir);
+      } catch {
+        return false; // not started by this stack
+      }
+    },
+
     /** This broker answers and has joined the cluster. */
     async probe() {
       const admin = await connectKafkaAdmin([node.address], `stack-probe-${node.name}`, security);

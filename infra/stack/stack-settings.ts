@@ -128,5 +128,7 @@ export interface StackServer {
   probe(): Promise<string>;
   /** Idempotent set-up once the server answers (topic, database, user). */
   prepare?(): Promise<void>;
+  /** True when it runs with an older configuration than a start now would write (ports, users). */
+  startedWithOlderConfiguration?(): boolean;
   readonly readyTimeoutMs: number;
 }

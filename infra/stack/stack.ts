@@ -55,6 +55,9 @@ async function bringUp(server: StackServer, settings: StackSettings, log: (line:
   if (runningPid(proc) !== undefined || (await answers(server))) {
     const version = await waitUntilReady(proc, ready, server.readyTimeoutMs);
     log(`${server.name}: already up (${server.address}, ${version})`);
+    if (runningPid(proc) !== undefined && server.startedWithOlderConfiguration?.()) {
+      log(`${server.name}: runs with an older configuration; \`segment stack down ${server.name}\` and \`segment stack up\` apply the new one`);
+    }
     return { name: server.name, action: 'already up', seconds: seconds(), version };
   }
   await server.install(log);
