@@ -53,8 +53,12 @@ function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
       });
     },
 
+    checkBeforeUp() {
+      checkBrokerCount(settings);
+    },
+
     async start() {
-      assertSameBrokerCount(settings);
+      recordBrokerCount(settings);
       fs.mkdirSync(dataDir, { recursive: true });
       // Rewritten at every start so changed ports or password take effect; readable by us only.
       fs.writeFileSync(propertiesFile, kafkaProperties(settings, node, dataDir), { mode: 0o600 });
@@ -124,21 +128,25 @@ function brokerCountFile(stackDir: string): string {
 
 /**
  * A cluster cannot grow or shrink by starting brokers of another size beside it (the quorum's
- * voters are fixed): refuse, and say how to switch.
+ * voters are fixed), nor be taken for someone else's Kafka: refuse, and say how to switch.
  */
-function assertSameBrokerCount(settings: StackSettings): void {
+function checkBrokerCount(settings: StackSettings): void {
   const wanted = settings.kafka.nodes.length;
   const file = brokerCountFile(settings.stackDir);
-  const running = kafkaProcesses(settings.stackDir).filter((proc) => runningPid(proc) !== undefined);
+  const running = kafkaProcesses(settings.stackDir).some((proc) => runningPid(proc) !== undefined);
   const recorded = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : undefined;
-  if (running.length > 0 && recorded !== undefined && recorded !== wanted) {
+  if (running && recorded !== undefined && recorded !== wanted) {
     throw new Error(
       `Kafka runs here with ${recorded} broker(s) and KAFKA_BROKER_COUNT asks for ${wanted}: ` +
         '`segment stack down kafka` first (each size keeps its own data folder)',
     );
   }
+}
+
+function recordBrokerCount(settings: StackSettings): void {
+  const file = brokerCountFile(settings.stackDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${wanted}\n`);
+  fs.writeFileSync(file, `${settings.kafka.nodes.length}\n`);
 }
 
 export function forgetBrokerCount(stackDir: string): void {

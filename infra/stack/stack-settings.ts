@@ -128,6 +128,8 @@ export interface StackServer {
   probe(): Promise<string>;
   /** Idempotent set-up once the server answers (topic, database, user). */
   prepare?(): Promise<void>;
+  /** Throws, saying what to do, when bringing it up would clash with what runs (a Kafka of another size). */
+  checkBeforeUp?(): void;
   /** True when it runs with an older configuration than a start now would write (ports, users). */
   startedWithOlderConfiguration?(): boolean;
   readonly readyTimeoutMs: number;

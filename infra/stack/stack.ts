@@ -50,6 +50,7 @@ async function bringUp(server: StackServer, settings: StackSettings, log: (line:
     return await server.probe();
   };
   const seconds = () => Math.round((Date.now() - started) / 100) / 10;
+  server.checkBeforeUp?.();
 
   // Already serving (started by us earlier, or by someone else): only re-check the set-up.
   if (runningPid(proc) !== undefined || (await answers(server))) {
