@@ -78,12 +78,14 @@ function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
       }
     },
 
-    /** This broker answers and has joined the cluster. */
+    /** This broker answers (a single one may be anyone's, e.g. Docker's) and, in a cluster, has joined it. */
     async probe() {
       const admin = await connectKafkaAdmin([node.address], `stack-probe-${node.name}`, security);
       try {
         const { brokers } = await admin.describeCluster();
-        if (!brokers.some((broker) => broker.nodeId === node.id)) throw new Error(`broker ${node.id} has not joined the cluster yet`);
+        if (nodes.length > 1 && !brokers.some((broker) => broker.nodeId === node.id)) {
+          throw new Error(`broker ${node.id} has not joined the cluster yet`);
+        }
         return KAFKA_VERSION;
       } finally {
         await admin.disconnect();
