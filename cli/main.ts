@@ -49,7 +49,7 @@ program
   .command('stack')
   .description('start, stop or show the local Temporal, Kafka and MySQL servers (no Docker needed)')
   .argument('<action>', 'up, down or status')
-  .argument('[servers...]', 'temporal, kafka, mysql (default: all)')
+  .argument('[servers...]', 'temporal, kafka (every broker) or kafka-1, kafka-2... (one of KAFKA_BROKER_COUNT), mysql (default: all)')
   .action((action: string, servers: string[]) => exitWith(async () => load.stack().stackCommand(action, servers))());
 
 program

@@ -2,7 +2,10 @@
  * Every connection setting comes from the environment, in this one place, with the defaults the
  * README, .env.example and docker-compose.yml document. Nothing here logs a secret.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { localBrokerAddresses } from './local-kafka-ports';
+import { Secret } from './secret';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -28,6 +31,8 @@ export interface AppConfig {
   /** The only folder workbooks are read from. */
   dataDir: string;
   retention: StagingRetention;
+  /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
+  kafkaSecurity: KafkaSecurity;
 }
 
 /** How long runs keep their staging rows (what a retry or reset of a step reads). */
@@ -54,6 +59,9 @@ export const DEFAULTS = {
   STAGING_KEEP_FINISHED_RUNS: '3',
   STAGING_KEEP_FAILED_HOURS: '168',
   STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
+  /** Brokers the local stack runs; with more than one, clients bootstrap from all of them. */
+  KAFKA_BROKER_COUNT: '1',
+  KAFKA_SSL: 'false',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -68,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     temporalAddress: setting('TEMPORAL_ADDRESS', env),
     temporalNamespace: setting('TEMPORAL_NAMESPACE', env),
     taskQueue: setting('TEMPORAL_TASK_QUEUE', env),
-    kafkaBrokers: setting('KAFKA_BROKERS', env).split(',').map((broker) => broker.trim()),
+    kafkaBrokers: kafkaBrokerAddresses(env),
     kafkaTopic: setting('KAFKA_TOPIC', env),
     kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
     mysql: parseMysqlUrl(setting('MYSQL_URL', env)),
@@ -78,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keepFinishedRuns: positiveInteger('STAGING_KEEP_FINISHED_RUNS', env),
       keepFailedHours: positiveInteger('STAGING_KEEP_FAILED_HOURS', env),
     },
+    kafkaSecurity: loadKafkaSecurity(env),
   };
 }
 
@@ -108,4 +117,82 @@ function positiveInteger(name: SettingName, env: NodeJS.ProcessEnv): number {
   const value = Number(setting(name, env));
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
   return value;
+}
+
+/**
+ * The addresses Kafka clients bootstrap from. KAFKA_BROKERS as given; but when it names one
+ * broker and KAFKA_BROKER_COUNT asks the local stack for several, every local broker, so a run
+ * still connects while any one of them is down.
+ */
+function kafkaBrokerAddresses(env: NodeJS.ProcessEnv): string[] {
+  const listed = setting('KAFKA_BROKERS', env).split(',').map((broker) => broker.trim());
+  const count = positiveInteger('KAFKA_BROKER_COUNT', env);
+  return listed.length === 1 && count > 1 ? localBrokerAddresses(listed[0], count) : listed;
+}
+
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
+
+export interface KafkaSecurity {
+  /** SASL authentication (KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD). */
+  sasl?: { mechanism: KafkaSaslMechanism; username: string; password: Secret };
+  /**
+   * TLS (KAFKA_SSL=true). Certificates are PEM files: the CA that signed the brokers' certificates
+   * when it is not a public one (KAFKA_SSL_CA_FILE), and a client certificate and key when the
+   * brokers ask for one (KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE). The broker's name is always
+   * verified; there is no setting to turn that off.
+   */
+  ssl?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+/** Reads the Kafka security settings; a half-given one fails here, naming the variable but never its value. */
+export function loadKafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSecurity {
+  const security: KafkaSecurity = {};
+  const mechanism = optionalSetting('KAFKA_SASL_MECHANISM', env)?.toLowerCase();
+  if (mechanism !== undefined) {
+    if (!KAFKA_SASL_MECHANISMS.includes(mechanism as KafkaSaslMechanism)) {
+      throw new Error(`KAFKA_SASL_MECHANISM must be one of ${KAFKA_SASL_MECHANISMS.join(', ')}`);
+    }
+    const username = optionalSetting('KAFKA_SASL_USERNAME', env);
+    // Not trimmed: a password may begin or end with a space.
+    const password = env.KAFKA_SASL_PASSWORD;
+    if (!username) throw new Error('KAFKA_SASL_MECHANISM is set, so KAFKA_SASL_USERNAME must be too');
+    if (!password) throw new Error('KAFKA_SASL_MECHANISM is set, so KAFKA_SASL_PASSWORD must be too');
+    security.sasl = { mechanism: mechanism as KafkaSaslMechanism, username, password: new Secret(password) };
+  }
+
+  const ssl = setting('KAFKA_SSL', env).toLowerCase();
+  if (ssl !== 'true' && ssl !== 'false') throw new Error('KAFKA_SSL must be true or false');
+  const files = {
+    caFile: optionalFile('KAFKA_SSL_CA_FILE', env),
+    certFile: optionalFile('KAFKA_SSL_CERT_FILE', env),
+    keyFile: optionalFile('KAFKA_SSL_KEY_FILE', env),
+  };
+  if (ssl === 'true') {
+    if (Boolean(files.certFile) !== Boolean(files.keyFile)) {
+      throw new Error('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together: set both or neither');
+    }
+    security.ssl = Object.fromEntries(Object.entries(files).filter(([, file]) => file !== undefined));
+  } else {
+    const given = Object.entries({ KAFKA_SSL_CA_FILE: files.caFile, KAFKA_SSL_CERT_FILE: files.certFile, KAFKA_SSL_KEY_FILE: files.keyFile })
+      .filter(([, file]) => file !== undefined)
+      .map(([name]) => name);
+    if (given.length) throw new Error(`${given.join(', ')} set but KAFKA_SSL is not true`);
+  }
+  return security;
+}
+
+/** A setting without a default: undefined when unset or blank. */
+function optionalSetting(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** A file a setting names, checked now so a typo fails at start rather than at the first connection. */
+function optionalFile(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const file = optionalSetting(name, env);
+  if (file === undefined) return undefined;
+  const resolved = path.resolve(file);
+  if (!fs.existsSync(resolved)) throw new Error(`${name} names ${resolved}, which does not exist`);
+  return resolved;
 }

@@ -1,73 +1,103 @@
 /**
- * A real Apache Kafka broker, single node in KRaft mode (broker and controller in one JVM), run
- * from the Maven Central jars that infra/kafka/pom.xml names. No ZooKeeper, no tarball.
+ * Real Apache Kafka brokers in KRaft mode, run from the Maven Central jars that
+ * infra/kafka/pom.xml names. No ZooKeeper, no tarball.
+ *
+ * KAFKA_BROKER_COUNT=1 (the default) is one node, kept in STACK_DIR/kafka as it always was.
+ * KAFKA_BROKER_COUNT=N starts N nodes, each its own JVM, in STACK_DIR/kafka-N-brokers/kafka-ID
+ * with its pid in STACK_DIR/run/kafka-ID.pid and its log in STACK_DIR/logs/kafka-ID.log.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
 import { connectKafkaAdmin, ensureTopic } from '../../lib/kafka';
-import { managedProcess, startDetached } from './managed-process';
+import { kafkaProperties } from './kafka-properties';
+import { managedProcess, runningPid, startDetached, type ManagedProcess } from './managed-process';
 import { runCommand } from './run-command';
-import type { StackServer, StackSettings } from './stack-settings';
+import type { KafkaNode, StackServer, StackSettings } from './stack-settings';
 
 export const KAFKA_VERSION = '4.1.1';
 const INFRA_DIR = path.join(PROJECT_ROOT, 'infra', 'kafka');
+const LOG4J = `-Dlog4j2.configurationFile=${path.join(INFRA_DIR, 'log4j2.properties')}`;
 
-export function kafkaBroker(settings: StackSettings): StackServer {
-  const { host, port, controllerPort, brokers, topic, partitions } = settings.kafka;
+/** One StackServer per broker, so `segment stack up|down|status kafka-2` works on one of them. */
+export function kafkaBrokers(settings: StackSettings): StackServer[] {
+  return settings.kafka.nodes.map((node) => kafkaBroker(settings, node));
+}
+
+function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
+  const { nodes, topic, partitions, security } = settings.kafka;
   const libsDir = path.join(settings.toolsDir, 'kafka', 'libs');
-  const brokerDir = path.join(settings.stackDir, 'kafka');
-  const dataDir = path.join(brokerDir, 'data');
-  const propertiesFile = path.join(brokerDir, 'server.properties');
-  const proc = managedProcess(settings.stackDir, 'kafka');
+  const clusterDir = nodes.length === 1 ? settings.stackDir : path.join(settings.stackDir, `kafka-${nodes.length}-brokers`);
+  const nodeDir = path.join(clusterDir, node.name);
+  const dataDir = path.join(nodeDir, 'data');
+  const propertiesFile = path.join(nodeDir, 'server.properties');
+  const proc = managedProcess(settings.stackDir, node.name);
   const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
   const classpath = `${libsDir}/*`;
 
-  const runJava = (mainClass: string, args: string[]) =>
-    runCommand(java, [`-Dlog4j2.configurationFile=${path.join(INFRA_DIR, 'log4j2.properties')}`, '-cp', classpath, mainClass, ...args]);
-
   return {
-    name: 'kafka',
-    address: brokers.join(','),
+    name: node.name,
+    address: node.address,
     readyTimeoutMs: 90_000,
 
     async install(log) {
       if (fs.existsSync(path.join(libsDir, `kafka_2.13-${KAFKA_VERSION}.jar`))) return;
-      log(`kafka: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libsDir}`);
-      await runCommand('mvn', [
-        '-q', '-B', '-f', path.join(INFRA_DIR, 'pom.xml'),
-        'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libsDir}`,
-      ]);
+      // Brokers of a cluster install in parallel; one fetch is enough.
+      await installOnce(libsDir, async () => {
+        log(`kafka: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libsDir}`);
+        await runCommand('mvn', [
+          '-q', '-B', '-f', path.join(INFRA_DIR, 'pom.xml'),
+          'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${libsDir}`,
+        ]);
+      });
+    },
+
+    checkBeforeUp() {
+      checkBrokerCount(settings);
     },
 
     async start() {
+      recordBrokerCount(settings);
       fs.mkdirSync(dataDir, { recursive: true });
-      // Rewritten at every start so a changed port takes effect; the data folder is kept.
-      fs.writeFileSync(propertiesFile, brokerProperties({ host, port, controllerPort, dataDir, partitions }));
+      // Rewritten at every start so changed ports or password take effect; readable by us only.
+      fs.writeFileSync(propertiesFile, kafkaProperties(settings, node, dataDir), { mode: 0o600 });
+      fs.chmodSync(propertiesFile, 0o600);
       if (!fs.existsSync(path.join(dataDir, 'meta.properties'))) {
-        await runJava('kafka.tools.StorageTool', ['format', '--standalone', '-t', newClusterId(), '-c', propertiesFile]);
+        const quorum = nodes.length === 1 ? ['--standalone'] : []; // a cluster's voters are in its properties
+        await runCommand(java, [LOG4J, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(clusterDir), '-c', propertiesFile, ...quorum]);
       }
-      startDetached(proc, java, [
-        '-Xms256m', '-Xmx768m', '-XX:+UseG1GC',
-        `-Dlog4j2.configurationFile=${path.join(INFRA_DIR, 'log4j2.properties')}`,
-        '-cp', classpath, 'kafka.Kafka', propertiesFile,
-      ]);
+      startDetached(proc, java, ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', LOG4J, '-cp', classpath, 'kafka.Kafka', propertiesFile]);
     },
 
-    async probe() {
-      const admin = await connectKafkaAdmin(brokers, 'stack-probe');
+    startedWithOlderConfiguration() {
       try {
-        await admin.describeCluster();
+        return fs.readFileSync(propertiesFile, 'utf8') !== kafkaProperties(settings, node, dataDir);
+      } catch {
+        return false; // not started by this stack
+      }
+    },
+
+    /** This broker answers (a single one may be anyone's, e.g. Docker's) and, in a cluster, has joined it. */
+    async probe() {
+      const admin = await connectKafkaAdmin([node.address], `stack-probe-${node.name}`, security);
+      try {
+        const { brokers } = await admin.describeCluster();
+        if (nodes.length > 1 && !brokers.some((broker) => broker.nodeId === node.id)) {
+          throw new Error(`broker ${node.id} has not joined the cluster yet`);
+        }
         return KAFKA_VERSION;
       } finally {
         await admin.disconnect();
       }
     },
 
+    /** The application topic, made once every broker has joined so it gets all its replicas. */
     async prepare() {
-      const admin = await connectKafkaAdmin(brokers, 'stack-prepare');
+      const admin = await connectKafkaAdmin([node.address], `stack-prepare-${node.name}`, security);
       try {
+        const { brokers } = await admin.describeCluster();
+        if (brokers.length < nodes.length) throw new Error(`${brokers.length} of ${nodes.length} Kafka brokers have joined`);
         await ensureTopic(admin, topic, partitions);
       } finally {
         await admin.disconnect();
@@ -76,38 +106,76 @@ export function kafkaBroker(settings: StackSettings): StackServer {
   };
 }
 
-function brokerProperties(options: {
-  host: string;
-  port: number;
-  controllerPort: number;
-  dataDir: string;
-  partitions: number;
-}): string {
-  const { host, port, controllerPort, dataDir, partitions } = options;
-  return `# Written by \`segment stack up\`: one node that is both broker and controller (KRaft).
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=${host}:${controllerPort}
-listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}
-advertised.listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=${dataDir}
-num.partitions=${partitions}
-auto.create.topics.enable=false
-# A single node cannot replicate: every internal topic gets one replica.
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-# Consumers of a fresh group start at once instead of waiting 3s for more members.
-group.initial.rebalance.delay.ms=0
-`;
+/**
+ * Every Kafka process this stack folder may have started, whatever KAFKA_BROKER_COUNT is now:
+ * `stack down` stops a three-broker cluster even from a shell where the count is back to one.
+ */
+export function kafkaProcesses(stackDir: string): ManagedProcess[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(path.join(stackDir, 'run'));
+  } catch {
+    return [];
+  }
+  return files
+    .map((file) => /^(kafka(?:-\d+)?)\.pid$/.exec(file)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .map((name) => managedProcess(stackDir, name));
 }
 
-/** A Kafka cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints). */
-function newClusterId(): string {
-  return crypto.randomBytes(16).toString('base64url');
+/** Where the stack records how many brokers its running Kafka has. */
+function brokerCountFile(stackDir: string): string {
+  return path.join(stackDir, 'run', 'kafka-broker-count');
+}
+
+/**
+ * A cluster cannot grow or shrink by starting brokers of another size beside it (the quorum's
+ * voters are fixed), nor be taken for someone else's Kafka: refuse, and say how to switch.
+ */
+function checkBrokerCount(settings: StackSettings): void {
+  const wanted = settings.kafka.nodes.length;
+  const file = brokerCountFile(settings.stackDir);
+  const running = kafkaProcesses(settings.stackDir).some((proc) => runningPid(proc) !== undefined);
+  const recorded = fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) : undefined;
+  if (running && recorded !== undefined && recorded !== wanted) {
+    throw new Error(
+      `Kafka runs here with ${recorded} broker(s) and KAFKA_BROKER_COUNT asks for ${wanted}: ` +
+        '`segment stack down kafka` first (each size keeps its own data folder)',
+    );
+  }
+}
+
+function recordBrokerCount(settings: StackSettings): void {
+  const file = brokerCountFile(settings.stackDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${settings.kafka.nodes.length}\n`);
+}
+
+export function forgetBrokerCount(stackDir: string): void {
+  fs.rmSync(brokerCountFile(stackDir), { force: true });
+}
+
+/**
+ * The cluster id every node of one cluster is formatted with: 16 random bytes, base64url
+ * (what `kafka-storage random-uuid` prints), made by whichever node starts first.
+ */
+function clusterId(clusterDir: string): string {
+  const file = path.join(clusterDir, 'cluster-id');
+  fs.mkdirSync(clusterDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, crypto.randomBytes(16).toString('base64url'), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
+const installs = new Map<string, Promise<void>>();
+function installOnce(key: string, install: () => Promise<void>): Promise<void> {
+  let pending = installs.get(key);
+  if (!pending) {
+    pending = install().finally(() => installs.delete(key));
+    installs.set(key, pending);
+  }
+  return pending;
 }

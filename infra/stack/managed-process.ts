@@ -74,6 +74,15 @@ export async function stopProcess(proc: ManagedProcess, graceMs = 20_000): Promi
   return true;
 }
 
+/** SIGKILL, no grace: the server dies as in a crash. Resolves once it is gone; false if it was not running. */
+export async function killProcess(proc: ManagedProcess): Promise<boolean> {
+  const pid = runningPid(proc);
+  if (pid === undefined) return false;
+  signal(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  return true;
+}
+
 /** Resident memory of the server in MiB, read from /proc (Linux only). */
 export function residentMemoryMiB(pid: number): number | undefined {
   try {

@@ -1,20 +1,52 @@
 /** Where the local stack keeps its state and which ports it serves, derived from the app's settings. */
 import path from 'node:path';
-import { hostOf, loadConfig, portOf, PROJECT_ROOT, setting, type MysqlSettings } from '../../lib/config';
+import { hostOf, loadConfig, portOf, PROJECT_ROOT, setting, type KafkaSecurity, type MysqlSettings } from '../../lib/config';
+import { localBrokerPort } from '../../lib/local-kafka-ports';
+import { Secret } from '../../lib/secret';
+
+/** One broker of the local Kafka cluster (a KRaft node that is broker and controller at once). */
+export interface KafkaNode {
+  /** KRaft node.id: 1, 2, 3... */
+  id: number;
+  /** Its process name under STACK_DIR/run and STACK_DIR/logs: `kafka` alone, `kafka-1`... in a cluster. */
+  name: string;
+  /** Plaintext listener for clients and the other brokers. */
+  address: string;
+  clientPort: number;
+  controllerPort: number;
+  /** SASL_PLAINTEXT listener (mechanism PLAIN) for clients that log in. */
+  saslPort: number;
+}
 
 export interface StackSettings {
   stackDir: string;
   toolsDir: string;
   temporal: { address: string; namespace: string; uiPort: number };
-  kafka: { brokers: string[]; host: string; port: number; controllerPort: number; topic: string; partitions: number };
+  kafka: {
+    host: string;
+    nodes: KafkaNode[];
+    /** Plaintext addresses of every local broker. */
+    brokers: string[];
+    /** How the stack's own probes connect: the app's KAFKA_SASL_* and KAFKA_SSL* settings. */
+    security: KafkaSecurity;
+    /** The user the SASL listener accepts: KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD, or segmentation / segmentation. */
+    saslUser: { username: string; password: Secret };
+    topic: string;
+    partitions: number;
+  };
   mysql: MysqlSettings;
   mysqlMigration: MysqlSettings;
 }
 
+export const LOCAL_SASL_USER = 'segmentation';
+
 export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
   const config = loadConfig(env);
   const stackDir = path.resolve(PROJECT_ROOT, setting('STACK_DIR', env));
-  const broker = config.kafkaBrokers[0];
+  // The first address KAFKA_BROKERS names is broker 1's plaintext listener; the rest follow from it.
+  const firstBroker = setting('KAFKA_BROKERS', env).split(',')[0].trim();
+  const host = hostOf(firstBroker);
+  const nodes = kafkaNodes(env, host, portOf(firstBroker));
   return {
     stackDir,
     toolsDir: path.join(stackDir, 'tools'),
@@ -24,16 +56,52 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
       uiPort: Number(setting('TEMPORAL_UI_PORT', env)),
     },
     kafka: {
-      brokers: config.kafkaBrokers,
-      host: hostOf(broker),
-      port: portOf(broker),
-      controllerPort: Number(setting('KAFKA_CONTROLLER_PORT', env)),
+      host,
+      nodes,
+      brokers: nodes.map((node) => node.address),
+      security: config.kafkaSecurity,
+      saslUser: {
+        username: env.KAFKA_SASL_USERNAME?.trim() || LOCAL_SASL_USER,
+        password: new Secret(env.KAFKA_SASL_PASSWORD || LOCAL_SASL_USER),
+      },
       topic: config.kafkaTopic,
       partitions: config.kafkaTopicPartitions,
     },
     mysql: config.mysql,
     mysqlMigration: config.mysqlMigration,
   };
+}
+
+/** The brokers KAFKA_BROKER_COUNT asks for, on the ports lib/local-kafka-ports.ts lays out. */
+function kafkaNodes(env: NodeJS.ProcessEnv, host: string, firstClientPort: number): KafkaNode[] {
+  const count = Number(setting('KAFKA_BROKER_COUNT', env));
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error('KAFKA_BROKER_COUNT must be a whole number from 1 to 9');
+  const firstControllerPort = Number(setting('KAFKA_CONTROLLER_PORT', env));
+  // Default: the port after the controller's, so each broker's three ports sit side by side.
+  const firstSaslPort = Number(env.KAFKA_SASL_PORT?.trim() || firstControllerPort + 1);
+  if (!Number.isInteger(firstSaslPort) || firstSaslPort <= 0) throw new Error('KAFKA_SASL_PORT must be a port number');
+
+  const nodes = Array.from({ length: count }, (_, index): KafkaNode => {
+    const id = index + 1;
+    const clientPort = localBrokerPort(firstClientPort, id);
+    return {
+      id,
+      name: count === 1 ? 'kafka' : `kafka-${id}`,
+      address: `${host}:${clientPort}`,
+      clientPort,
+      controllerPort: localBrokerPort(firstControllerPort, id),
+      saslPort: localBrokerPort(firstSaslPort, id),
+    };
+  });
+  const ports = nodes.flatMap((node) => [node.clientPort, node.controllerPort, node.saslPort]);
+  const clash = ports.find((port, index) => ports.indexOf(port) !== index);
+  if (clash !== undefined) {
+    throw new Error(
+      `the local Kafka brokers would use port ${clash} twice: KAFKA_BROKERS' port, KAFKA_CONTROLLER_PORT and ` +
+        'KAFKA_SASL_PORT must differ, and with several brokers not be 3 apart (each broker n adds 3 × (n − 1))',
+    );
+  }
+  return nodes;
 }
 
 export interface ServerStatus {
@@ -48,9 +116,10 @@ export interface ServerStatus {
   problem?: string;
 }
 
-/** One of the three servers: how to install it, start it, and tell that it answers. */
+/** One server process of the stack: how to install it, start it, and tell that it answers. */
 export interface StackServer {
-  readonly name: 'temporal' | 'kafka' | 'mysql';
+  /** temporal, mysql, and kafka (one broker) or kafka-1, kafka-2... (a cluster). */
+  readonly name: string;
   readonly address: string;
   readonly link?: string;
   install(log: (line: string) => void): Promise<void>;
@@ -59,5 +128,9 @@ export interface StackServer {
   probe(): Promise<string>;
   /** Idempotent set-up once the server answers (topic, database, user). */
   prepare?(): Promise<void>;
+  /** Throws, saying what to do, when bringing it up would clash with what runs (a Kafka of another size). */
+  checkBeforeUp?(): void;
+  /** True when it runs with an older configuration than a start now would write (ports, users). */
+  startedWithOlderConfiguration?(): boolean;
   readonly readyTimeoutMs: number;
 }

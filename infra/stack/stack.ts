@@ -1,11 +1,14 @@
 /**
- * `segment stack up|down|status`: the three real servers on a machine without Docker.
+ * `segment stack up|down|status`: the real servers on a machine without Docker.
  * `up` installs what is missing, starts what is not running and waits until each one serves
  * clients; run again it only checks. A server someone else runs on the same address (Docker
  * Compose, say) is used as it is and never stopped.
+ *
+ * Servers are named temporal, kafka and mysql; with KAFKA_BROKER_COUNT=N the brokers are
+ * kafka-1 ... kafka-N, and `kafka` names all of them.
  */
-import { kafkaBroker } from './kafka-broker';
-import { residentMemoryMiB, runningPid, stopProcess, managedProcess, waitUntilReady } from './managed-process';
+import { forgetBrokerCount, kafkaBrokers, kafkaProcesses } from './kafka-broker';
+import { killProcess, managedProcess, residentMemoryMiB, runningPid, stopProcess, waitUntilReady } from './managed-process';
 import { mysqlServer } from './mysql-server';
 import { loadStackSettings, type ServerStatus, type StackServer, type StackSettings } from './stack-settings';
 import { temporalServer } from './temporal-server';
@@ -14,10 +17,13 @@ export const SERVER_NAMES = ['temporal', 'kafka', 'mysql'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
 export function stackServers(settings: StackSettings, only: readonly string[] = []): StackServer[] {
-  const all = [temporalServer(settings), kafkaBroker(settings), mysqlServer(settings)];
-  const unknown = only.filter((name) => !SERVER_NAMES.includes(name as ServerName));
-  if (unknown.length) throw new Error(`unknown server ${unknown.join(', ')}; expected ${SERVER_NAMES.join(', ')}`);
-  return only.length ? all.filter((server) => only.includes(server.name)) : all;
+  const all = [temporalServer(settings), ...kafkaBrokers(settings), mysqlServer(settings)];
+  const selects = (name: string, server: StackServer) => server.name === name || (name === 'kafka' && server.name.startsWith('kafka-'));
+  const unknown = only.filter((name) => !all.some((server) => selects(name, server)));
+  if (unknown.length) {
+    throw new Error(`unknown server ${unknown.join(', ')}; expected ${[...new Set(['temporal', 'kafka', ...all.map((s) => s.name)])].join(', ')}`);
+  }
+  return only.length ? all.filter((server) => only.some((name) => selects(name, server))) : all;
 }
 
 export interface UpResult {
@@ -44,11 +50,15 @@ async function bringUp(server: StackServer, settings: StackSettings, log: (line:
     return await server.probe();
   };
   const seconds = () => Math.round((Date.now() - started) / 100) / 10;
+  server.checkBeforeUp?.();
 
   // Already serving (started by us earlier, or by someone else): only re-check the set-up.
   if (runningPid(proc) !== undefined || (await answers(server))) {
     const version = await waitUntilReady(proc, ready, server.readyTimeoutMs);
     log(`${server.name}: already up (${server.address}, ${version})`);
+    if (runningPid(proc) !== undefined && server.startedWithOlderConfiguration?.()) {
+      log(`${server.name}: runs with an older configuration; \`segment stack down ${server.name}\` and \`segment stack up\` apply the new one`);
+    }
     return { name: server.name, action: 'already up', seconds: seconds(), version };
   }
   await server.install(log);
@@ -63,12 +73,30 @@ export async function stackDown(
   log: (line: string) => void = () => {},
   settings = loadStackSettings(),
 ): Promise<void> {
+  const servers = stackServers(settings, only);
+  const names = servers.map((server) => server.name);
+  // `kafka` also stops brokers started with another KAFKA_BROKER_COUNT than today's.
+  const allKafka = only.length === 0 || only.includes('kafka');
+  if (allKafka) {
+    for (const proc of kafkaProcesses(settings.stackDir)) if (!names.includes(proc.name)) names.push(proc.name);
+  }
   await Promise.all(
-    stackServers(settings, only).map(async (server) => {
-      const stopped = await stopProcess(managedProcess(settings.stackDir, server.name));
-      log(`${server.name}: ${stopped ? 'stopped' : 'was not running (from this stack)'}`);
+    names.map(async (name) => {
+      const stopped = await stopProcess(managedProcess(settings.stackDir, name));
+      log(`${name}: ${stopped ? 'stopped' : 'was not running (from this stack)'}`);
     }),
   );
+  if (allKafka) forgetBrokerCount(settings.stackDir);
+}
+
+/**
+ * Kills one server the hard way (SIGKILL), as a crash or a pulled plug would: for tests of what
+ * survives it. `stackUp([name])` starts it again.
+ */
+export async function stackKill(name: string, settings = loadStackSettings()): Promise<void> {
+  const [server] = stackServers(settings, [name]);
+  if (server.name !== name) throw new Error(`stackKill takes one server by its own name, e.g. kafka-2, not ${name}`);
+  if (!(await killProcess(managedProcess(settings.stackDir, name)))) throw new Error(`${name} is not running from this stack`);
 }
 
 export async function stackStatus(only: readonly string[] = [], settings = loadStackSettings()): Promise<ServerStatus[]> {

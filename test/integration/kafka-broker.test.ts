@@ -1,30 +1,28 @@
-/** kafkajs 2.2.4 produces to and consumes from the local Apache Kafka 4 broker. */
+/** kafkajs 2.2.4 produces to and consumes from the local Apache Kafka 4 broker, in plaintext and over SASL. */
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
-import { loadConfig } from '../../lib/config';
+import fs from 'node:fs';
+import { inspect } from 'node:util';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { managedProcess } from '../../infra/stack/managed-process';
+import { loadStackSettings } from '../../infra/stack/stack-settings';
+import { loadConfig, loadKafkaSecurity } from '../../lib/config';
 import { connectKafkaAdmin, ensureTopic, kafkaClient } from '../../lib/kafka';
 
 const config = loadConfig();
+const stack = loadStackSettings();
 
-test('a message produced with kafkajs is consumed back', async () => {
-  const topic = `kafka-broker-test-${randomUUID()}`;
-  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
-  const kafka = kafkaClient(config.kafkaBrokers, 'kafka-test');
+/** Produces one message and reads it back through `kafka`. */
+async function roundTrip(kafka: Kafka, topic: string): Promise<{ key: string; value: string; runId: string }> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   const consumer = kafka.consumer({ groupId: `kafka-broker-test-${randomUUID()}` });
   try {
-    await ensureTopic(admin, topic, 3);
-    await ensureTopic(admin, topic, 3); // a second call is a no-op
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    expect(metadata.topics[0].partitions).toHaveLength(3);
-
     await producer.connect();
     const [record] = await producer.send({ topic, acks: -1, messages: [{ key: '12748', value: 'hello', headers: { 'run-id': 'r1' } }] });
     expect(record.errorCode).toBe(0);
 
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
-    const received = await new Promise<{ key: string; value: string; runId: string }>((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       consumer
         .run({
           eachMessage: async ({ message }) =>
@@ -32,10 +30,22 @@ test('a message produced with kafkajs is consumed back', async () => {
         })
         .catch(reject);
     });
-    expect(received).toEqual({ key: '12748', value: 'hello', runId: 'r1' });
   } finally {
     await consumer.disconnect();
     await producer.disconnect();
+  }
+}
+
+test('a message produced with kafkajs is consumed back', async () => {
+  const topic = `kafka-broker-test-${randomUUID()}`;
+  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+  try {
+    await ensureTopic(admin, topic, 3);
+    await ensureTopic(admin, topic, 3); // a second call is a no-op
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(metadata.topics[0].partitions).toHaveLength(3);
+    expect(await roundTrip(kafkaClient(config.kafkaBrokers, 'kafka-test'), topic)).toEqual({ key: '12748', value: 'hello', runId: 'r1' });
+  } finally {
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
   }
@@ -49,4 +59,68 @@ test('the application topic exists with its partitions', async () => {
   } finally {
     await admin.disconnect();
   }
+});
+
+describe('the SASL/PLAIN listener', () => {
+  const saslBrokers = stack.kafka.nodes.map((node) => `${stack.kafka.host}:${node.saslPort}`);
+  const username = stack.kafka.saslUser.username;
+  const password = stack.kafka.saslUser.password.reveal();
+  /** A client configured the way the worker is: from KAFKA_SASL_* variables. */
+  const saslClient = (pass: string) =>
+    kafkaClient(
+      saslBrokers,
+      'kafka-sasl-test',
+      loadKafkaSecurity({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: pass }),
+    );
+  const topic = `kafka-sasl-test-${randomUUID()}`;
+
+  beforeAll(async () => {
+    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+    await ensureTopic(admin, topic, 1).finally(() => admin.disconnect());
+  });
+
+  afterAll(async () => {
+    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+    await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
+  });
+
+  test('a client with the right password produces and consumes', async () => {
+    expect(await roundTrip(saslClient(password), topic)).toEqual({ key: '12748', value: 'hello', runId: 'r1' });
+  });
+
+  test('a wrong password is refused, clearly, and no password shows in the error or the broker log', async () => {
+    const wrongPassword = `wrong-${randomUUID()}`;
+    const admin = saslClient(wrongPassword).admin();
+    const error: Error = await admin.connect().then(
+      () => {
+        throw new Error('connected with a wrong password');
+      },
+      (refused: Error) => refused,
+    );
+    await admin.disconnect();
+
+    expect(error.name).toBe('KafkaJSSASLAuthenticationError');
+    expect(error.message).toMatch(/^SASL PLAIN authentication failed: .*invalid username or password/i);
+    const everything = [String(error), error.stack, JSON.stringify(error), inspect(error, { depth: 5 })].join('\n');
+    expect(everything).not.toContain(wrongPassword);
+    expect(everything).not.toContain(password);
+
+    // The broker's log, where the stack started it, names neither password either.
+    for (const node of stack.kafka.nodes) {
+      const logFile = managedProcess(stack.stackDir, node.name).logFile;
+      if (!fs.existsSync(logFile)) continue; // a broker someone else runs (Docker) logs elsewhere
+      const log = fs.readFileSync(logFile, 'utf8');
+      expect(log).not.toContain(wrongPassword);
+      expect(log).not.toContain(`"${password}"`);
+    }
+  });
+
+  test('a client without SASL settings reads nothing through the listener', async () => {
+    const admin = kafkaClient(saslBrokers, 'kafka-sasl-test', {}).admin();
+    try {
+      await expect(admin.connect().then(() => admin.listTopics())).rejects.toThrow();
+    } finally {
+      await admin.disconnect();
+    }
+  });
 });

@@ -2,8 +2,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { stackStatus, stackUp } from '../../infra/stack/stack';
-import { PROJECT_ROOT } from '../../lib/config';
+import { stackKill, stackStatus, stackUp } from '../../infra/stack/stack';
+import { hostOf, loadConfig, PROJECT_ROOT, setting } from '../../lib/config';
 
 const run = promisify(execFile);
 const SEGMENT = path.join(PROJECT_ROOT, 'bin', 'segment.js');
@@ -32,13 +32,13 @@ test('a second `stack up` is a quick no-op and `stack status` shows all three up
   expect(status.stdout).toMatch(/temporal\s+up/);
   expect(status.stdout).toMatch(/kafka\s+up/);
   expect(status.stdout).toMatch(/mysql\s+up/);
-  expect(status.stdout).toContain('http://127.0.0.1:8233');
+  expect(status.stdout).toContain(`http://${hostOf(loadConfig().temporalAddress)}:${setting('TEMPORAL_UI_PORT')}`);
 });
 
 test('`stack up` after a server crashed starts it again', async () => {
   const [before] = await stackStatus(['mysql']);
   expect(before.pid).toBeDefined();
-  process.kill(before.pid!, 'SIGKILL');
+  await stackKill('mysql');
   while ((await stackStatus(['mysql']))[0].up) await new Promise((resolve) => setTimeout(resolve, 100));
 
   const [result] = await stackUp(['mysql']);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { loadWorkflowBundle } from '../../workers/workflow-bundle';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'histories');
 const fixtures = fs.readdirSync(FIXTURES).filter((name) => name.endsWith('.json'));
@@ -16,5 +17,6 @@ test('there are recorded histories to replay', () => {
 
 test.each(fixtures)('%s replays without non-determinism', async (name) => {
   const history = JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, name.replace(/\.json$/, ''));
+  // The same bundle the workers run (rebuilt first if the workflow code changed since).
+  await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, history, name.replace(/\.json$/, ''));
 });

@@ -25,12 +25,17 @@ export interface TestEnvironment {
   cleanup(): Promise<void>;
 }
 
-export async function createTestEnvironment(name: string, options: { dataDir: string }): Promise<TestEnvironment> {
+export async function createTestEnvironment(
+  name: string,
+  // kafkaBrokers: a Kafka of the test's own (test/integration/kafka-cluster.test.ts) instead of the stack's.
+  options: { dataDir: string; kafkaBrokers?: string[] },
+): Promise<TestEnvironment> {
   const suffix = `${name}_${randomBytes(3).toString('hex')}`;
   const base = loadConfig();
   const database = `${base.mysql.database}_test_${suffix}`.slice(0, 64);
   const config: AppConfig = {
     ...base,
+    kafkaBrokers: options.kafkaBrokers ?? base.kafkaBrokers,
     taskQueue: `test-${suffix}`,
     kafkaTopic: `purchase-frequency-test-${suffix}`,
     mysql: { ...base.mysql, database },
@@ -56,6 +61,7 @@ export async function createTestEnvironment(name: string, options: { dataDir: st
     env: {
       ...process.env,
       TEMPORAL_TASK_QUEUE: config.taskQueue,
+      KAFKA_BROKERS: config.kafkaBrokers.join(','),
       KAFKA_TOPIC: config.kafkaTopic,
       MYSQL_URL: inDatabase(setting('MYSQL_URL')),
       MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL')),

@@ -1,0 +1,178 @@
+/**
+ * A run on a three-broker Kafka cluster survives losing a broker twice: one is killed (SIGKILL)
+ * while the publish step sends, and restarted; another is killed while the classify step
+ * consumes. The result is exactly the generator's ground truth, and published == consumed ==
+ * written.
+ *
+ * The cluster is the test's own (a temporary STACK_DIR on free ports), so the stack the other
+ * test files use is never disturbed; it is stopped and deleted afterwards, pass or fail.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { stackDown, stackKill, stackUp } from '../../infra/stack/stack';
+import { loadStackSettings, type StackSettings } from '../../infra/stack/stack-settings';
+import { connectKafkaAdmin, ensureTopic } from '../../lib/kafka';
+import { PORTS_PER_BROKER } from '../../lib/local-kafka-ports';
+import { generateWorkbook } from '../../lib/workbook/generate-workbook';
+import { historyFacts, startSegmentation } from '../support/run-workflow';
+import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+
+jest.setTimeout(180_000);
+
+const BROKERS = 3;
+const stackDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-cluster-stack-'));
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-cluster-data-'));
+const log = (line: string) => process.stderr.write(`  [kafka-cluster] ${line}\n`);
+let cluster: StackSettings | undefined;
+let env: TestEnvironment | undefined;
+
+beforeAll(async () => {
+  const firstPort = await freePorts(BROKERS * PORTS_PER_BROKER);
+  cluster = {
+    ...loadStackSettings({
+      ...process.env,
+      STACK_DIR: stackDir,
+      KAFKA_BROKER_COUNT: String(BROKERS),
+      KAFKA_BROKERS: `127.0.0.1:${firstPort}`,
+      KAFKA_CONTROLLER_PORT: String(firstPort + 1),
+      KAFKA_SASL_PORT: String(firstPort + 2),
+    }),
+    // The Kafka jars the main stack already fetched.
+    toolsDir: loadStackSettings().toolsDir,
+  };
+  await stackUp(['kafka'], log, cluster);
+  env = await createTestEnvironment('kafka_cluster', { dataDir, kafkaBrokers: cluster.kafka.brokers });
+  await env.startWorker();
+});
+
+afterAll(async () => {
+  try {
+    await env?.cleanup();
+  } finally {
+    if (cluster) await stackDown(['kafka'], log, cluster);
+    fs.rmSync(stackDir, { recursive: true, force: true });
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a run completes exactly with a broker killed mid-publish and another mid-consume', async () => {
+  const { config, client, db } = env!;
+  const expected = await generateWorkbook({ outPath: path.join(dataDir, 'cluster.xlsx'), rows: 50_000, seed: 11 });
+
+  // The topic as the stack would make it on this cluster: three replicas, two must have each write.
+  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test');
+  try {
+    await ensureTopic(admin, config.kafkaTopic, config.kafkaTopicPartitions);
+    const { topics } = await admin.fetchTopicMetadata({ topics: [config.kafkaTopic] });
+    expect(topics[0].partitions.map((partition) => partition.replicas.length)).toEqual(Array(config.kafkaTopicPartitions).fill(3));
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2 /* topic */, name: config.kafkaTopic, configNames: ['min.insync.replicas'] }],
+    });
+    expect(resources[0].configEntries[0].configValue).toBe('2');
+  } finally {
+    await admin.disconnect();
+  }
+
+  // One message per send: the publish step lasts long enough to be interrupted.
+  const handle = await startSegmentation(client, config, { file: 'cluster.xlsx', chunkSize: 1 }, 'kafka-cluster');
+
+  // Broker 1 dies once publish has recorded where the run's offsets start: it is sending.
+  await waitForActivity(handle, 'publishPurchaseCounts', (activity) => Boolean(activity.heartbeatDetails));
+  await stackKill('kafka-1', cluster);
+  log('killed kafka-1 during publish');
+  expect(await isPending(handle, 'publishPurchaseCounts')).toBe(true);
+  await stackUp(['kafka-1'], log, cluster);
+  await waitForFullReplicas(config.kafkaTopic);
+  log(`kafka-1 back in sync; publish still running: ${await isPending(handle, 'publishPurchaseCounts')}`);
+
+  // Broker 2 dies as soon as the classify step has started consuming.
+  await waitForActivity(handle, 'classifyCustomers', () => true);
+  await stackKill('kafka-2', cluster);
+  log('killed kafka-2 during classify');
+  expect(await isPending(handle, 'classifyCustomers')).toBe(true);
+
+  const result = await handle.result();
+  const { attempts } = await historyFacts(client, handle.workflowId);
+  const seconds = Object.fromEntries(Object.entries(result.steps).map(([step, { seconds: s }]) => [step, s]));
+  log(`seconds per step: ${JSON.stringify(seconds)}; attempts per activity: ${JSON.stringify(attempts)}`);
+
+  expect(result.summary).toMatchObject({
+    rowsRead: expected.rowsRead,
+    rowsKept: expected.rowsKept,
+    customers: expected.customers,
+    low: expected.low,
+    high: expected.high,
+    purchases: expected.purchases,
+    messagesPublished: expected.customers,
+    customersConsumed: expected.customers,
+    rowsWritten: expected.customers,
+  });
+  const [table] = await db('customer_segments')
+    .where({ RunId: handle.workflowId })
+    .select(
+      db.raw('COUNT(*) AS customers'),
+      db.raw('SUM(PurchaseCount) AS purchases'),
+      db.raw("SUM(FrequencyCategory = 'Low Frequency') AS low"),
+      db.raw("SUM(FrequencyCategory = 'High Frequency') AS high"),
+    );
+  expect(Object.fromEntries(Object.entries(table).map(([key, value]) => [key, Number(value)]))).toEqual({
+    customers: expected.customers,
+    purchases: expected.purchases,
+    low: expected.low,
+    high: expected.high,
+  });
+});
+
+type PendingActivity = NonNullable<Awaited<ReturnType<WorkflowHandle['describe']>>['raw']['pendingActivities']>[number];
+
+/** Polls the run's pending activities until `type` is running and `ready` says so. */
+async function waitForActivity(handle: WorkflowHandle, type: string, ready: (activity: PendingActivity) => boolean): Promise<void> {
+  for (;;) {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') throw new Error(`the run ended (${description.status.name}) before ${type} ran`);
+    const activity = description.raw.pendingActivities?.find((pending) => pending.activityType?.name === type);
+    if (activity && activity.lastStartedTime && ready(activity)) return;
+    await sleep(50);
+  }
+}
+
+async function isPending(handle: WorkflowHandle, type: string): Promise<boolean> {
+  const { raw } = await handle.describe();
+  return Boolean(raw.pendingActivities?.some((pending) => pending.activityType?.name === type));
+}
+
+/** Until every partition of the topic has all its replicas in sync again (the restarted broker caught up). */
+async function waitForFullReplicas(topic: string): Promise<void> {
+  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test');
+  try {
+    for (;;) {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      if (topics[0].partitions.every((partition) => partition.isr.length === BROKERS)) return;
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The first of `count` consecutive free loopback ports, from a random start so parallel runs rarely meet. */
+async function freePorts(count: number): Promise<number> {
+  for (;;) {
+    const first = 20_000 + Math.floor(Math.random() * 20_000);
+    const ports = Array.from({ length: count }, (_, index) => first + index);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return first;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
