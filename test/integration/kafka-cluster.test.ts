@@ -18,6 +18,7 @@ import { loadStackSettings, type StackSettings } from '../../infra/stack/stack-s
 import { connectKafkaAdmin, ensureTopic } from '../../lib/kafka';
 import { PORTS_PER_BROKER } from '../../lib/local-kafka-ports';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
+import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
@@ -96,7 +97,7 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
   log('killed kafka-2 during classify');
   expect(await isPending(handle, 'classifyCustomers')).toBe(true);
 
-  const result = await handle.result();
+  const result: SegmentationProgress = await handle.result();
   const { attempts } = await historyFacts(client, handle.workflowId);
   const seconds = Object.fromEntries(Object.entries(result.steps).map(([step, { seconds: s }]) => [step, s]));
   log(`seconds per step: ${JSON.stringify(seconds)}; attempts per activity: ${JSON.stringify(attempts)}`);
@@ -113,7 +114,7 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
     rowsWritten: expected.customers,
   });
   const [table] = await db('customer_segments')
-    .where({ RunId: handle.workflowId })
+    .where({ RunId: result.runId })
     .select(
       db.raw('COUNT(*) AS customers'),
       db.raw('SUM(PurchaseCount) AS purchases'),
