@@ -166,7 +166,6 @@ export class XlsxPackage {
 
   private checkDeclaredSize(path: string, entry: yauzl.Entry): void {
     const { uncompressedSize, compressedSize } = entry;
-    if (this.decompressedBytes + uncompressedSize > this.limits.maxDecompressedBytes) throw this.tooLarge(path, uncompressedSize);
     if (uncompressedSize > RATIO_EXEMPT_BYTES && uncompressedSize > this.limits.maxCompressionRatio * Math.max(compressedSize, 1)) {
       throw new InvalidWorkbookError(
         { file: this.displayName },
@@ -175,6 +174,7 @@ export class XlsxPackage {
           'a zip bomb, not an export',
       );
     }
+    if (this.decompressedBytes + uncompressedSize > this.limits.maxDecompressedBytes) throw this.tooLarge(path, uncompressedSize);
   }
 
   private tooLarge(path?: string, declared?: number): InvalidWorkbookError {
