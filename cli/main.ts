@@ -1,5 +1,5 @@
 /** The `segment` command: one entry point for the stack, the worker and the runs. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 // Each command loads its own modules when it runs, so `segment stack status` does not pay for
 // the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
@@ -65,9 +65,10 @@ program
   .command('run')
   .description('start a segmentation run on a workbook inside DATA_DIR')
   .requiredOption('--file <path>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR')
-  .option('--sheet <name>', 'worksheet (default: the first)')
+  .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
   .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
   .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
+  .addOption(new Option('--reader <reader>', 'workbook parser: fast (default) or exceljs (slower, a second opinion)').choices(['fast', 'exceljs']))
   .option('--workflow-id <id>', 'workflow id (default: customer-segmentation-<time>-<random>)')
   .option('--wait', 'wait for the result, with a progress bar per step')
   .option('--json', 'print one JSON object as the last line')

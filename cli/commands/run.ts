@@ -10,6 +10,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
+import type { WorkbookReaderKind } from '../../lib/workbook/read-transaction-rows';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
@@ -27,6 +28,8 @@ export interface RunOptions {
   wait?: boolean;
   json?: boolean;
   dryRun?: boolean;
+  /** Which parser reads the workbook: 'fast' (default) or 'exceljs'. */
+  reader?: WorkbookReaderKind;
 }
 
 /** The last line of `--json`: the contract outside tools rely on. */
@@ -65,9 +68,13 @@ export async function runCommand(options: RunOptions, config: AppConfig = loadCo
   }
 }
 
-export function workflowInput(options: RunOptions, config: AppConfig): SegmentationInput {
-  const input: SegmentationInput = { file: relativeToDataDir(config.dataDir, options.file) };
+/** The workflow input, plus `reader` (the workbook parser) until SegmentationInput declares it. */
+type RunInput = SegmentationInput & { reader?: WorkbookReaderKind };
+
+export function workflowInput(options: RunOptions, config: AppConfig): RunInput {
+  const input: RunInput = { file: relativeToDataDir(config.dataDir, options.file) };
   if (options.sheet !== undefined) input.sheet = options.sheet;
+  if (options.reader !== undefined) input.reader = options.reader;
   if (options.threshold !== undefined) input.threshold = options.threshold;
   if (options.chunkSize !== undefined) input.chunkSize = options.chunkSize;
   return input;
@@ -156,7 +163,7 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
   console.log(`Temporal UI: ${outcome.temporalUi}`);
 }
 
-async function dryRun(input: SegmentationInput, options: RunOptions, config: AppConfig): Promise<number> {
+async function dryRun(input: RunInput, options: RunOptions, config: AppConfig): Promise<number> {
   const workbook = resolveWorkbookPath(config.dataDir, input.file);
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -166,6 +173,7 @@ async function dryRun(input: SegmentationInput, options: RunOptions, config: App
     filePath: workbook.absolutePath,
     displayName: workbook.displayName,
     sheet: input.sheet,
+    reader: input.reader,
     threshold: input.threshold,
     onBytesRead: (bytesRead, totalBytes) => {
       bar?.setTotal(totalBytes);
@@ -183,6 +191,8 @@ async function dryRun(input: SegmentationInput, options: RunOptions, config: App
     purchases: preview.purchases,
     dataQuality: preview.report,
     topCustomers: preview.topCustomers,
+    sheets: preview.sheets,
+    skippedSheets: preview.skippedSheets,
   };
   if (options.json) {
     console.log(JSON.stringify(outcome));
@@ -194,7 +204,11 @@ async function dryRun(input: SegmentationInput, options: RunOptions, config: App
       { FrequencyCategory: 'High Frequency', Customers: preview.high },
       { FrequencyCategory: 'All customers', Customers: preview.customers },
     ]);
-    console.log(`\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')} (dry run: nothing written)`);
+    for (const { sheet, reason } of preview.skippedSheets ?? []) console.log(`skipped sheet "${sheet}": ${reason}`);
+    console.log(
+      `\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')}` +
+        ` from ${(preview.sheets ?? []).map((sheet) => `"${sheet}"`).join(', ')} (dry run: nothing written)`,
+    );
   }
   return 0;
 }

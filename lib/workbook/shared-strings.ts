@@ -19,62 +19,86 @@ export async function readSharedStrings(
   limits: WorkbookLimits,
   options: { signal?: AbortSignal; onCompressedBytes?: (count: number) => void } = {},
 ): Promise<SharedStrings> {
-  const strings: Array<string | null> = [];
-  let chars = 0;
-  let pending: Buffer = Buffer.alloc(0);
-  let inRoot = false;
-  const fail = (problem: string) => new InvalidWorkbookError({ file: xlsx.displayName }, `${path}: ${problem}`);
+  const parser = new SharedStringsParser(limits);
   try {
-    for await (const chunk of xlsx.inflate(path, options)) {
-      const bytes = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      let at = 0;
-      if (!inRoot) {
-        const root = rootElementStart(bytes);
-        if (root === undefined) {
-          if (bytes.length > limits.maxCellBytes) throw fail('no root element where it should start');
-          pending = bytes;
-          continue;
-        }
-        inRoot = true;
-        at = root;
-      }
-      for (;;) {
-        const start = indexOf(bytes, '<si', at, bytes.length);
-        if (start < 0 || start + 3 >= bytes.length) {
-          at = start < 0 ? Math.max(at, bytes.length - 3) : start;
-          break;
-        }
-        const after = bytes[start + 3];
-        if (after === 0x2f /* <si/> */) {
-          strings.push(null);
-          at = start + 5;
-        } else if (after === 0x3e || after === 0x20) {
-          const end = indexOf(bytes, '</si>', start, bytes.length);
-          if (end < 0) {
-            at = start;
-            break;
-          }
-          if (end - start > limits.maxCellBytes) throw fail(`shared string ${strings.length} is longer than ${limits.maxCellBytes} bytes (limit maxCellBytes)`);
-          const text = itemText(bytes, start, end);
-          chars += text?.length ?? 0;
-          strings.push(text);
-          at = end + 5;
-        } else {
-          at = start + 3; // another element whose name starts with "si"
-          continue;
-        }
-        if (strings.length > limits.maxSharedStrings) throw fail(`has more than ${limits.maxSharedStrings} shared strings (limit maxSharedStrings)`);
-        if (chars > limits.maxSharedStringChars) throw fail(`holds more than ${limits.maxSharedStringChars} characters (limit maxSharedStringChars)`);
-      }
-      pending = bytes.subarray(at);
-      if (pending.length > limits.maxCellBytes + 16) throw fail(`shared string ${strings.length} is longer than ${limits.maxCellBytes} bytes (limit maxCellBytes)`);
-      if (pending.byteOffset > 0 && pending.length > 0) pending = Buffer.from(pending); // do not pin the whole chunk
-    }
+    for await (const chunk of xlsx.inflate(path, options)) parser.write(chunk);
+    return parser.end();
   } catch (error) {
-    if (error instanceof MalformedXmlError) throw fail(error.message);
+    if (error instanceof SharedStringsError || error instanceof MalformedXmlError) {
+      throw new InvalidWorkbookError({ file: xlsx.displayName }, `${path}: ${error.message}`);
+    }
     throw error;
   }
-  return strings;
+}
+
+/** What is wrong with the table; readSharedStrings adds the file and part. */
+export class SharedStringsError extends Error {}
+
+/** Takes the part's bytes in pieces of any size; holds at most one unfinished <si> item between them. */
+export class SharedStringsParser {
+  private readonly strings: Array<string | null> = [];
+  private chars = 0;
+  private pending: Buffer = Buffer.alloc(0);
+  private inRoot = false;
+
+  constructor(private readonly limits: WorkbookLimits) {}
+
+  write(chunk: Buffer): void {
+    const { limits, strings } = this;
+    const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let at = 0;
+    if (!this.inRoot) {
+      const root = rootElementStart(bytes);
+      if (root === undefined) {
+        if (bytes.length > limits.maxCellBytes) throw new SharedStringsError('no root element where it should start');
+        this.pending = bytes;
+        return;
+      }
+      this.inRoot = true;
+      at = root;
+    }
+    for (;;) {
+      const start = indexOf(bytes, '<si', at, bytes.length);
+      if (start < 0 || start + 3 >= bytes.length) {
+        at = start < 0 ? Math.max(at, bytes.length - 3) : start;
+        break;
+      }
+      const after = bytes[start + 3];
+      if (after === 0x2f /* <si/> */) {
+        strings.push(null);
+        at = start + 5;
+      } else if (after === 0x3e || after === 0x20) {
+        const end = indexOf(bytes, '</si>', start, bytes.length);
+        if (end < 0) {
+          at = start;
+          break;
+        }
+        if (end - start > limits.maxCellBytes) throw this.tooLong();
+        const text = itemText(bytes, start, end);
+        this.chars += text?.length ?? 0;
+        strings.push(text);
+        at = end + 5;
+      } else {
+        at = start + 3; // another element whose name starts with "si"
+        continue;
+      }
+      if (strings.length > limits.maxSharedStrings) throw new SharedStringsError(`has more than ${limits.maxSharedStrings} shared strings (limit maxSharedStrings)`);
+      if (this.chars > limits.maxSharedStringChars) {
+        throw new SharedStringsError(`holds more than ${limits.maxSharedStringChars} characters (limit maxSharedStringChars)`);
+      }
+    }
+    if (bytes.length - at > limits.maxCellBytes + 16) throw this.tooLong();
+    this.pending = Buffer.from(bytes.subarray(at)); // a copy: do not pin the whole chunk
+  }
+
+  end(): SharedStrings {
+    if (!this.inRoot) throw new SharedStringsError('has no root element');
+    return this.strings;
+  }
+
+  private tooLong(): SharedStringsError {
+    return new SharedStringsError(`shared string ${this.strings.length} is longer than ${this.limits.maxCellBytes} bytes (limit maxCellBytes)`);
+  }
 }
 
 /** The visible text of one <si> item: its <t> elements, except those of phonetic runs (<rPh>). */

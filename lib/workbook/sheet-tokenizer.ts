@@ -60,7 +60,9 @@ const MAX_FAST_DIGITS = 15;
 
 export class SheetTokenizer {
   private phase = Phase.Prolog;
-  private pending: Buffer | undefined;
+  /** Holds the carried bytes (the first `carried` of it) and then the chunk appended to them. */
+  private work: Buffer = Buffer.alloc(0);
+  private carried = 0;
   private rowNumber = 0;
   private inRow = false;
   private column = 0;
@@ -80,8 +82,7 @@ export class SheetTokenizer {
   /** Feeds the next inflated bytes. False once the sheet's data has ended: the rest need not be read. */
   write(chunk: Buffer): boolean {
     if (this.phase === Phase.Done) return false;
-    const bytes = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = undefined;
+    const bytes = this.withCarried(chunk);
     let at = 0;
     try {
       if (this.phase === Phase.Prolog) {
@@ -111,13 +112,32 @@ export class SheetTokenizer {
     return this.phase === Phase.Done;
   }
 
-  private carry(bytes: Buffer, from: number): true {
-    if (from < bytes.length) {
-      if (bytes.length - from > this.limits.maxCellBytes + 1024) {
-        throw this.error(`has a cell or tag longer than ${this.limits.maxCellBytes} bytes (limit maxCellBytes)`, this.rowNumber);
-      }
-      this.pending = Buffer.from(bytes.subarray(from)); // a copy: do not pin the whole chunk
+  /**
+   * The unfinished tag or cell carried from the last chunk, followed by this chunk, in one
+   * buffer that is reused from chunk to chunk: a fresh Buffer.concat per chunk would churn
+   * through as much memory as the sheet is large and lift peak RSS while the GC catches up.
+   */
+  private withCarried(chunk: Buffer): Buffer {
+    if (this.carried === 0) return chunk;
+    const length = this.carried + chunk.length;
+    if (this.work.length < length) {
+      const larger = Buffer.allocUnsafe(Math.max(length, 2 * this.work.length));
+      this.work.copy(larger, 0, 0, this.carried);
+      this.work = larger;
     }
+    chunk.copy(this.work, this.carried);
+    this.carried = 0;
+    return this.work.subarray(0, length);
+  }
+
+  private carry(bytes: Buffer, from: number): true {
+    const length = bytes.length - from;
+    if (length > this.limits.maxCellBytes + 1024) {
+      throw this.error(`has a cell or tag longer than ${this.limits.maxCellBytes} bytes (limit maxCellBytes)`, this.rowNumber);
+    }
+    if (this.work.length < length) this.work = Buffer.allocUnsafe(Math.max(length, 64 * 1024));
+    bytes.copy(this.work, 0, from); // may overlap when `bytes` is `work` itself: Buffer#copy moves safely
+    this.carried = length;
     return true;
   }
 

@@ -60,7 +60,10 @@ function isXmlChar(code: number): boolean {
  */
 export function rootElementStart(bytes: Uint8Array, end: number = bytes.length): number | undefined {
   let at = 0;
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) at = 3; // UTF-8 byte order mark
+  if (bytes[0] === 0xef) {
+    if (end < 3) return undefined; // a byte order mark, perhaps, cut short
+    if (bytes[1] === 0xbb && bytes[2] === 0xbf) at = 3; // UTF-8 byte order mark
+  }
   for (;;) {
     while (at < end && bytes[at] !== LESS_THAN) {
       if (!isXmlSpace(bytes[at])) throw new MalformedXmlError('text before the root element');

@@ -238,6 +238,29 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('readTransactionRows (rea
     expect(rowsAtFirstReport).toBeLessThan(15_000);
   });
 
+  it('stops within 100 ms when aborted, rejecting with the signal\'s reason, and closes the file', async () => {
+    const rows = [UCI_HEADER, ...Array.from({ length: 20_000 }, (_, i) => uciRow(536365 + i, 6, 2.55, 17850))];
+    const filePath = await writeWorkbook(join(dir, `abort-${reader}.xlsx`), [{ name: 'Online Retail', rows }]);
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const before = openFiles();
+
+    const early = new AbortController();
+    early.abort(new Error('cancelled before it began'));
+    await expect(readAll({ filePath, displayName: 'abort.xlsx', signal: early.signal })).rejects.toThrow('cancelled before it began');
+
+    const controller = new AbortController();
+    const reason = new Error('run cancelled');
+    const batches = readTransactionRows({ filePath, displayName: 'abort.xlsx', reader, signal: controller.signal })[Symbol.asyncIterator]();
+    expect((await batches.next()).done).toBe(false);
+    const pending = batches.next(); // aborted while this one is being read
+    controller.abort(reason);
+    const abortedAt = performance.now();
+    await expect(pending).rejects.toBe(reason);
+    expect(performance.now() - abortedAt).toBeLessThan(100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(openFiles()).toBeLessThanOrEqual(before);
+  });
+
   it('closes the file when the caller stops early', async () => {
     const filePath = await writeWorkbook(join(dir, 'early-stop.xlsx'), [
       { name: 'Online Retail', rows: [UCI_HEADER, ...Array.from({ length: 5000 }, (_, i) => uciRow(536365 + i, 6, 2.55, 17850))] },
