@@ -221,29 +221,41 @@ export class SheetTokenizer {
 
   /** Reads the cell starting at `at`; returns the index after it, or -1 if it is not all here yet. */
   private readCell(bytes: Buffer, at: number, end: number): number {
-    const close = findByte(bytes, GT, at, end);
-    if (close < 0 || close >= end) return this.incomplete(at, end);
     if (!this.inRow) throw new MalformedXmlError('a cell outside any row');
+    // One pass over the start tag: r and t are read where they stand, other values stepped over
+    // (a quoted value may hold a ">"). Names are found back from the "=" before each value.
     let column = 0;
     let type = CellType.Number;
-    const attribute = scratchAttribute;
-    for (let a = at + 2; a < close; ) {
-      if (!nextAttribute(bytes, a, close, attribute)) break;
-      const { nameStart, nameEnd, valueStart, valueEnd } = attribute;
-      if (nameEnd - nameStart === 1) {
-        const name = bytes[nameStart];
-        if (name === 0x72 /* r */) column = columnNumber(bytes, valueStart, valueEnd);
-        else if (name === 0x74 /* t */) type = cellType(bytes, valueStart, valueEnd);
+    let close = -1;
+    for (let a = at + 2; a < end; a++) {
+      const byte = bytes[a];
+      if (byte === GT) {
+        close = a;
+        break;
       }
-      a = valueEnd + 1;
+      if (byte !== QUOTE && byte !== APOSTROPHE) continue;
+      const valueEnd = findByte(bytes, byte, a + 1, end);
+      if (valueEnd < 0) break;
+      let name = a - 1;
+      while (bytes[name] <= 0x20) name--;
+      if (bytes[name] === EQUALS) {
+        name--;
+        while (bytes[name] <= 0x20) name--;
+        if (bytes[name - 1] <= 0x20) {
+          if (bytes[name] === 0x72 /* r */) column = columnNumber(bytes, a + 1, valueEnd);
+          else if (bytes[name] === 0x74 /* t */) type = cellType(bytes, a + 1, valueEnd);
+        }
+      }
+      a = valueEnd;
     }
+    if (close < 0) return this.incomplete(at, end);
     if (column === 0) column = this.column + 1;
     this.column = column;
     if (column > this.limits.maxColumns) {
       throw this.error(`has a cell in column ${columnName(column)} (${column}), past the limit of ${this.limits.maxColumns} columns (maxColumns)`, this.rowNumber, columnName(column));
     }
     if (bytes[close - 1] === SLASH) return close + 1; // <c …/>: a formatted cell with nothing in it
-    const cellEnd = indexOf(bytes, '</c>', close + 1, end);
+    const cellEnd = findCellEnd(bytes, close + 1, end);
     if (cellEnd < 0) return this.incomplete(at, end);
     if (cellEnd - at > this.limits.maxCellBytes) {
       throw this.error(`has a cell longer than ${this.limits.maxCellBytes} bytes (limit maxCellBytes)`, this.rowNumber, columnName(column));
@@ -377,6 +389,14 @@ function nextAttribute(bytes: Buffer, at: number, close: number, into: Attribute
   into.valueEnd = findByte(bytes, bytes[at], at + 1, close);
   if (into.valueEnd < 0) throw new MalformedXmlError('an attribute value that is never closed');
   return true;
+}
+
+/** Where `</c>` starts, or -1. */
+function findCellEnd(bytes: Buffer, from: number, end: number): number {
+  for (let at = from; at + 3 < end; at++) {
+    if (bytes[at] === LT && bytes[at + 1] === SLASH && bytes[at + 2] === 0x63 /* c */ && bytes[at + 3] === GT) return at;
+  }
+  return -1;
 }
 
 function isTagNameEnd(byte: number): boolean {
