@@ -37,6 +37,8 @@ export const EXCELJS_READER_OPTIONS = {
   entries: 'ignore',
 } as const;
 
+const EXCELJS_PIECE_BYTES = 16 * 1024;
+
 /** The parts of exceljs's WorkbookReader this source drives. */
 interface ExcelJsWorkbookInternals {
   sharedStrings?: unknown[];
@@ -144,7 +146,9 @@ export class ExcelJsWorkbookSource implements WorkbookSource {
         rootElementStart(chunk); // throws on a DOCTYPE; saxes would otherwise read it
         prologChecked = true;
       }
-      yield decoder.write(chunk);
+      // In pieces of 16 KiB: exceljs gathers every event of a piece before handing any on, and
+      // 256 KiB of sheet (some 40,000 events) outlives the young generation: 3x slower in GC.
+      for (let at = 0; at < chunk.length; at += EXCELJS_PIECE_BYTES) yield decoder.write(chunk.subarray(at, at + EXCELJS_PIECE_BYTES));
     }
     yield decoder.end();
   }
