@@ -9,6 +9,7 @@ const load = {
   migrate: () => require('./commands/migrate') as typeof import('./commands/migrate'),
   worker: () => require('./commands/worker') as typeof import('./commands/worker'),
   run: () => require('./commands/run') as typeof import('./commands/run'),
+  dryRun: () => require('./commands/dry-run') as typeof import('./commands/dry-run'),
   status: () => require('./commands/status') as typeof import('./commands/status'),
   generate: () => require('./commands/generate') as typeof import('./commands/generate'),
   schedule: () => require('./commands/schedule') as typeof import('./commands/schedule'),
@@ -73,7 +74,7 @@ program
   .option('--wait', 'wait for the result, with a progress bar per step')
   .option('--json', 'print one JSON object as the last line')
   .option('--dry-run', 'only load, clean and aggregate in this process: no Temporal, Kafka or MySQL')
-  .action((options) => exitWith(async () => load.run().runCommand(options))());
+  .action((options) => exitWith(async () => (options.dryRun ? load.dryRun().dryRunCommand(options) : load.run().runCommand(options)))());
 
 program
   .command('status')

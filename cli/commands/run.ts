@@ -1,15 +1,12 @@
 /**
  * `segment run --file PATH`: starts a customerSegmentation run (the same thing as "Start
  * Workflow" in the Temporal UI); with --wait it shows a progress bar per step and ends with the
- * result table; with --json the last line is one JSON object; with --dry-run it only previews
- * load, clean and aggregate in-process, without Temporal, Kafka or MySQL.
+ * result table; with --json the last line is one JSON object. --dry-run is dry-run.ts.
  */
 import { randomBytes } from 'node:crypto';
-import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type AppConfig } from '../../lib/config';
-import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
-import { previewWorkbook } from '../../lib/workbook/preview-workbook';
+import { relativeToDataDir } from '../../lib/data-dir';
 import type { WorkbookReaderKind } from '../../lib/workbook/read-transaction-rows';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
@@ -50,8 +47,9 @@ export interface RunOutcome {
 }
 
 export async function runCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
+  // The dry run lives in its own module so that it loads none of the Temporal client.
+  if (options.dryRun) return await (require('./dry-run') as typeof import('./dry-run')).dryRunCommand(options, config);
   const input = workflowInput(options, config);
-  if (options.dryRun) return await dryRun(input, options, config);
   const { client, close } = await connectClient(config);
   try {
     const handle = await startRun(client, config, input, options.workflowId);
@@ -161,54 +159,4 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
     console.log(`run ${outcome.status}: ${outcome.error ?? ''}`);
   }
   console.log(`Temporal UI: ${outcome.temporalUi}`);
-}
-
-async function dryRun(input: RunInput, options: RunOptions, config: AppConfig): Promise<number> {
-  const workbook = resolveWorkbookPath(config.dataDir, input.file);
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
-    : undefined;
-  bar?.start(1, 0, { file: workbook.displayName });
-  const preview = await previewWorkbook({
-    filePath: workbook.absolutePath,
-    displayName: workbook.displayName,
-    sheet: input.sheet,
-    reader: input.reader,
-    threshold: input.threshold,
-    onBytesRead: (bytesRead, totalBytes) => {
-      bar?.setTotal(totalBytes);
-      bar?.update(bytesRead);
-    },
-  }).finally(() => bar?.stop());
-  const outcome = {
-    workflowId: null,
-    status: 'dry-run',
-    rowsRead: preview.report.rowsRead,
-    rowsKept: preview.report.rowsKept,
-    customers: preview.customers,
-    low: preview.low,
-    high: preview.high,
-    purchases: preview.purchases,
-    dataQuality: preview.report,
-    topCustomers: preview.topCustomers,
-    sheets: preview.sheets,
-    skippedSheets: preview.skippedSheets,
-  };
-  if (options.json) {
-    console.log(JSON.stringify(outcome));
-  } else {
-    printTable(Object.entries(preview.report.rowsDropped).map(([reason, rows]) => ({ dropped: reason, rows })));
-    console.log('');
-    printTable([
-      { FrequencyCategory: 'Low Frequency', Customers: preview.low },
-      { FrequencyCategory: 'High Frequency', Customers: preview.high },
-      { FrequencyCategory: 'All customers', Customers: preview.customers },
-    ]);
-    for (const { sheet, reason } of preview.skippedSheets ?? []) console.log(`skipped sheet "${sheet}": ${reason}`);
-    console.log(
-      `\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')}` +
-        ` from ${(preview.sheets ?? []).map((sheet) => `"${sheet}"`).join(', ')} (dry run: nothing written)`,
-    );
-  }
-  return 0;
 }
