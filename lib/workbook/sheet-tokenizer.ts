@@ -53,6 +53,7 @@ const UPPER_Z = 0x5a;
 
 // Plain locals: tsx compiles imports to getter calls, which the hot loop would pay for per byte run.
 const { findByte, indexOf, startsWithAt } = byteSearch;
+const MAX_ROWS = EXCEL_MAX_ROWS;
 
 /** 10^k for k ≤ 22 is exact in a double: m / 10^k is then correctly rounded (Clinger's fast path). */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
@@ -164,7 +165,7 @@ export class SheetTokenizer {
       } else if (next === SLASH) {
         const close = findByte(bytes, GT, at, end);
         if (close < 0) return at;
-        if (startsWithAt(bytes, '</row', at, end)) this.endRow();
+        if (bytes[at + 2] === 0x72 /* r */ && bytes[at + 3] === 0x6f /* o */ && bytes[at + 4] === 0x77 /* w */) this.endRow();
         else if (startsWithAt(bytes, '</sheetData', at, end)) {
           if (this.inRow) this.endRow();
           this.phase = Phase.Done;
@@ -195,16 +196,25 @@ export class SheetTokenizer {
   private startRow(bytes: Buffer, from: number, close: number): void {
     if (this.inRow) this.endRow();
     let rowNumber = this.rowNumber + 1;
-    const attribute = scratchAttribute;
-    for (let at = from; at < close; ) {
-      if (!nextAttribute(bytes, at, close, attribute)) break;
-      if (attribute.nameEnd - attribute.nameStart === 1 && bytes[attribute.nameStart] === 0x72 /* r */) {
-        rowNumber = parseDigits(bytes, attribute.valueStart, attribute.valueEnd);
-        if (!(rowNumber >= 1)) throw this.error(`has a row with the number "${latin1(bytes, attribute.valueStart, attribute.valueEnd)}"`);
+    // As in readCell: find r="…" from the "=" before each quoted value, step over the others.
+    for (let at = from; at < close; at++) {
+      const quote = bytes[at];
+      if (quote !== QUOTE && quote !== APOSTROPHE) continue;
+      const valueEnd = findByte(bytes, quote, at + 1, close);
+      if (valueEnd < 0) throw new MalformedXmlError('an attribute value that is never closed');
+      let name = at - 1;
+      while (bytes[name] <= 0x20) name--;
+      if (bytes[name] === EQUALS) {
+        name--;
+        while (bytes[name] <= 0x20) name--;
+        if (bytes[name] === 0x72 /* r */ && bytes[name - 1] <= 0x20) {
+          rowNumber = parseDigits(bytes, at + 1, valueEnd);
+          if (!(rowNumber >= 1)) throw this.error(`has a row with the number "${latin1(bytes, at + 1, valueEnd)}"`);
+        }
       }
-      at = attribute.valueEnd + 1;
+      at = valueEnd;
     }
-    if (rowNumber > EXCEL_MAX_ROWS) throw this.error(`has a row numbered ${rowNumber}, past Excel's last row (${EXCEL_MAX_ROWS})`);
+    if (rowNumber > MAX_ROWS) throw this.error(`has a row numbered ${rowNumber}, past Excel's last row (${MAX_ROWS})`);
     this.rowNumber = rowNumber;
     this.column = 0;
     this.rowHasContent = false;
@@ -300,7 +310,7 @@ export class SheetTokenizer {
           at = close + 1;
         } else {
           valueStart = close + 1;
-          valueEnd = indexOf(bytes, '</v>', valueStart, end);
+          valueEnd = findEndTag(bytes, 0x76 /* v */, valueStart, end);
           if (valueEnd < 0) throw new MalformedXmlError('a <v> element that is never closed');
           at = valueEnd + 4;
         }
@@ -367,34 +377,15 @@ export class SheetTokenizer {
   }
 }
 
-interface Attribute {
-  nameStart: number;
-  nameEnd: number;
-  valueStart: number;
-  valueEnd: number;
-}
-
-/** Filled in by nextAttribute: one object for every tag, since a sheet has millions of them. */
-const scratchAttribute: Attribute = { nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0 };
-
-/** Reads the next name="value" of a start tag, from `at` up to its `>`, into `into`; false if there is none. */
-function nextAttribute(bytes: Buffer, at: number, close: number, into: Attribute): boolean {
-  while (at < close && (bytes[at] <= 0x20 || bytes[at] === SLASH)) at++;
-  into.nameStart = at;
-  while (at < close && bytes[at] !== EQUALS && bytes[at] > 0x20) at++;
-  into.nameEnd = at;
-  while (at < close && bytes[at] !== QUOTE && bytes[at] !== APOSTROPHE) at++;
-  if (at >= close) return false;
-  into.valueStart = at + 1;
-  into.valueEnd = findByte(bytes, bytes[at], at + 1, close);
-  if (into.valueEnd < 0) throw new MalformedXmlError('an attribute value that is never closed');
-  return true;
-}
-
 /** Where `</c>` starts, or -1. */
 function findCellEnd(bytes: Buffer, from: number, end: number): number {
+  return findEndTag(bytes, 0x63 /* c */, from, end);
+}
+
+/** Where the end tag of a one-letter element (`</c>`, `</v>`) starts, or -1. */
+function findEndTag(bytes: Buffer, letter: number, from: number, end: number): number {
   for (let at = from; at + 3 < end; at++) {
-    if (bytes[at] === LT && bytes[at + 1] === SLASH && bytes[at + 2] === 0x63 /* c */ && bytes[at + 3] === GT) return at;
+    if (bytes[at] === LT && bytes[at + 1] === SLASH && bytes[at + 2] === letter && bytes[at + 3] === GT) return at;
   }
   return -1;
 }
