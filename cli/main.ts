@@ -1,5 +1,5 @@
 /** The `segment` command: one entry point for the stack, the worker and the runs. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 // Each command loads its own modules when it runs, so `segment stack status` does not pay for
 // the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
@@ -9,6 +9,7 @@ const load = {
   migrate: () => require('./commands/migrate') as typeof import('./commands/migrate'),
   worker: () => require('./commands/worker') as typeof import('./commands/worker'),
   run: () => require('./commands/run') as typeof import('./commands/run'),
+  dryRun: () => require('./commands/dry-run') as typeof import('./commands/dry-run'),
   status: () => require('./commands/status') as typeof import('./commands/status'),
   generate: () => require('./commands/generate') as typeof import('./commands/generate'),
   schedule: () => require('./commands/schedule') as typeof import('./commands/schedule'),
@@ -70,7 +71,7 @@ program
   .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
   .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
   .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
-  .option('--reader <kind>', 'workbook reader: fast (default) or exceljs')
+  .addOption(new Option('--reader <reader>', 'workbook parser: fast (default) or exceljs (slower, a second opinion)').choices(['fast', 'exceljs']))
   .option('--classify-activities <n>', 'consume-and-classify activities sharing the partitions', wholeNumber)
   .option('--classify-batch-size <n>', 'messages per MySQL transaction when classifying', wholeNumber)
   .option('--max-attempts <n>', 'attempts per step before the run waits for an operator', wholeNumber)
@@ -79,7 +80,7 @@ program
   .option('--wait', 'wait for the result (or for an operator), with a progress bar per step')
   .option('--json', 'print one JSON object as the last line')
   .option('--dry-run', 'only load, clean and aggregate in this process: no Temporal, Kafka or MySQL')
-  .action((options) => exitWith(async () => load.run().runCommand(options))());
+  .action((options) => exitWith(async () => (options.dryRun ? load.dryRun().dryRunCommand(options) : load.run().runCommand(options)))());
 
 program
   .command('status')

@@ -2,15 +2,12 @@
  * `segment run --file PATH`: starts a customerSegmentation run (the same thing as "Start
  * Workflow" in the Temporal UI); with --wait it shows a progress bar per step and ends with the
  * result table (or, if a step fails for good, with the failure and how to retry); with --json the
- * last line is one JSON object; with --dry-run it only previews load, clean and aggregate
- * in-process, without Temporal, Kafka or MySQL.
+ * last line is one JSON object. --dry-run (in-process, no servers) is dry-run.ts.
  */
 import { randomBytes } from 'node:crypto';
-import cliProgress from 'cli-progress';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type AppConfig } from '../../lib/config';
-import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
-import { previewWorkbook } from '../../lib/workbook/preview-workbook';
+import { relativeToDataDir } from '../../lib/data-dir';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput, WorkbookReaderKind } from '../../workflows/segmentation-input';
 import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
@@ -24,6 +21,7 @@ export interface RunOptions {
   sheet?: string;
   threshold?: number;
   chunkSize?: number;
+  /** Which parser reads the workbook: 'fast' (default) or 'exceljs'. */
   reader?: WorkbookReaderKind;
   classifyActivities?: number;
   classifyBatchSize?: number;
@@ -63,8 +61,9 @@ export interface RunOutcome {
 export const EXIT = { ok: 0, failed: 1, awaitingOperator: 3 } as const;
 
 export async function runCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
+  // The dry run lives in its own module so that it loads none of the Temporal client.
+  if (options.dryRun) return await (require('./dry-run') as typeof import('./dry-run')).dryRunCommand(options, config);
   const input = workflowInput(options, config);
-  if (options.dryRun) return await dryRun(input, options, config);
   const { client, close } = await connectClient(config);
   try {
     const handle = await startRun(client, config, input, options.workflowId);
@@ -198,48 +197,4 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
     console.log(`run ${outcome.status}: ${outcome.error ?? ''}`);
   }
   console.log(`Temporal UI: ${outcome.temporalUi}`);
-}
-
-async function dryRun(input: SegmentationInput, options: RunOptions, config: AppConfig): Promise<number> {
-  if (input.file === undefined) throw new Error('--dry-run reads one workbook: give one --file');
-  const workbook = resolveWorkbookPath(config.dataDir, input.file);
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
-    : undefined;
-  bar?.start(1, 0, { file: workbook.displayName });
-  const preview = await previewWorkbook({
-    filePath: workbook.absolutePath,
-    displayName: workbook.displayName,
-    sheet: input.sheet,
-    threshold: input.threshold,
-    onBytesRead: (bytesRead, totalBytes) => {
-      bar?.setTotal(totalBytes);
-      bar?.update(bytesRead);
-    },
-  }).finally(() => bar?.stop());
-  const outcome = {
-    workflowId: null,
-    status: 'dry-run',
-    rowsRead: preview.report.rowsRead,
-    rowsKept: preview.report.rowsKept,
-    customers: preview.customers,
-    low: preview.low,
-    high: preview.high,
-    purchases: preview.purchases,
-    dataQuality: preview.report,
-    topCustomers: preview.topCustomers,
-  };
-  if (options.json) {
-    console.log(JSON.stringify(outcome));
-  } else {
-    printTable(Object.entries(preview.report.rowsDropped).map(([reason, rows]) => ({ dropped: reason, rows })));
-    console.log('');
-    printTable([
-      { FrequencyCategory: 'Low Frequency', Customers: preview.low },
-      { FrequencyCategory: 'High Frequency', Customers: preview.high },
-      { FrequencyCategory: 'All customers', Customers: preview.customers },
-    ]);
-    console.log(`\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')} (dry run: nothing written)`);
-  }
-  return EXIT.ok;
 }

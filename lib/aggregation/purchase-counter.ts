@@ -16,8 +16,15 @@ export interface PurchaseSummary {
 
 export class PurchaseCounter {
   private readonly invoicesByCustomer = new Map<number, Set<string>>();
+  private lastCustomerId = NaN;
+  private lastInvoiceNo = '';
 
   add(customerId: number, invoiceNo: string): void {
+    // An invoice's lines come one after another (22 kept rows per purchase in the UCI export):
+    // the pair just counted needs no second look-up.
+    if (customerId === this.lastCustomerId && invoiceNo === this.lastInvoiceNo) return;
+    this.lastCustomerId = customerId;
+    this.lastInvoiceNo = invoiceNo;
     let invoices = this.invoicesByCustomer.get(customerId);
     if (invoices === undefined) {
       invoices = new Set();

@@ -11,7 +11,7 @@ export interface DataQualityReport {
   rowsKept: number;
   rowsDropped: Record<DropReason, number>;
   /** Per sheet read (after a load of several sheets or files). */
-  sheets?: Array<{ file: string; sheet: string; rowsRead: number; rowsKept: number }>;
+  sheetsRead?: Array<{ file: string; sheet: string; rowsRead: number; rowsKept: number }>;
   /** Sheets without a transactions header, which were not read. */
   skippedSheets?: Array<{ file: string; sheet: string; reason: string }>;
 }
@@ -39,7 +39,7 @@ export function mergeDataQualityReports(
     merged.rowsKept += report.rowsKept;
     for (const reason of DROP_REASONS) merged.rowsDropped[reason] += report.rowsDropped[reason];
   }
-  merged.sheets = parts.map(({ file, sheet, report }) => ({ file, sheet, rowsRead: report.rowsRead, rowsKept: report.rowsKept }));
+  merged.sheetsRead = parts.map(({ file, sheet, report }) => ({ file, sheet, rowsRead: report.rowsRead, rowsKept: report.rowsKept }));
   merged.skippedSheets = skippedSheets;
   return merged;
 }

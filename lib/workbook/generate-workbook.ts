@@ -17,13 +17,17 @@ import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cle
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
 import { SeededRandom } from './seeded-random';
 import { TRANSACTION_COLUMNS } from './transaction-columns';
+import { EXCEL_MAX_ROWS } from './workbook-limits';
 
 export interface GenerateWorkbookOptions {
   outPath: string;
   /** Data rows, not counting the header. */
   rows: number;
   seed?: number;
+  /** The first sheet's name; the next ones (past rowsPerSheet) get " 2", " 3", ... */
   sheetName?: string;
+  /** Data rows per sheet before the next sheet starts; by default as many as Excel holds. */
+  rowsPerSheet?: number;
 }
 
 /** How many of each kind of dirt were written, so a test can check the reader met every kind. */
@@ -44,9 +48,14 @@ export interface GeneratedDirt {
 
 export interface GeneratedWorkbook extends DataQualityReport, PurchaseSummary {
   dirt: GeneratedDirt;
+  /** The sheets written, in order, each with the header and its share of the rows. */
+  sheets: string[];
 }
 
 export const DEFAULT_GENERATED_SHEET_NAME = 'Online Retail';
+
+/** Excel's 1,048,576 rows less the header: more rows than this go on to the next sheet. */
+export const MAX_DATA_ROWS_PER_SHEET = EXCEL_MAX_ROWS - 1;
 
 /** Every kind of dirt at zero, to count up from. */
 export function noDirt(): GeneratedDirt {
@@ -105,8 +114,11 @@ interface Product {
 type Cell = string | number | Date | null;
 
 export async function generateWorkbook(options: GenerateWorkbookOptions): Promise<GeneratedWorkbook> {
-  const { outPath, rows, seed = 1, sheetName = DEFAULT_GENERATED_SHEET_NAME } = options;
+  const { outPath, rows, seed = 1, sheetName = DEFAULT_GENERATED_SHEET_NAME, rowsPerSheet = MAX_DATA_ROWS_PER_SHEET } = options;
   if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a whole number, 0 or more (got ${rows})`);
+  if (!Number.isSafeInteger(rowsPerSheet) || rowsPerSheet < 1 || rowsPerSheet > MAX_DATA_ROWS_PER_SHEET) {
+    throw new RangeError(`rowsPerSheet must be a whole number from 1 to ${MAX_DATA_ROWS_PER_SHEET} (got ${rowsPerSheet})`);
+  }
 
   const random = new SeededRandom(seed);
   const customers = makeCustomers(random, Math.min(4400, Math.max(20, Math.round(rows / 125))));
@@ -122,6 +134,8 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
     return random.chance(0.5) ? ` ${text} ` : `${text} `;
   };
 
+  const sheets: string[] = [];
+
   // Written under a temporary name and renamed when complete, so a crash never leaves a
   // half-written workbook where the pipeline would pick it up.
   await mkdir(dirname(outPath), { recursive: true });
@@ -131,18 +145,25 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
   outputFailed.catch(() => undefined); // observed below; keeps an early failure from going unhandled
   const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: output, useSharedStrings: true, useStyles: true });
   try {
-    const sheet = writer.addWorksheet(sheetName);
-    sheet.columns = [
-      { width: 10 },
-      { width: 10 },
-      { width: 36 },
-      { width: 9 },
-      { width: 15, style: { numFmt: DATE_FORMAT } },
-      { width: 10 },
-      { width: 11 },
-      { width: 15 },
-    ];
-    sheet.addRow([...TRANSACTION_COLUMNS]).commit();
+    const addSheet = (): ExcelJS.Worksheet => {
+      const name = sheets.length === 0 ? sheetName : `${sheetName} ${sheets.length + 1}`;
+      sheets.push(name);
+      const added = writer.addWorksheet(name);
+      added.columns = [
+        { width: 10 },
+        { width: 10 },
+        { width: 36 },
+        { width: 9 },
+        { width: 15, style: { numFmt: DATE_FORMAT } },
+        { width: 10 },
+        { width: 11 },
+        { width: 15 },
+      ];
+      added.addRow([...TRANSACTION_COLUMNS]).commit();
+      return added;
+    };
+    let sheet = addSheet();
+    let rowsInSheet = 0;
 
     let invoiceNumber = FIRST_INVOICE_NO - 1;
     let invoiceTime = FIRST_INVOICE_TIME;
@@ -209,9 +230,16 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
           dirt.customerIdsAsText += 1;
         }
 
+        if (rowsInSheet === rowsPerSheet) {
+          // Excel's row limit: an invoice may go on on the next sheet, as in exports split by size.
+          sheet.commit();
+          sheet = addSheet();
+          rowsInSheet = 0;
+        }
         sheet
           .addRow([invoiceCell, product.stockCode, descriptionCell, quantityCell, invoiceDate, unitPriceCell, customerCell, country])
           .commit();
+        rowsInSheet += 1;
         if (written % 1000 === 999) await waitForZipToCatchUp(sheet);
       }
     }
@@ -224,7 +252,7 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
     await rm(partialPath, { force: true });
     throw error;
   }
-  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), dirt };
+  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), dirt, sheets };
 }
 
 /**

@@ -6,15 +6,10 @@ import { PurchaseCounter, type PurchaseSummary } from '../aggregation/purchase-c
 import { cleanTransaction } from '../cleaning/clean-transaction';
 import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cleaning/data-quality-report';
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
-import { readTransactionRows } from './read-transaction-rows';
-import type { BytesReadListener } from './xlsx-byte-stream';
+import { readTransactionRows, type ReadTransactionRowsOptions, type SkippedSheet } from './read-transaction-rows';
 
-export interface PreviewWorkbookOptions {
-  filePath: string;
-  displayName: string;
-  sheet?: string;
+export interface PreviewWorkbookOptions extends Omit<ReadTransactionRowsOptions, 'onSheetSkipped'> {
   threshold?: number;
-  onBytesRead?: BytesReadListener;
 }
 
 export interface CustomerPurchaseCount {
@@ -26,6 +21,10 @@ export interface WorkbookPreview extends PurchaseSummary {
   report: DataQualityReport;
   /** The ten customers with the most purchases; ties go to the lower CustomerID. */
   topCustomers: CustomerPurchaseCount[];
+  /** Sheets read, in tab order. */
+  sheets?: string[];
+  /** Sheets left out because they have no transactions header, and why. */
+  skippedSheets?: SkippedSheet[];
 }
 
 const TOP_CUSTOMERS = 10;
@@ -34,7 +33,11 @@ export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<
   const { threshold = DEFAULT_FREQUENCY_THRESHOLD, ...readOptions } = options;
   const report = emptyDataQualityReport();
   const counter = new PurchaseCounter();
-  for await (const { rows } of readTransactionRows(readOptions)) {
+  const sheets: string[] = [];
+  const skippedSheets: SkippedSheet[] = [];
+  const batches = readTransactionRows({ ...readOptions, onSheetSkipped: (skipped) => skippedSheets.push(skipped) });
+  for await (const { sheet, rows } of batches) {
+    if (sheets.at(-1) !== sheet) sheets.push(sheet);
     for (const row of rows) {
       const result = cleanTransaction(row);
       countRow(report, result);
@@ -45,5 +48,5 @@ export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<
     .map(([customerId, purchaseCount]) => ({ customerId, purchaseCount }))
     .sort((a, b) => b.purchaseCount - a.purchaseCount || a.customerId - b.customerId)
     .slice(0, TOP_CUSTOMERS);
-  return { report, ...counter.summary(threshold), topCustomers };
+  return { report, ...counter.summary(threshold), topCustomers, sheets, skippedSheets };
 }

@@ -1,19 +1,31 @@
 /**
- * Streams the transaction rows of a workbook shaped like the UCI "Online Retail" export, decoding
- * only the columns the pipeline needs. Memory stays flat whatever the row count: exceljs's
- * streaming reader parses the sheet as it is inflated and each row is dropped once yielded.
+ * Streams the transaction rows of a workbook shaped like the UCI "Online Retail" export (or the
+ * Online Retail II export, whose years sit on separate sheets), in batches of a few thousand
+ * rows, decoding only the columns the pipeline needs. Memory stays flat whatever the row count:
+ * each sheet is parsed as it is inflated, and a batch is let go once the caller has it.
+ *
+ * Which sheets: the one named by `sheet`, or else every sheet whose header is recognised, in tab
+ * order; the others are skipped and named (`onSheetSkipped`, listTransactionSheets).
  */
-import ExcelJS from 'exceljs';
-import type { Row } from 'exceljs';
-import { InvalidWorkbookError } from '../errors';
-import { decodeCustomerId, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } from './decode-transaction-cell';
-import { describeCellValue, plainCellValue, type PlainCellValue } from './plain-cell-value';
-import { TRANSACTION_COLUMNS, type DecodedColumn, type TransactionColumn } from './transaction-columns';
+import { InvalidWorkbookError, type WorkbookLocation } from '../errors';
+import type { BytesReadListener } from './byte-progress';
+import * as decoders from './decode-transaction-cell';
+import { FastWorkbookSource } from './fast-workbook-source';
+import { describeCellValue, type PlainCellValue } from './plain-cell-value';
+import { DECODED_COLUMNS, TRANSACTION_COLUMNS, type DecodedColumn, type TransactionColumn } from './transaction-columns';
 import { matchTransactionHeader, recognisedCount, type HeaderCell, type HeaderMatch } from './transaction-header';
-import { isError, openXlsxByteStream, type BytesReadListener } from './xlsx-byte-stream';
+import { resolveWorkbookLimits, type WorkbookLimits } from './workbook-limits';
+import type { WorkbookSheet } from './workbook-parts';
+import type { SheetReadControl, WorkbookReaderKind, WorkbookSource } from './workbook-source';
+import { MalformedXmlError } from './xml-text';
+import { asZipError } from './xlsx-package';
+
+export { DEFAULT_WORKBOOK_LIMITS, type WorkbookLimits } from './workbook-limits';
+export { WORKBOOK_READER_KINDS, type WorkbookReaderKind } from './workbook-source';
+export type { BytesReadListener } from './byte-progress';
 
 export interface TransactionRow {
-  /** The Excel row number (1-based), so a problem can be found in the workbook. */
+  /** The Excel row number (1-based) within its sheet, so a problem can be found in the workbook. */
   rowNumber: number;
   invoiceNo: string | null;
   customerId: number | null;
@@ -21,188 +33,324 @@ export interface TransactionRow {
   unitPrice: number | null;
 }
 
-/** Rows of one sheet, a few thousand at a time (the loader writes each batch to MySQL). */
+/** Consecutive rows of one sheet. */
 export interface TransactionRowBatch {
   sheet: string;
   rows: TransactionRow[];
 }
 
-export type WorkbookReaderKind = 'fast' | 'exceljs';
-
-export interface ReadTransactionRowsOptions {
-  /** Which reader parses the file (only exceljs's for now). */
-  reader?: WorkbookReaderKind;
-  /** Stops the read between batches. */
-  signal?: AbortSignal;
-  filePath: string;
-  /** The name used in errors (the path relative to the data dir), never the worker's absolute path. */
-  displayName: string;
-  /** The worksheet to read (case-insensitive); if not given, the first one stored in the file, which is the first tab in files Excel saved. */
-  sheet?: string;
-  /** Called as the file is read, at most about every 64 KiB, for progress reporting. */
-  onBytesRead?: BytesReadListener;
+export interface SkippedSheet {
+  sheet: string;
+  /** Why it is not a transactions sheet, e.g. "no header row with the columns … in the first 20 rows". */
+  reason: string;
 }
 
-/**
- * What exceljs needs and nothing more. These equal exceljs 4.4's own defaults (its README
- * still documents the older, slower 'cache' defaults for styles and hyperlinks); they are spelt
- * out so an upgrade that changes the defaults cannot quietly slow the reader down or turn dates
- * into Date objects. Styles are only needed to recognise dates, which the pipeline does not read.
- */
-export const WORKBOOK_READER_OPTIONS = {
-  worksheets: 'emit',
-  sharedStrings: 'cache',
-  hyperlinks: 'ignore',
-  styles: 'ignore',
-  entries: 'ignore',
-} as const;
+export interface ReadTransactionRowsOptions {
+  filePath: string;
+  /** The only name errors show (the path relative to DATA_DIR), never the worker's absolute path. */
+  displayName: string;
+  /** Exactly this sheet (case-insensitive); without it, every sheet with a transactions header. */
+  sheet?: string;
+  /** Which parser reads the cells; 'fast' unless told otherwise. */
+  reader?: WorkbookReaderKind;
+  /** Bytes of the file read so far, about every 64 KiB, and once at the end with the file's size. */
+  onBytesRead?: BytesReadListener;
+  /** Stops the read: the iteration rejects with `signal.reason` and the file is closed. */
+  signal?: AbortSignal;
+  /** Ceilings on what the workbook may hold; see DEFAULT_WORKBOOK_LIMITS. */
+  limits?: Partial<WorkbookLimits>;
+  /** Told about each sheet left out because it has no transactions header (only without `sheet`). */
+  onSheetSkipped?: (skipped: SkippedSheet) => void;
+}
+
+export interface ListTransactionSheetsOptions {
+  filePath: string;
+  displayName: string;
+  reader?: WorkbookReaderKind;
+  limits?: Partial<WorkbookLimits>;
+  signal?: AbortSignal;
+}
 
 /** Exports put a title or a blank line or two above the header; twenty rows is generous. */
 export const HEADER_SEARCH_ROWS = 20;
+
+/** Rows per batch: the loader writes each batch to MySQL in one statement. */
+export const BATCH_ROWS = 5_000;
 
 /** Fewer recognised names than this and a row is taken for a title, not a damaged header. */
 const MIN_NAMES_FOR_A_HEADER = 2;
 
 type ColumnNumbers = Record<TransactionColumn, number>;
 
-const ROWS_PER_BATCH = 5_000;
+// Plain locals: tsx compiles imports to getter calls, paid four times a row otherwise.
+const { decodeCustomerId, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } = decoders;
 
-export async function* readTransactionRows(options: ReadTransactionRowsOptions): AsyncGenerator<TransactionRowBatch> {
-  let batch: TransactionRowBatch | undefined;
-  for await (const { sheet, row } of readRows(options)) {
-    if (batch === undefined) batch = { sheet, rows: [] };
-    batch.rows.push(row);
-    if (batch.rows.length >= ROWS_PER_BATCH) {
-      yield batch;
-      batch = undefined;
-      options.signal?.throwIfAborted();
-    }
-  }
-  if (batch !== undefined) yield batch;
+export function readTransactionRows(options: ReadTransactionRowsOptions): AsyncIterable<TransactionRowBatch> {
+  return readBatches(options, DECODED_COLUMNS, decodeRow);
 }
 
-/** The sheets with transactions (for now: the first sheet, or the one asked for). */
-export async function listTransactionSheets(options: {
-  filePath: string;
-  displayName: string;
-  sheet?: string;
-  reader?: WorkbookReaderKind;
-  signal?: AbortSignal;
-}): Promise<{ sheets: string[]; skipped: Array<{ sheet: string; reason: string }> }> {
-  const source = await openXlsxByteStream(options.filePath, options.displayName);
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source.stream, WORKBOOK_READER_OPTIONS);
-  try {
-    for await (const worksheet of workbook) return { sheets: [(worksheet as WorksheetReader).name], skipped: [] };
-  } catch (error) {
-    throw asWorkbookError(error, options.displayName, source.readError());
-  } finally {
-    await source.close();
-  }
-  throw new InvalidWorkbookError({ file: options.displayName }, 'has no worksheet');
+/** A row's values in all eight transaction columns, undecoded: what a reader saw in the cells. */
+export interface TransactionCells {
+  rowNumber: number;
+  cells: Record<TransactionColumn, PlainCellValue>;
 }
 
-async function* readRows(options: ReadTransactionRowsOptions): AsyncGenerator<{ sheet: string; row: TransactionRow }> {
-  const { filePath, displayName, sheet: wantedSheet } = options;
-  const source = await openXlsxByteStream(filePath, displayName, options.onBytesRead);
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source.stream, WORKBOOK_READER_OPTIONS);
-  let sheetFound = false;
+/**
+ * The same rows as readTransactionRows, with every transaction column's plain value instead of
+ * the decoded four: for comparing readers cell by cell, and for reports that show raw values.
+ */
+export function readTransactionCells(options: ReadTransactionRowsOptions): AsyncIterable<{ sheet: string; rows: TransactionCells[] }> {
+  return readBatches(options, TRANSACTION_COLUMNS, (rowNumber, cells, columns) => ({
+    rowNumber,
+    cells: Object.fromEntries(TRANSACTION_COLUMNS.map((column) => [column, cells[columns[column]] ?? null])) as Record<TransactionColumn, PlainCellValue>,
+  }));
+}
+
+/** Turns a row's cells (indexed by column number) into what the caller reads. */
+type RowMapper<T> = (rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation) => T;
+
+/** The sheets readTransactionRows would read, and why the others would be skipped; reads only as far as each header. */
+export async function listTransactionSheets(options: ListTransactionSheetsOptions): Promise<{ sheets: string[]; skipped: SkippedSheet[] }> {
+  const limits = resolveWorkbookLimits(options.limits);
+  const source = await openSource({ ...options, limits });
   try {
-    for await (const worksheet of workbook) {
-      const sheet = worksheet as WorksheetReader;
-      if (wantedSheet !== undefined && !sameSheetName(sheet.name, wantedSheet)) continue;
-      sheetFound = true;
-      for await (const row of readSheet(sheet, { file: displayName, sheet: sheet.name })) yield { sheet: sheet.name, row };
-      break; // stop inflating: later sheets are not wanted
+    const sheets: string[] = [];
+    const skipped: SkippedSheet[] = [];
+    for (const sheet of source.sheets) {
+      const outcome = await findHeader(source, sheet, options.signal);
+      if (outcome.columns !== undefined) sheets.push(sheet.name);
+      else skipped.push({ sheet: sheet.name, reason: outcome.reason });
     }
+    return { sheets, skipped };
   } catch (error) {
-    throw asWorkbookError(error, displayName, source.readError());
+    throw asWorkbookError(error, options.displayName, options.signal);
   } finally {
-    await source.close();
+    source.close();
   }
-  if (source.readError() !== undefined) throw source.readError();
-  if (!sheetFound) {
-    const names = sheetNames(workbook);
-    if (wantedSheet === undefined) throw new InvalidWorkbookError({ file: displayName }, 'has no worksheet');
+}
+
+async function* readBatches<T>(
+  options: ReadTransactionRowsOptions,
+  wantedColumns: readonly TransactionColumn[],
+  mapRow: RowMapper<T>,
+): AsyncGenerator<{ sheet: string; rows: T[] }> {
+  const { displayName, signal } = options;
+  const limits = resolveWorkbookLimits(options.limits);
+  signal?.throwIfAborted();
+  let source: WorkbookSource | undefined;
+  const closeOnAbort = () => source?.close();
+  signal?.addEventListener('abort', closeOnAbort, { once: true });
+  try {
+    source = await openSource({ ...options, limits });
+    const counter = { rows: 0 };
+    if (options.sheet !== undefined) {
+      const problem = yield* readSheet(source, findSheet(source, options.sheet), { limits, counter, signal, wantedColumns, mapRow });
+      if (problem !== undefined) throw problem;
+    } else {
+      const skipped: Array<{ sheet: WorkbookSheet; error: InvalidWorkbookError }> = [];
+      for (const sheet of source.sheets) {
+        const problem = yield* readSheet(source, sheet, { limits, counter, signal, wantedColumns, mapRow });
+        if (problem === undefined) continue;
+        skipped.push({ sheet, error: problem });
+        options.onSheetSkipped?.({ sheet: sheet.name, reason: reasonOf(problem) });
+      }
+      if (skipped.length === source.sheets.length) throw noTransactionSheet(displayName, source.sheets, skipped);
+    }
+    source.finish();
+  } catch (error) {
+    throw asWorkbookError(error, displayName, signal);
+  } finally {
+    signal?.removeEventListener('abort', closeOnAbort);
+    source?.close();
+  }
+}
+
+function openSource(options: ListTransactionSheetsOptions & { limits: WorkbookLimits; onBytesRead?: BytesReadListener }): Promise<WorkbookSource> {
+  const reader = options.reader ?? 'fast';
+  if (reader === 'fast') return FastWorkbookSource.open(options);
+  // Loaded only when asked for: exceljs takes a noticeable part of a second to load.
+  if (reader === 'exceljs') return (require('./exceljs-workbook-source') as typeof import('./exceljs-workbook-source')).ExcelJsWorkbookSource.open(options);
+  throw new RangeError(`unknown workbook reader "${String(reader)}" (fast or exceljs)`);
+}
+
+function findSheet(source: WorkbookSource, wanted: string): WorkbookSheet {
+  const sheet = source.sheets.find((candidate) => sameSheetName(candidate.name, wanted));
+  if (sheet === undefined) {
+    const names = source.sheets.map((candidate) => `"${candidate.name}"`);
     throw new InvalidWorkbookError(
-      { file: displayName, sheet: wantedSheet },
-      `no such sheet; the workbook has ${names.length === 0 ? 'none' : names.map((name) => `"${name}"`).join(', ')}`,
+      { file: source.displayName, sheet: wanted },
+      `no such sheet; the workbook has ${names.length === 0 ? 'none' : names.join(', ')}`,
     );
   }
+  return sheet;
 }
 
-type WorksheetReader = ExcelJS.stream.xlsx.WorksheetReader & { name: string };
-interface SheetLocation {
-  file: string;
-  sheet: string;
+interface SheetReadOptions<T> {
+  limits: WorkbookLimits;
+  /** Data rows read so far over all sheets, held to limits.maxRows. */
+  counter: { rows: number };
+  signal: AbortSignal | undefined;
+  wantedColumns: readonly TransactionColumn[];
+  mapRow: RowMapper<T>;
 }
 
-async function* readSheet(worksheet: WorksheetReader, where: SheetLocation): AsyncGenerator<TransactionRow> {
-  let columns: ColumnNumbers | undefined;
-  let bestGuess: { rowNumber: number; match: HeaderMatch } | undefined;
-  // exceljs's event batches (worksheet.parse()) skip one async step per row, but measured only
-  // 1-3% faster than this typed iterator: not worth reading an untyped API.
-  for await (const row of worksheet) {
+/**
+ * One sheet's rows, batch by batch. Returns (does not throw) the reason the sheet is not a
+ * transactions sheet, so the caller decides between skipping it and failing; anything wrong
+ * past the header is thrown.
+ */
+async function* readSheet<T>(
+  source: WorkbookSource,
+  sheet: WorkbookSheet,
+  { limits, counter, signal, wantedColumns, mapRow }: SheetReadOptions<T>,
+): AsyncGenerator<{ sheet: string; rows: T[] }, InvalidWorkbookError | undefined> {
+  const where = { file: source.displayName, sheet: sheet.name };
+  if (sheet.partPath === undefined) return new InvalidWorkbookError(where, 'is a chart or dialog sheet, not a worksheet');
+  const search = new HeaderSearch(where, wantedColumns);
+  const control: SheetReadControl = {};
+  let rows: T[] = [];
+  const onRow = (rowNumber: number, cells: readonly PlainCellValue[]) => {
+    const columns = search.columns;
     if (columns !== undefined) {
-      if (row.hasValues) yield decodeRow(row, columns, where);
-      continue;
+      if (++counter.rows > limits.maxRows) {
+        throw new InvalidWorkbookError({ ...where, row: rowNumber }, `has more than ${limits.maxRows} data rows (limit maxRows)`);
+      }
+      rows.push(mapRow(rowNumber, cells, columns, where));
+    } else if (search.offer(rowNumber, cells)) {
+      control.wanted = search.wantedColumns;
     }
-    if (row.number > HEADER_SEARCH_ROWS) throw headerNotFound(where, bestGuess);
-    const match = matchTransactionHeader(headerCells(row));
+  };
+  for await (const _ of source.readSheet(sheet, onRow, control)) {
+    signal?.throwIfAborted();
+    if (search.problem !== undefined) break;
+    if (rows.length >= BATCH_ROWS) {
+      yield { sheet: sheet.name, rows };
+      rows = [];
+    }
+  }
+  signal?.throwIfAborted();
+  if (search.columns === undefined) return search.problem ?? search.notFound();
+  if (rows.length > 0) yield { sheet: sheet.name, rows };
+  return undefined;
+}
+
+/** Reads a sheet only as far as its header: its columns, or why it has none. */
+async function findHeader(
+  source: WorkbookSource,
+  sheet: WorkbookSheet,
+  signal: AbortSignal | undefined,
+): Promise<{ columns: ColumnNumbers; reason?: undefined } | { columns?: undefined; reason: string }> {
+  const where = { file: source.displayName, sheet: sheet.name };
+  if (sheet.partPath === undefined) return { reason: 'is a chart or dialog sheet, not a worksheet' };
+  const search = new HeaderSearch(where, DECODED_COLUMNS);
+  for await (const _ of source.readSheet(sheet, (rowNumber, cells) => search.columns ?? search.offer(rowNumber, cells), {})) {
+    signal?.throwIfAborted();
+    if (search.columns !== undefined || search.problem !== undefined) break;
+  }
+  if (search.columns !== undefined) return { columns: search.columns };
+  return { reason: reasonOf(search.problem ?? search.notFound()) };
+}
+
+/** Looks for the header among a sheet's first rows. */
+class HeaderSearch {
+  columns: ColumnNumbers | undefined;
+  /** Set once it is clear there is no usable header; the search is then over. */
+  problem: InvalidWorkbookError | undefined;
+  wantedColumns: Uint8Array | undefined;
+  private bestGuess: { rowNumber: number; match: HeaderMatch } | undefined;
+
+  constructor(
+    private readonly where: WorkbookLocation,
+    /** The columns whose values the reader should build once the header is known. */
+    private readonly decodedColumns: readonly TransactionColumn[],
+  ) {}
+
+  /** Considers one row; true if it is the header. A header naming a column twice is thrown at once. */
+  offer(rowNumber: number, cells: readonly PlainCellValue[]): boolean {
+    if (this.columns !== undefined || this.problem !== undefined) return false;
+    if (rowNumber > HEADER_SEARCH_ROWS) {
+      this.problem = this.notFound();
+      return false;
+    }
+    const match = matchTransactionHeader(headerCells(cells));
     if (match.missing.length === 0) {
       if (match.duplicated.length > 0) {
         throw new InvalidWorkbookError(
-          { ...where, row: row.number },
+          { ...this.where, row: rowNumber },
           `the header names ${match.duplicated.join(', ')} more than once, so which column to read is ambiguous`,
         );
       }
-      columns = match.columnNumbers as ColumnNumbers;
-    } else if (bestGuess === undefined || recognisedCount(match) > recognisedCount(bestGuess.match)) {
-      bestGuess = { rowNumber: row.number, match };
+      this.columns = match.columnNumbers as ColumnNumbers;
+      this.wantedColumns = new Uint8Array(Math.max(...this.decodedColumns.map((column) => this.columns![column])) + 1);
+      for (const column of this.decodedColumns) this.wantedColumns[this.columns[column]] = 1;
+      return true;
     }
+    if (this.bestGuess === undefined || recognisedCount(match) > recognisedCount(this.bestGuess.match)) this.bestGuess = { rowNumber, match };
+    return false;
   }
-  if (columns === undefined) throw headerNotFound(where, bestGuess);
-}
 
-function decodeRow(row: Row, columns: ColumnNumbers, where: SheetLocation): TransactionRow {
-  const cell = <T>(column: DecodedColumn, decode: (value: PlainCellValue) => T | null): T | null => {
-    const value = plainCellValue(row.findCell(columns[column])?.value ?? null);
-    try {
-      return decode(value);
-    } catch (error) {
-      if (!(error instanceof UnexpectedCellValue)) throw error;
-      throw new InvalidWorkbookError({ ...where, row: row.number, column }, `${error.expected}, found ${describeCellValue(value)}`);
+  notFound(): InvalidWorkbookError {
+    const guess = this.bestGuess;
+    if (guess !== undefined && recognisedCount(guess.match) >= MIN_NAMES_FOR_A_HEADER) {
+      return new InvalidWorkbookError(
+        { ...this.where, row: guess.rowNumber },
+        `the header row lacks the column${guess.match.missing.length > 1 ? 's' : ''} ${guess.match.missing.join(', ')} ` +
+          `(required: ${TRANSACTION_COLUMNS.join(', ')})`,
+      );
     }
-  };
-  return {
-    rowNumber: row.number,
-    invoiceNo: cell('InvoiceNo', decodeInvoiceNo),
-    customerId: cell('CustomerID', decodeCustomerId),
-    quantity: cell('Quantity', decodeNumber),
-    unitPrice: cell('UnitPrice', decodeNumber),
-  };
+    return new InvalidWorkbookError(this.where, `no header row with the columns ${TRANSACTION_COLUMNS.join(', ')} in the first ${HEADER_SEARCH_ROWS} rows`);
+  }
 }
 
-function headerCells(row: Row): HeaderCell[] {
-  const cells: HeaderCell[] = [];
-  row.eachCell((cell, columnNumber) => {
-    const value = plainCellValue(cell.value);
-    if (typeof value === 'string' || typeof value === 'number') cells.push({ columnNumber, text: String(value) });
+function headerCells(cells: readonly PlainCellValue[]): HeaderCell[] {
+  const header: HeaderCell[] = [];
+  cells.forEach((value, columnNumber) => {
+    if (typeof value === 'string' || typeof value === 'number') header.push({ columnNumber, text: String(value) });
   });
-  return cells;
+  return header;
 }
 
-function headerNotFound(where: SheetLocation, bestGuess: { rowNumber: number; match: HeaderMatch } | undefined): InvalidWorkbookError {
-  if (bestGuess !== undefined && recognisedCount(bestGuess.match) >= MIN_NAMES_FOR_A_HEADER) {
-    return new InvalidWorkbookError(
-      { ...where, row: bestGuess.rowNumber },
-      `the header row lacks the column${bestGuess.match.missing.length > 1 ? 's' : ''} ${bestGuess.match.missing.join(', ')} ` +
-        `(required: ${TRANSACTION_COLUMNS.join(', ')})`,
-    );
+function decodeRow(rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation): TransactionRow {
+  return {
+    rowNumber,
+    invoiceNo: decodeCell(cells, columns, 'InvoiceNo', decodeInvoiceNo, rowNumber, where),
+    customerId: decodeCell(cells, columns, 'CustomerID', decodeCustomerId, rowNumber, where),
+    quantity: decodeCell(cells, columns, 'Quantity', decodeNumber, rowNumber, where),
+    unitPrice: decodeCell(cells, columns, 'UnitPrice', decodeNumber, rowNumber, where),
+  };
+}
+
+function decodeCell<T>(
+  cells: readonly PlainCellValue[],
+  columns: ColumnNumbers,
+  column: DecodedColumn,
+  decode: (value: PlainCellValue) => T | null,
+  rowNumber: number,
+  where: WorkbookLocation,
+): T | null {
+  const value = cells[columns[column]] ?? null;
+  try {
+    return decode(value);
+  } catch (error) {
+    if (!(error instanceof UnexpectedCellValue)) throw error;
+    throw new InvalidWorkbookError({ ...where, row: rowNumber, column }, `${error.expected}, found ${describeCellValue(value)}`);
   }
-  return new InvalidWorkbookError(
-    where,
-    `no header row with the columns ${TRANSACTION_COLUMNS.join(', ')} in the first ${HEADER_SEARCH_ROWS} rows`,
-  );
+}
+
+function noTransactionSheet(
+  displayName: string,
+  sheets: readonly WorkbookSheet[],
+  skipped: Array<{ sheet: WorkbookSheet; error: InvalidWorkbookError }>,
+): InvalidWorkbookError {
+  if (sheets.length === 0) return new InvalidWorkbookError({ file: displayName }, 'has no worksheet');
+  if (skipped.length === 1) return skipped[0].error;
+  const reasons = skipped.map(({ sheet, error }) => `"${sheet.name}" ${reasonOf(error)}`).join('; ');
+  return new InvalidWorkbookError({ file: displayName }, `no sheet has a transactions header: ${reasons}`);
+}
+
+/** An error's problem with its row, without the file and sheet (which the context already names). */
+function reasonOf(error: InvalidWorkbookError): string {
+  return error.location.row === undefined ? error.problem : `row ${error.location.row}: ${error.problem}`;
 }
 
 /** Excel treats sheet names case-insensitively ("Sheet1" and "SHEET1" cannot coexist). */
@@ -210,20 +358,9 @@ function sameSheetName(actual: string, wanted: string): boolean {
   return actual.trim().toLowerCase() === wanted.trim().toLowerCase();
 }
 
-function sheetNames(workbook: ExcelJS.stream.xlsx.WorkbookReader): string[] {
-  // exceljs keeps the parsed xl/workbook.xml on `model`; its typings describe a different shape.
-  const model = (workbook as unknown as { model?: { sheets?: Array<{ name?: string }> } }).model;
-  return (model?.sheets ?? []).flatMap((sheet) => (sheet.name === undefined ? [] : [sheet.name]));
-}
-
-/** exceljs, unzipper, zlib and saxes throw plain errors on malformed input: give them a type and the file. */
-function asWorkbookError(error: unknown, displayName: string, readError: Error | undefined): unknown {
-  if (readError !== undefined) return readError;
-  if (error instanceof InvalidWorkbookError) return error;
-  const message = isError(error) ? error.message : String(error);
-  return new InvalidWorkbookError({ file: displayName }, `is not a readable xlsx workbook: ${firstLine(message)}`);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0].slice(0, 200);
+/** What the caller sees: the abort reason, an InvalidWorkbookError, or an I/O error left retryable. */
+function asWorkbookError(error: unknown, displayName: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (error instanceof MalformedXmlError) return new InvalidWorkbookError({ file: displayName }, `is not a valid xlsx workbook: ${error.message}`);
+  return asZipError(error, displayName);
 }

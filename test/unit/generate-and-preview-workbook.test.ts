@@ -90,6 +90,24 @@ describe('generateWorkbook + previewWorkbook', () => {
     await writer.commit();
   });
 
+  it('goes on to the next sheet past rowsPerSheet (as past Excel\'s row limit), figures still exact', async () => {
+    const outPath = join(dir, 'split.xlsx');
+    const split = await generateWorkbook({ outPath, rows: 5_000, seed: 42, rowsPerSheet: 2_000 });
+    expect(split.sheets).toEqual(['Online Retail', 'Online Retail 2', 'Online Retail 3']);
+    const preview = await previewWorkbook({ filePath: outPath, displayName: 'split.xlsx' });
+    expect(preview.sheets).toEqual(split.sheets);
+    expect(preview.report).toEqual({ rowsRead: 5_000, rowsKept: split.rowsKept, rowsDropped: split.rowsDropped });
+    expect({ customers: preview.customers, low: preview.low, high: preview.high, purchases: preview.purchases }).toEqual({
+      customers: split.customers,
+      low: split.low,
+      high: split.high,
+      purchases: split.purchases,
+    });
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(outPath);
+    expect(workbook.worksheets.map((sheet) => sheet.actualRowCount)).toEqual([2_001, 2_001, 1_001]);
+  });
+
   it('writes a header-only workbook for zero rows', async () => {
     const outPath = join(dir, 'empty.xlsx');
     const generatedEmpty = await generateWorkbook({ outPath, rows: 0 });

@@ -1,0 +1,20 @@
+/** Reads a whole workbook in a test: every row of every batch, or the InvalidWorkbookError it fails with. */
+import { InvalidWorkbookError } from '../../../lib/errors';
+import { readTransactionRows, type ReadTransactionRowsOptions, type TransactionRow } from '../../../lib/workbook/read-transaction-rows';
+
+export async function readAll(options: ReadTransactionRowsOptions): Promise<TransactionRow[]> {
+  const rows: TransactionRow[] = [];
+  for await (const batch of readTransactionRows(options)) rows.push(...batch.rows);
+  return rows;
+}
+
+/** The error a read fails with; fails the test if the read succeeds or throws something untyped. */
+export async function readError(options: ReadTransactionRowsOptions): Promise<InvalidWorkbookError> {
+  try {
+    await readAll(options);
+  } catch (error) {
+    if (error instanceof InvalidWorkbookError) return error;
+    throw error;
+  }
+  throw new Error('expected the read to fail');
+}
