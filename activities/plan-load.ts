@@ -15,6 +15,7 @@ import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-fi
 import { listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
+import { heartbeatWhile } from './heartbeat-while';
 
 export interface PlanLoadInput {
   runId: string;
@@ -64,7 +65,7 @@ export function createPlanLoad({ db, dataDir }: ActivityDependencies) {
       plan.parts.push(...sheets.map((sheet) => ({ file: workbook.displayName, sheet, fingerprint })));
       if (input.sheet === null) plan.skippedSheets.push(...found.skipped.map((skipped) => ({ file: workbook.displayName, ...skipped })));
     }
-    for (const table of STAGING_TABLES) await db(table).where({ run_id: input.runId }).delete();
+    await heartbeatWhile(Promise.all(STAGING_TABLES.map((table) => db(table).where({ run_id: input.runId }).delete())));
     return plan;
   };
 }

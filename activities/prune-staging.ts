@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import type { StagingRetention } from '../lib/config';
 import { STAGING_TABLES, TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
+import { heartbeatWhile } from './heartbeat-while';
 
 export interface PruneResult {
   runsPruned: string[];
@@ -23,7 +24,7 @@ export function createPruneStaging({ db, retention }: ActivityDependencies) {
   return async function pruneStaging(): Promise<PruneResult> {
     const runsPruned = await runsToPrune(db, retention);
     for (const runId of runsPruned) {
-      for (const table of STAGING_TABLES) await db(table).where({ run_id: runId }).delete();
+      for (const table of STAGING_TABLES) await heartbeatWhile(db(table).where({ run_id: runId }).delete());
       Context.current().heartbeat({ runsPruned: runsPruned.indexOf(runId) + 1, of: runsPruned.length });
     }
     return { runsPruned };

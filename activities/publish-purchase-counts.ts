@@ -17,6 +17,7 @@ import { ensureTopic } from '../lib/kafka';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
+import { heartbeatWhile } from './heartbeat-while';
 import { encodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 
 export interface PublishInput {
@@ -54,10 +55,12 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
       if (!checkpoint) {
         // A fresh publication (first attempt, a reset, an operator's retry): what the run consumed
         // from an earlier one refers to offsets it no longer reads.
-        await db.transaction(async (trx) => {
-          await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
-          await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
-        });
+        await heartbeatWhile(
+          db.transaction(async (trx) => {
+            await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
+            await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
+          }),
+        );
         await ensureTopic(admin, topic, topicPartitions);
         const [{ count }] = await db(TABLES.stagingCounts).where({ run_id: runId }).count({ count: '*' });
         checkpoint = {

@@ -75,9 +75,15 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   setHandler(
     operatorDecisionUpdate,
     (received) => {
-      decision = received;
       const failure = progress.failure!;
-      return { action: received.action, step: failure.step, retryFrom: received.action === 'retry' ? failure.retryFrom : undefined };
+      const { action, by, reason } = received;
+      decision = received;
+      progress.decisions.push({ action, step: failure.step, at: new Date().toISOString(), by, reason });
+      // Queries and the UI see the decision at once, before the run has acted on it.
+      progress.status = action === 'retry' ? 'running' : 'failed';
+      progress.awaitingOperatorUntil = undefined;
+      show();
+      return { action, step: failure.step, retryFrom: action === 'retry' ? failure.retryFrom : undefined };
     },
     {
       validator: (received) => {
@@ -212,7 +218,6 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     show();
     await recordFinally();
     const decided = await condition(() => decision !== undefined, input.operatorWaitMs);
-    progress.awaitingOperatorUntil = undefined;
     if (!decided) {
       throw ApplicationFailure.create({
         type: 'OperatorTimeoutError',
@@ -221,7 +226,6 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
       });
     }
     const { action, by, reason } = decision!;
-    progress.decisions.push({ action, step: failed, at: new Date().toISOString(), by, reason });
     if (action === 'abort') {
       throw ApplicationFailure.create({
         type: 'RunAbortedError',
@@ -229,7 +233,6 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
         nonRetryable: true,
       });
     }
-    progress.status = 'running';
     progress.failure = undefined;
     progress.error = undefined;
     return failure.retryFrom;
@@ -256,7 +259,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     progress.currentStep = null;
     show();
     await recordFinally();
-    await pruneStagingQuietly(bookkeeping);
+    await pruneStagingQuietly(steps);
     return progress;
   } catch (error) {
     progress.status = isCancellation(error) ? 'cancelled' : 'failed';
@@ -291,10 +294,10 @@ function activitiesFor(input: ResolvedInput) {
   };
 }
 
-/** Pruning other runs' staging is housekeeping: it never fails this run. */
-async function pruneStagingQuietly(bookkeeping: ReturnType<typeof activitiesFor>['bookkeeping']): Promise<void> {
+/** Pruning other runs' staging is housekeeping (long at a million rows, so it heartbeats): it never fails this run. */
+async function pruneStagingQuietly(steps: ReturnType<typeof activitiesFor>['steps']): Promise<void> {
   try {
-    await bookkeeping.pruneStaging.executeWithOptions({ summary: 'Prune staging of finished runs' }, []);
+    await steps.pruneStaging.executeWithOptions({ summary: 'Prune staging of finished runs' }, []);
   } catch (error) {
     log.warn('pruning staging failed; the next run tries again', { error: rootMessage(error) });
   }

@@ -102,7 +102,7 @@ const SCENARIOS: Scenario[] = [
 beforeAll(async () => {
   await Promise.all(['temporal', 'kafka', 'mysql'].map((name) => requireManagedServer(name as 'temporal')));
   env = await createTestEnvironment('faults', { dataDir });
-  expected = await generateWorkbook({ outPath: path.join(dataDir, WORKBOOK), rows: 30_000, seed: 21 });
+  expected = await generateWorkbook({ outPath: path.join(dataDir, WORKBOOK), rows: 60_000, seed: 21 });
   // The fault-free result, from a clean run of the same input.
   const worker = await newWorker();
   const clean = await (await startSegmentation(env.client, env.config, SLOW_STEPS, 'fault-free')).result();

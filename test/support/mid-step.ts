@@ -31,7 +31,7 @@ export async function untilMidStep(env: TestEnvironment, handle: WorkflowHandle,
       }
       const done = await workDone(env, progress.runId, step, async () => (await messagesInTopic()) - before);
       // Early in the step, so the fault lands well before its end.
-      if (done > 0 && done < customers / 3) return progress;
+      if (done > 0 && done < customers / 5) return progress;
     }
   } finally {
     await admin.disconnect();
