@@ -5,8 +5,8 @@
  *
  * It heartbeats after each batch it has written, with the last row number and the report so far;
  * a retried attempt skips the rows already in staging and carries the counts on. It only resumes
- * on the very bytes it started on: the file's fingerprint from the load plan is checked first
- * (size and time) and confirmed by its sha256 while reading.
+ * on the very bytes it started on: the file's size and time must be the load plan's, and a
+ * resumed attempt also checks the sha256.
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
@@ -36,6 +36,17 @@ export interface LoadCheckpoint {
   totalBytes: number;
 }
 
+interface StagedPair {
+  run_id: string;
+  CustomerID: number;
+  InvoiceNo: string;
+}
+
+/** Distinct pairs per INSERT, at most. */
+const PAIRS_PER_INSERT = 5_000;
+/** Rows read between checkpoints, at most: what a retry after a crash reads again. */
+const ROWS_PER_CHECKPOINT = 50_000;
+
 export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
   return async function loadWorkbookPart({ runId, file, sheet, fingerprint, reader }: LoadWorkbookPartInput): Promise<DataQualityReport> {
     const context = Context.current();
@@ -48,13 +59,32 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
       );
     const now = await sizeAndTime(workbook.absolutePath);
     if (now.size !== fingerprint.size || now.mtime !== fingerprint.mtime) throw changed(now);
-    // Confirmed while the rows are read: the hash costs a read of the file, not a wait.
-    const hashed = fingerprintFile(workbook.absolutePath, signal);
-    hashed.catch(() => undefined); // awaited below; an early abort must not go unhandled
-
     const resumed = context.info.heartbeatDetails as LoadCheckpoint | undefined;
-    const checkpoint: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
+    if (resumed) {
+      // Resuming by row number is only right on the very same bytes: the hash decides. (A first
+      // attempt reads the file the plan hashed a moment ago; size and time are its check.)
+      const { sha256 } = await fingerprintFile(workbook.absolutePath, signal);
+      if (sha256 !== fingerprint.sha256) throw changed({ sha256 });
+    }
+
     if (resumed) context.log.info('resuming load after a retry', { sheet, rowNumber: resumed.rowNumber, rowsRead: resumed.report.rowsRead });
+    const resumeAfter = resumed?.rowNumber ?? 0;
+    /** Read and counted so far (the heartbeat only says so once the pairs up to there are staged). */
+    const read: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
+    let pairs = new Map<string, StagedPair>();
+    let rowsSinceFlush = 0;
+    // One insert at a time, in row order, while the next rows are read: MySQL's round trips overlap
+    // the parsing instead of adding to it.
+    let staging: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      const batch = [...pairs.values()];
+      const reached: LoadCheckpoint = { ...read, report: structuredClone(read.report) };
+      pairs = new Map();
+      rowsSinceFlush = 0;
+      await staging;
+      staging = stagePairs(db, batch).then(() => context.heartbeat(reached));
+      staging.catch(() => undefined); // awaited by the next flush or at the end
+    };
 
     const batches = readTransactionRows({
       filePath: workbook.absolutePath,
@@ -63,31 +93,27 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
       reader,
       signal,
       onBytesRead: (bytesRead, totalBytes) => {
-        checkpoint.bytesRead = bytesRead;
-        checkpoint.totalBytes = totalBytes;
+        read.bytesRead = bytesRead;
+        read.totalBytes = totalBytes;
       },
     });
     for await (const { rows } of batches) {
-      const pairs = new Map<string, { run_id: string; CustomerID: number; InvoiceNo: string }>();
-      let lastRowNumber = checkpoint.rowNumber;
       for (const row of rows) {
-        if (row.rowNumber <= checkpoint.rowNumber) continue;
+        if (row.rowNumber <= resumeAfter) continue;
         const cleaned = cleanTransaction(row);
-        countRow(checkpoint.report, cleaned);
+        countRow(read.report, cleaned);
         if (cleaned.kept) {
           pairs.set(`${cleaned.customerId}\u0000${cleaned.invoiceNo}`, { run_id: runId, CustomerID: cleaned.customerId, InvoiceNo: cleaned.invoiceNo });
         }
-        lastRowNumber = row.rowNumber;
+        read.rowNumber = row.rowNumber;
+        rowsSinceFlush += 1;
       }
-      await stagePairs(db, [...pairs.values()]);
-      checkpoint.rowNumber = lastRowNumber;
-      context.heartbeat(checkpoint);
+      if (pairs.size >= PAIRS_PER_INSERT || rowsSinceFlush >= ROWS_PER_CHECKPOINT) await flush();
       signal.throwIfAborted();
     }
-
-    const { sha256 } = await hashed;
-    if (sha256 !== fingerprint.sha256) throw changed({ sha256 });
-    return checkpoint.report;
+    await flush();
+    await staging;
+    return read.report;
   };
 }
 
@@ -96,7 +122,7 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
  * batch repeated after a crash) is a no-op through the primary key; values that do not fit the
  * columns fail loudly, as strict mode intends (INSERT IGNORE would turn them into warnings).
  */
-async function stagePairs(db: Knex, pairs: Array<{ run_id: string; CustomerID: number; InvoiceNo: string }>): Promise<void> {
+async function stagePairs(db: Knex, pairs: StagedPair[]): Promise<void> {
   if (pairs.length === 0) return;
   await db(TABLES.stagingInvoices).insert(pairs).onConflict(['run_id', 'CustomerID', 'InvoiceNo']).merge(['run_id']);
 }

@@ -48,14 +48,14 @@ export function createPlanLoad({ db, dataDir }: ActivityDependencies) {
     for (const pattern of input.files) {
       const file = resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone));
       const workbook = resolveWorkbookPath(dataDir, file);
-      const fingerprint = await fingerprintFile(workbook.absolutePath, signal);
-      Context.current().heartbeat();
-      const found = await listTransactionSheets({
-        filePath: workbook.absolutePath,
-        displayName: workbook.displayName,
-        reader: input.reader,
-        signal,
-      });
+      // Hashing reads the file through; finding the sheets reads its directory and the start of
+      // each sheet: side by side.
+      const [fingerprint, found] = await heartbeatWhile(
+        Promise.all([
+          fingerprintFile(workbook.absolutePath, signal),
+          listTransactionSheets({ filePath: workbook.absolutePath, displayName: workbook.displayName, reader: input.reader, signal }),
+        ]),
+      );
       const sheets = input.sheet === null ? found.sheets : [chosenSheet(workbook.displayName, input.sheet, found)];
       if (sheets.length === 0) {
         const skipped = found.skipped.map(({ sheet, reason }) => `"${sheet}" (${reason})`).join(', ');

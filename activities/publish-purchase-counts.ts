@@ -49,18 +49,19 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    await Promise.all([admin.connect(), producer.connect()]);
+    let checkpoint = context.info.heartbeatDetails as PublishCheckpoint | undefined;
+    // A fresh publication (first attempt, a reset, an operator's retry): what the run consumed
+    // from an earlier one refers to offsets it no longer reads.
+    const forgetEarlierConsumption = async () => {
+      if (checkpoint) return;
+      await db.transaction(async (trx) => {
+        await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
+        await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
+      });
+    };
     try {
-      let checkpoint = context.info.heartbeatDetails as PublishCheckpoint | undefined;
+      await heartbeatWhile(Promise.all([admin.connect(), producer.connect(), forgetEarlierConsumption()]));
       if (!checkpoint) {
-        // A fresh publication (first attempt, a reset, an operator's retry): what the run consumed
-        // from an earlier one refers to offsets it no longer reads.
-        await heartbeatWhile(
-          db.transaction(async (trx) => {
-            await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
-            await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
-          }),
-        );
         await ensureTopic(admin, topic, topicPartitions);
         const [{ count }] = await db(TABLES.stagingCounts).where({ run_id: runId }).count({ count: '*' });
         checkpoint = {
@@ -98,13 +99,14 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
         context.heartbeat(checkpoint);
       }
 
+      const { startOffsets } = checkpoint;
       const toOffsets = endOffsets(await admin.fetchTopicOffsets(topic));
       const ranges = Object.keys(toOffsets)
         .map(Number)
         .sort((a, b) => a - b)
         .map((partition) => ({
           partition,
-          fromOffset: checkpoint.startOffsets[partition] ?? '0',
+          fromOffset: startOffsets[partition] ?? '0',
           toOffset: toOffsets[partition],
         }));
       return { messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks, ranges };

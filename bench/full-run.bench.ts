@@ -15,6 +15,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import mysql from 'mysql2/promise';
 import { loadConfig, type AppConfig } from '../lib/config';
+import { createDatabase, migrateToLatest } from '../lib/database';
 import { connectKafkaAdmin } from '../lib/kafka';
 import { previewWorkbook } from '../lib/workbook/preview-workbook';
 import { createSegmentationWorker } from '../workers/segmentation-worker';
@@ -33,10 +34,14 @@ async function main(): Promise<void> {
     taskQueue: `bench-${suffix}`,
     kafkaTopic: `purchase-frequency-bench-${suffix}`,
     mysql: { ...base.mysql, database: `${base.mysql.database}_bench_${suffix}` },
+    mysqlMigration: { ...base.mysqlMigration, database: `${base.mysql.database}_bench_${suffix}` },
     dataDir: path.dirname(workbook),
   };
-  const admin = await mysql.createConnection(base.mysql);
+  // The migration user makes the database and its schema; the worker uses the DML-only user.
+  const admin = await mysql.createConnection(base.mysqlMigration);
   await admin.query(`CREATE DATABASE ${mysql.escapeId(config.mysql.database)}`);
+  const migrations = createDatabase(config.mysqlMigration);
+  await migrateToLatest(migrations).finally(() => migrations.destroy());
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const { worker, run } = await createSegmentationWorker(config);

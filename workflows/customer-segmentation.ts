@@ -192,8 +192,10 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     progress.currentStep = name;
     progress.steps[name] = { status: 'running', startedAt: new Date(started).toISOString(), runs: (previous.runs ?? 0) + 1 };
     show();
-    await record();
-    const result = await bodies[name]();
+    // Recorded while the step runs, not before it: the record is off the run's critical path, and
+    // a failure to record (MySQL down) is still the step's failure.
+    const recorded = record();
+    const [result] = await Promise.all([bodies[name](), recorded]);
     results[name] = result;
     progress.steps[name] = {
       ...progress.steps[name],
