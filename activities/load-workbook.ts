@@ -76,13 +76,18 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
     // One insert at a time, in row order, while the next rows are read: MySQL's round trips overlap
     // the parsing instead of adding to it.
     let staging: Promise<void> = Promise.resolve();
+    /** The last checkpoint whose pairs are in MySQL: what a heartbeat may promise. */
+    let staged: LoadCheckpoint | undefined = resumed;
     const flush = async () => {
       const batch = [...pairs.values()];
       const reached: LoadCheckpoint = { ...read, report: structuredClone(read.report) };
       pairs = new Map();
       rowsSinceFlush = 0;
       await staging;
-      staging = stagePairs(db, batch).then(() => context.heartbeat(reached));
+      staging = stagePairs(db, batch).then(() => {
+        staged = reached;
+        context.heartbeat(staged);
+      });
       staging.catch(() => undefined); // awaited by the next flush or at the end
     };
 
@@ -109,6 +114,8 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
         rowsSinceFlush += 1;
       }
       if (pairs.size >= PAIRS_PER_INSERT || rowsSinceFlush >= ROWS_PER_CHECKPOINT) await flush();
+      // Between checkpoints too (the last one again): a cancel arrives with a heartbeat's answer.
+      else context.heartbeat(staged);
       signal.throwIfAborted();
     }
     await flush();
