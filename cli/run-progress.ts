@@ -38,13 +38,17 @@ const HEARTBEATING: Partial<Record<keyof SegmentationActivities, keyof StepHeart
   classifyCustomers: 'classify',
 };
 
+const CLOSED_RUN_QUERY_MS = 3_000;
+
 export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
   const description = await handle.describe();
   let progress: SegmentationProgress | undefined;
   try {
-    progress = await handle.query(progressQuery);
+    // A closed run's query is answered by a worker replaying it: with none up, do not hang on it.
+    const query = () => handle.query(progressQuery);
+    progress = description.status.name === 'RUNNING' ? await query() : await handle.client.withDeadline(Date.now() + CLOSED_RUN_QUERY_MS, query);
   } catch {
-    // Not started by a worker yet, or failed before its first task.
+    // Not started by a worker yet, failed before its first task, or closed with no worker to ask.
   }
   const heartbeats: StepHeartbeats = { load: [], publish: [], classify: [] };
   for (const activity of description.raw.pendingActivities ?? []) {
