@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import { stackDown, stackUp } from '../../infra/stack/stack';
+import { stackDown, stackKill, stackUp } from '../../infra/stack/stack';
 import { PROJECT_ROOT } from '../../lib/config';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
@@ -20,7 +20,6 @@ import type { SegmentationInput } from '../../workflows/segmentation-input';
 import type { SegmentationProgress, StepName } from '../../workflows/segmentation-progress';
 import { untilMidStep } from '../support/mid-step';
 import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
-import { crashServer, restartServer } from '../support/server-faults';
 import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
 import { startWorkerProcess, untilPolling, type WorkerProcess } from '../support/worker-process';
 
@@ -60,9 +59,9 @@ const killWorker = (retried: string): Scenario['fault'] => async ({ workers }) =
   return async () => void (await newWorker());
 };
 const crash = (server: 'kafka' | 'mysql'): Scenario['fault'] => async () => {
-  await crashServer(server);
+  await stackKill(server); // SIGKILL: a crash, no clean shutdown
   await sleep(2_000); // the run sees the server gone for a while, then it comes back
-  return () => restartServer(server);
+  return async () => void (await stackUp([server]));
 };
 
 const SCENARIOS: Scenario[] = [
