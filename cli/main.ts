@@ -122,17 +122,40 @@ program
   .option('--json', 'print the expected figures as JSON')
   .action((options) => exitWith(async () => load.generate().generateCommand(options))());
 
-program
+const schedule = program
   .command('schedule')
-  .description('the nightly run as a Temporal Schedule: create, describe, trigger or delete')
-  .argument('<action>')
-  .option('--file <path>', 'workbook inside DATA_DIR (create)')
-  .option('--sheet <name>', 'worksheet (create)')
-  .option('--threshold <n>', 'Low Frequency threshold (create)', wholeNumber)
-  .option('--cron <expression>', 'when to run (create)', '0 2 * * *')
-  .option('--timezone <tz>', 'time zone of the cron expression (create)', 'UTC')
-  .option('--id <scheduleId>', 'schedule id', 'customer-segmentation-nightly')
-  .action((action: string, options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
+  .description('the nightly run as a Temporal Schedule (02:00 UTC by default): create, list, describe, update, pause, unpause, trigger, backfill, delete');
+const scheduleId = () => new Option('--id <scheduleId>', 'schedule id').default('customer-segmentation-nightly');
+const scheduleAction = (action: import('./commands/schedule').ScheduleAction, description: string) =>
+  schedule
+    .command(action)
+    .description(description)
+    .addOption(scheduleId())
+    .option('--json', 'print JSON')
+    .action((options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
+const workbookOptions = (command: Command, verb: string) =>
+  command
+    .option('--file <path...>', `workbook inside DATA_DIR ${verb}; may hold {date} (the day of the run, YYYY-MM-DD in --timezone), {date-1}, and * or ? in the file name (the newest match)`)
+    .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
+    .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
+    .option('--cron <expression>', 'when, as cron in --timezone (default "0 2 * * *": 02:00 every day)')
+    .option('--timezone <iana>', 'time zone of --cron and of {date} (default UTC), e.g. Europe/London')
+    .option('--operator-wait <duration>', 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)')
+    .option('--run-timeout <duration>', 'Temporal ends a run still going after this; longer than --operator-wait (default 20h)');
+workbookOptions(scheduleAction('create', 'make the schedule; prints what it will run and when'), 'to read each night').option(
+  '--note <text>',
+  'the note shown in the UI (default: what the schedule does)',
+);
+scheduleAction('list', 'the customer segmentation schedules: state, when, workbook, next and last run');
+scheduleAction('describe', 'spec, time zone, input, policies, next runs (with the file each reads) and recent runs');
+workbookOptions(scheduleAction('update', 'change what is given, keep the rest'), 'to read from now on');
+scheduleAction('pause', 'no run starts until unpause').option('--note <text>', 'why (shown in the UI)');
+scheduleAction('unpause', 'runs start again at the next slot').option('--note <text>', 'the note (default: what the schedule does)');
+scheduleAction('trigger', 'run now, as the UI\'s Trigger button; {date} is today in the schedule\'s time zone');
+scheduleAction('backfill', 'run past nights, one after another, each on its own day\'s file')
+  .option('--from <day>', 'first night, YYYY-MM-DD in the schedule\'s time zone')
+  .option('--to <day>', 'last night, included (default: --from)');
+scheduleAction('delete', 'remove the schedule (the runs it started stay)');
 
 program
   .command('report')
