@@ -159,10 +159,15 @@ scheduleAction('delete', 'remove the schedule (the runs it started stay)');
 
 program
   .command('report')
-  .description('what customer_segments holds now; --moved: who changed category since the previous run')
-  .option('--moved', 'customers whose category changed between the last two completed runs')
-  .option('--top <n>', 'how many of the busiest customers to list', wholeNumber, 10)
-  .option('--json', 'print JSON')
-  .action((options) => exitWith(async () => load.report().reportCommand(options))());
+  .description(
+    "a run's report: the file it read, rows read, kept and dropped per reason, segment sizes, a PurchaseCount histogram, " +
+      'and the customers who changed category since the previous completed run',
+  )
+  .argument('[workflowId]', 'the run (a workflow id, its newest run; or a run key); default: the run customer_segments holds')
+  .option('--html <file>', 'write the report as one self-contained HTML page (inline SVG chart, nothing from the network)')
+  .option('--moved', 'print only the customers who changed category')
+  .option('--limit <n>', 'how many of the customers who changed category to print (JSON lists all)', wholeNumber, 20)
+  .option('--json', 'print the report as one JSON object')
+  .action((workflowId: string | undefined, options) => exitWith(async () => load.report().reportCommand(workflowId, options))());
 
 program.parseAsync(process.argv);
