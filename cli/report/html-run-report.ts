@@ -231,14 +231,13 @@ section { background: var(--paper); border: 1px solid var(--line); border-radius
 .tile .label { color: var(--muted); font-size: 13px; }
 .tile .value { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .tile .note { color: var(--muted); font-size: 12px; min-height: 1em; }
-.columns { display: grid; grid-template-columns: 3fr 2fr; gap: 28px; }
+.columns { display: grid; grid-template-columns: minmax(0, 1.5fr) minmax(0, 1fr); gap: 28px; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: 13px; }
 .n { text-align: right; white-space: nowrap; }
 .nowrap { white-space: nowrap; }
 tr.total td { font-weight: 600; }
-td:first-child { white-space: nowrap; }
 td.bar { width: 24%; min-width: 110px; }
 td.bar span { display: block; height: 10px; margin-top: 5px; border-radius: 2px; background: #9aa6ba; }
 tr.kept td.bar span { background: #3aa76d; }
