@@ -27,11 +27,11 @@ export async function ensureChromium(log: (line: string) => void = () => undefin
       : execFileAsync('sudo', ['-n', 'env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', ...args], { maxBuffer: 64 * 1024 * 1024 });
   log(`installing chromium with apt-get (${CHROMIUM} is missing)`);
   try {
-    await apt(['install', '-y', '--no-install-recommends', 'chromium']);
+    await apt(['install', '-y', 'chromium']);
   } catch {
     // A fresh machine may have no package lists yet.
     await apt(['update']);
-    await apt(['install', '-y', '--no-install-recommends', 'chromium']);
+    await apt(['install', '-y', 'chromium']);
   }
   if (!fs.existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium, but ${CHROMIUM} is still missing`);
   return CHROMIUM;
