@@ -104,7 +104,7 @@ function printMoved({ previousRun, changes, moved }: RunReport, limit: number, w
     moved.slice(0, limit).map((customer) => ({
       CustomerID: String(customer.CustomerID),
       before: customer.Before,
-      after: customer.After,
+      now: customer.After,
       'invoices before': customer.PurchasesBefore,
       'invoices now': customer.PurchasesAfter,
     })),
