@@ -122,24 +122,52 @@ program
   .option('--json', 'print the expected figures as JSON')
   .action((options) => exitWith(async () => load.generate().generateCommand(options))());
 
-program
+const schedule = program
   .command('schedule')
-  .description('the nightly run as a Temporal Schedule: create, describe, trigger or delete')
-  .argument('<action>')
-  .option('--file <path>', 'workbook inside DATA_DIR (create)')
-  .option('--sheet <name>', 'worksheet (create)')
-  .option('--threshold <n>', 'Low Frequency threshold (create)', wholeNumber)
-  .option('--cron <expression>', 'when to run (create)', '0 2 * * *')
-  .option('--timezone <tz>', 'time zone of the cron expression (create)', 'UTC')
-  .option('--id <scheduleId>', 'schedule id', 'customer-segmentation-nightly')
-  .action((action: string, options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
+  .description('the nightly run as a Temporal Schedule (02:00 UTC by default): create, list, describe, update, pause, unpause, trigger, backfill, delete');
+const scheduleId = () => new Option('--id <scheduleId>', 'schedule id').default('customer-segmentation-nightly');
+const scheduleAction = (action: import('./commands/schedule').ScheduleAction, description: string) =>
+  schedule
+    .command(action)
+    .description(description)
+    .addOption(scheduleId())
+    .option('--json', 'print JSON')
+    .action((options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
+const workbookOptions = (command: Command, verb: string) =>
+  command
+    .option('--file <path...>', `workbook inside DATA_DIR ${verb}; may hold {date} (the day of the run, YYYY-MM-DD in --timezone), {date-1}, and * or ? in the file name (the newest match)`)
+    .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
+    .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
+    .option('--cron <expression>', 'when, as cron in --timezone (default "0 2 * * *": 02:00 every day)')
+    .option('--timezone <iana>', 'time zone of --cron and of {date} (default UTC), e.g. Europe/London')
+    .option('--operator-wait <duration>', 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)')
+    .option('--run-timeout <duration>', 'Temporal ends a run still going after this; longer than --operator-wait (default 20h)');
+workbookOptions(scheduleAction('create', 'make the schedule; prints what it will run and when'), 'to read each night').option(
+  '--note <text>',
+  'the note shown in the UI (default: what the schedule does)',
+);
+scheduleAction('list', 'the customer segmentation schedules: state, when, workbook, next and last run');
+scheduleAction('describe', 'spec, time zone, input, policies, next runs (with the file each reads) and recent runs');
+workbookOptions(scheduleAction('update', 'change what is given, keep the rest'), 'to read from now on');
+scheduleAction('pause', 'no run starts until unpause').option('--note <text>', 'why (shown in the UI)');
+scheduleAction('unpause', 'runs start again at the next slot').option('--note <text>', 'the note (default: what the schedule does)');
+scheduleAction('trigger', 'run now, as the UI\'s Trigger button; {date} is today in the schedule\'s time zone');
+scheduleAction('backfill', 'run past nights, one after another, each on its own day\'s file')
+  .option('--from <day>', 'first night, YYYY-MM-DD in the schedule\'s time zone')
+  .option('--to <day>', 'last night, included (default: --from)');
+scheduleAction('delete', 'remove the schedule (the runs it started stay)');
 
 program
   .command('report')
-  .description('what customer_segments holds now; --moved: who changed category since the previous run')
-  .option('--moved', 'customers whose category changed between the last two completed runs')
-  .option('--top <n>', 'how many of the busiest customers to list', wholeNumber, 10)
-  .option('--json', 'print JSON')
-  .action((options) => exitWith(async () => load.report().reportCommand(options))());
+  .description(
+    "a run's report: the file it read, rows read, kept and dropped per reason, segment sizes, a PurchaseCount histogram, " +
+      'and the customers who changed category since the previous completed run',
+  )
+  .argument('[workflowId]', 'the run (a workflow id, its newest run; or a run key); default: the run customer_segments holds')
+  .option('--html <file>', 'write the report as one self-contained HTML page (inline SVG chart, nothing from the network)')
+  .option('--moved', 'print only the customers who changed category')
+  .option('--limit <n>', 'how many of the customers who changed category to print (JSON lists all)', wholeNumber, 20)
+  .option('--json', 'print the report as one JSON object')
+  .action((workflowId: string | undefined, options) => exitWith(async () => load.report().reportCommand(workflowId, options))());
 
 program.parseAsync(process.argv);

@@ -1,69 +1,41 @@
 /**
- * `segment report`: what customer_segments says now, and with --moved, which customers changed
- * category between the last two completed runs (from customer_segment_history).
+ * `segment report [WORKFLOW_ID]`: what a run read and produced, from MySQL: its data-quality
+ * report, segment sizes, a PurchaseCount histogram, and the customers who changed category since
+ * the previous run (which runs, see ../report/run-report.ts). By default the run whose result
+ * customer_segments holds. `--html OUT` writes the same as one self-contained page.
  */
-import type { Knex } from 'knex';
+import fs from 'node:fs';
+import path from 'node:path';
 import { createDatabase } from '../../lib/database';
 import { loadConfig } from '../../lib/config';
-import { TABLES } from '../../lib/tables';
-import { printTable } from '../print-table';
+import { htmlRunReport } from '../report/html-run-report';
+import { printRunReport } from '../report/print-run-report';
+import { loadRunReport } from '../report/run-report';
 
-export async function reportCommand(options: { moved?: boolean; top?: number; json?: boolean }): Promise<number> {
+export interface ReportOptions {
+  /** Print only the customers who changed category. */
+  moved?: boolean;
+  /** How many changed customers to print (all in JSON and up to 200 in HTML). */
+  limit: number;
+  html?: string;
+  json?: boolean;
+}
+
+export async function reportCommand(workflowId: string | undefined, options: ReportOptions): Promise<number> {
   const db = createDatabase(loadConfig().mysql);
   try {
-    const report = options.moved ? { moved: await movedCustomers(db) } : await currentSegments(db, options.top ?? 10);
-    if (options.json) {
-      console.log(JSON.stringify(report));
-    } else if ('moved' in report) {
-      if (report.moved.length === 0) console.log('no customer changed category between the last two completed runs');
-      else printTable(report.moved);
-    } else {
-      printTable(report.categories);
-      console.log('');
-      printTable(report.topCustomers);
+    const report = await loadRunReport(db, workflowId);
+    if (options.html) {
+      const out = path.resolve(options.html);
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, htmlRunReport(report));
+      // With --json, stdout stays one JSON line; the page's path goes to stderr.
+      (options.json ? console.error : console.log)(`wrote ${out}`);
     }
+    if (options.json) console.log(JSON.stringify(report));
+    else if (!options.html) printRunReport(report, { limit: options.limit, movedOnly: options.moved });
     return 0;
   } finally {
     await db.destroy();
   }
-}
-
-export async function currentSegments(db: Knex, top: number) {
-  const categories: Array<{ FrequencyCategory: string; Customers: number }> = await db(TABLES.segments)
-    .groupBy('FrequencyCategory')
-    // An ENUM sorts in its declared order: Low Frequency, then High Frequency.
-    .orderBy('FrequencyCategory')
-    .select('FrequencyCategory', db.raw('COUNT(*) AS Customers'));
-  const topCustomers: Array<{ CustomerID: number; PurchaseCount: number; FrequencyCategory: string }> = await db(TABLES.segments)
-    .orderBy([{ column: 'PurchaseCount', order: 'desc' }, { column: 'CustomerID' }])
-    .limit(top)
-    .select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
-  return { categories: categories.map((row) => ({ ...row, Customers: Number(row.Customers) })), topCustomers };
-}
-
-/** Customers whose category differs between the two most recent completed runs. */
-export async function movedCustomers(db: Knex) {
-  const runs: Array<{ run_id: string }> = await db(TABLES.runs)
-    .whereIn('status', ['completed', 'superseded'])
-    .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
-    .limit(2)
-    .select('run_id');
-  if (runs.length < 2) return [];
-  const [latest, previous] = runs.map((run) => run.run_id);
-  const rows: Array<{ CustomerID: number; Before: string; After: string; PurchasesBefore: number; PurchasesAfter: number }> = await db(
-    `${TABLES.segmentHistory} as after`,
-  )
-    .join(`${TABLES.segmentHistory} as before`, 'before.CustomerID', 'after.CustomerID')
-    .where('after.RunId', latest)
-    .andWhere('before.RunId', previous)
-    .andWhereRaw('?? <> ??', ['before.FrequencyCategory', 'after.FrequencyCategory'])
-    .orderBy('after.CustomerID')
-    .select(
-      'after.CustomerID as CustomerID',
-      'before.FrequencyCategory as Before',
-      'after.FrequencyCategory as After',
-      'before.PurchaseCount as PurchasesBefore',
-      'after.PurchaseCount as PurchasesAfter',
-    );
-  return rows;
 }

@@ -1,0 +1,120 @@
+/** The run report in a terminal: plain tables and a histogram drawn with block characters. */
+import { DROP_REASONS } from '../../lib/cleaning/drop-reason';
+import { printTable } from '../print-table';
+import { DROP_REASON_LABELS } from './drop-reason-labels';
+import type { HistogramBin } from './purchase-count-histogram';
+import type { ReportedRun, RunReport } from './run-report';
+
+const BAR_WIDTH = 40;
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+const number = (value: number) => value.toLocaleString('en-US');
+const share = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '').padStart(6);
+
+export function printRunReport(report: RunReport, options: { limit: number; movedOnly?: boolean }, write = (line: string) => console.log(line)): void {
+  if (!options.movedOnly) {
+    printRun(report, write);
+    printDataQuality(report, write);
+    printSegments(report, write);
+    printHistogram(report, write);
+  }
+  printMoved(report, options.limit, write);
+}
+
+function printRun({ run, published }: RunReport, write: (line: string) => void): void {
+  const publication = published ? 'its result is in customer_segments' : 'not the result in customer_segments';
+  write(`Run ${run.workflowId} (run key ${run.runId}): ${run.status}, ${publication}`);
+  write(`  ${describeTimes(run)}; Low Frequency is at most ${run.threshold} invoices`);
+  for (const file of run.files) {
+    const facts = file.sha256 ? `: ${number(file.size!)} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets!.join(', ')}` : '';
+    write(`  read ${file.file}${facts}`);
+  }
+  if (run.error) write(`  error: ${run.error}`);
+}
+
+function printDataQuality({ dataQuality }: RunReport, write: (line: string) => void): void {
+  write('');
+  write('Data quality');
+  if (!dataQuality) {
+    write('  (the run has not loaded its workbook)');
+    return;
+  }
+  const { rowsRead, rowsKept, rowsDropped } = dataQuality;
+  printTable(
+    [
+      { rows: 'read', count: rowsRead, share: share(rowsRead, rowsRead) },
+      { rows: 'kept', count: rowsKept, share: share(rowsKept, rowsRead) },
+      ...DROP_REASONS.map((reason) => ({ rows: `dropped: ${DROP_REASON_LABELS[reason]}`, count: rowsDropped[reason], share: share(rowsDropped[reason], rowsRead) })),
+    ],
+    write,
+  );
+}
+
+function printSegments({ categories }: RunReport, write: (line: string) => void): void {
+  const customers = categories.reduce((sum, category) => sum + category.Customers, 0);
+  write('');
+  write('Segments');
+  printTable(
+    [
+      ...categories.map((category) => ({ FrequencyCategory: category.FrequencyCategory, Customers: category.Customers, share: share(category.Customers, customers) })),
+      { FrequencyCategory: 'All customers', Customers: customers, share: '' },
+    ],
+    write,
+  );
+}
+
+function printHistogram({ histogram, run }: RunReport, write: (line: string) => void): void {
+  write('');
+  write('PurchaseCount: customers by number of distinct invoices');
+  if (histogram.length === 0) {
+    write('  (no customers classified)');
+    return;
+  }
+  const most = Math.max(...histogram.map((bin) => bin.customers));
+  const all = histogram.reduce((sum, bin) => sum + bin.customers, 0);
+  const labelWidth = Math.max(...histogram.map((bin) => bin.label.length));
+  const countWidth = Math.max(...histogram.map((bin) => number(bin.customers).length));
+  histogram.forEach((bin, index) => {
+    if (index > 0 && bin.category !== histogram[index - 1].category) {
+      write(`${' '.repeat(labelWidth + 2)}── above: Low Frequency (at most ${run.threshold}); below: High Frequency ──`);
+    }
+    write(`${bin.label.padStart(labelWidth)}  ${bar(bin, most).padEnd(BAR_WIDTH)}  ${number(bin.customers).padStart(countWidth)}  ${share(bin.customers, all).padStart(6)}`);
+  });
+}
+
+/** A bar in eighths of a character; a bin with any customer shows at least a sliver. */
+function bar(bin: HistogramBin, most: number): string {
+  const eighths = most > 0 ? Math.round((bin.customers / most) * BAR_WIDTH * 8) : 0;
+  const shown = bin.customers > 0 ? Math.max(1, eighths) : 0;
+  return '█'.repeat(Math.floor(shown / 8)) + EIGHTHS[shown % 8];
+}
+
+function printMoved({ previousRun, changes, moved }: RunReport, limit: number, write: (line: string) => void): void {
+  write('');
+  if (!previousRun) {
+    write('Changed category: no earlier completed run to compare with');
+    return;
+  }
+  write(`Changed category since the previous run, ${previousRun.workflowId} (${describeTimes(previousRun)}, read ${previousRun.files.map((file) => file.file).join(', ')})`);
+  write(
+    `  ${number(changes.lowToHigh)} Low → High, ${number(changes.highToLow)} High → Low; ` +
+      `${number(changes.newCustomers)} new customers, ${number(changes.goneCustomers)} no longer in the export`,
+  );
+  if (moved.length === 0) return;
+  printTable(
+    moved.slice(0, limit).map((customer) => ({
+      CustomerID: String(customer.CustomerID),
+      before: customer.Before,
+      now: customer.After,
+      'invoices before': customer.PurchasesBefore,
+      'invoices now': customer.PurchasesAfter,
+    })),
+    write,
+  );
+  if (moved.length > limit) write(`  (the ${number(limit)} biggest changes of ${number(moved.length)}; --limit N shows more, --json all)`);
+}
+
+function describeTimes(run: ReportedRun): string {
+  const started = `started ${run.startedAt.replace('T', ' ').slice(0, 19)} UTC`;
+  if (!run.finishedAt) return started;
+  return `${started}, took ${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s`;
+}
