@@ -149,8 +149,11 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
   };
 }
 
-/** One batch of one partition: the run's history rows and the consumer position, all or nothing. */
-async function commitBatch(
+/**
+ * One batch of one partition: the run's history rows and the consumer position, all or nothing.
+ * Exported for the scale bench, which holds it to `LOAD DATA LOCAL INFILE` of the same rows.
+ */
+export async function commitBatch(
   db: Knex,
   batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; runMessages: number; threshold: number },
 ): Promise<void> {
