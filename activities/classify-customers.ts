@@ -97,6 +97,9 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
           consumer
             .run({
               autoCommit: false,
+              // Each partition's batches in order, the partitions side by side: one partition's
+              // MySQL commit overlaps another's decoding (each commit holds its own connection).
+              partitionsConsumedConcurrently: partitions.length,
               eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
                 const partition = batch.partition;
                 const to = end.get(partition);
