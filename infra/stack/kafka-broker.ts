@@ -42,7 +42,9 @@ function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
     readyTimeoutMs: 90_000,
 
     async install(log) {
-      if (fs.existsSync(path.join(libsDir, `kafka_2.13-${KAFKA_VERSION}.jar`))) return;
+      // The broker, and Kafka's own perf tools (the bench's anchors), which older stacks lack.
+      const jars = [`kafka_2.13-${KAFKA_VERSION}.jar`, `kafka-tools-${KAFKA_VERSION}.jar`];
+      if (jars.every((jar) => fs.existsSync(path.join(libsDir, jar)))) return;
       // Brokers of a cluster install in parallel; one fetch is enough.
       await installOnce(libsDir, async () => {
         log(`kafka: fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libsDir}`);

@@ -1,0 +1,320 @@
+/**
+ * A million customers through the real workflow on real `segment worker` processes, one worker
+ * against two, side by side in one run, with Kafka's and MySQL's own tools as anchors on the same
+ * broker and database:
+ *
+ * - classify step, 1 worker process vs 2 (identical results checked against the generator's truth);
+ * - publish and consume messages/s vs Kafka's ProducerPerformance / ConsumerPerformance;
+ * - MySQL commit rows/s of the classified customers vs LOAD DATA LOCAL INFILE of the same rows;
+ * - the reconcile step's publication transaction at a million rows vs a RENAME TABLE swap.
+ *
+ *   npx segment stack up && npx tsx bench/million-customers.bench.ts [--customers N] [--rounds N]
+ *
+ * The export is synthetic and staged where the load step leaves its work (bench/scale/
+ * synthetic-customers.ts says why); each round is a new run reset to just after its load
+ * (bench/scale/reset-after-load.ts). Rounds alternate one worker and two, so a burst of load
+ * elsewhere on the machine hits both alike; the anchors run between them. A throw-away database,
+ * topics and task queue, dropped at the end. Not a test: it prints figures and asserts only that
+ * every run's result is the generator's.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import mysql from 'mysql2/promise';
+import { checkRunResult, publishRunResult } from '../activities/reconcile-run';
+import { encodePurchaseCount, RUN_ID_HEADER } from '../activities/purchase-count-message';
+import { kafkaBrokers } from '../infra/stack/kafka-broker';
+import { loadStackSettings } from '../infra/stack/stack-settings';
+import { loadConfig, setting, type AppConfig } from '../lib/config';
+import { createDatabase, migrateToLatest } from '../lib/database';
+import { connectKafkaAdmin, ensureTopic } from '../lib/kafka';
+import { frequencyCategory } from '../lib/segmentation/frequency-category';
+import { TABLES } from '../lib/tables';
+import { generateWorkbook } from '../lib/workbook/generate-workbook';
+import type { SegmentationInput } from '../workflows/segmentation-input';
+import { startWorkerProcess, untilPolling, type WorkerProcess } from '../test/support/worker-process';
+import { consumerPerformance, producerPerformance } from './scale/kafka-perf-tools';
+import { classifyCommitPath, historyRows, loadDataLocalInfile, renameSwap } from './scale/mysql-anchors';
+import { classifyWorkers, runOnSyntheticExport } from './scale/reset-after-load';
+import { FIRST_CUSTOMER_ID, syntheticExport, type SyntheticExport } from './scale/synthetic-customers';
+
+const THRESHOLD = 5;
+const SEED = 7;
+/** More partitions than the default 6, so four classify activities get three each. */
+const PARTITIONS = 12;
+/** Two worker processes of two activity slots each. */
+const CLASSIFY_ACTIVITIES = 4;
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  return index > 0 ? Number(process.argv[index + 1]) : fallback;
+}
+
+interface Round {
+  round: number;
+  workers: number;
+  seconds: Record<'aggregate' | 'publish' | 'classify' | 'reconcile', number>;
+  messagesPublished: number;
+  messagesConsumed: number;
+  classifyWorkers: number;
+}
+
+async function main(): Promise<void> {
+  const customers = option('customers', 1_000_000);
+  const rounds = option('rounds', 2);
+  const base = loadConfig();
+  const suffix = randomBytes(3).toString('hex');
+  const database = `${base.mysql.database}_scale_${suffix}`;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scale-bench-'));
+  const config: AppConfig = {
+    ...base,
+    taskQueue: `scale-bench-${suffix}`,
+    kafkaTopic: `purchase-frequency-scale-${suffix}`,
+    kafkaTopicPartitions: PARTITIONS,
+    mysql: { ...base.mysql, database },
+    mysqlMigration: { ...base.mysqlMigration, database },
+    dataDir,
+  };
+  const anchorTopic = `${config.kafkaTopic}-producer-performance`;
+  const inDatabase = (url: string) => Object.assign(new URL(url), { pathname: `/${database}` }).toString();
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TEMPORAL_TASK_QUEUE: config.taskQueue,
+    KAFKA_TOPIC: config.kafkaTopic,
+    KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
+    MYSQL_URL: inDatabase(setting('MYSQL_URL')),
+    MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL')),
+    DATA_DIR: dataDir,
+  };
+  const log = (line: string) => process.stderr.write(`[scale] ${line}\n`);
+
+  // Kafka's perf tools come with the stack's jars (an older stack fetches them now).
+  const stack = loadStackSettings();
+  await kafkaBrokers(stack)[0].install(log);
+  const libsDir = path.join(stack.toolsDir, 'kafka', 'libs');
+
+  const root = await mysql.createConnection(base.mysqlMigration);
+  await root.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  const migrations = createDatabase(config.mysqlMigration);
+  await migrateToLatest(migrations).finally(() => migrations.destroy());
+  const db = createDatabase(config.mysql);
+  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'scale-bench');
+  await ensureTopic(admin, config.kafkaTopic, PARTITIONS);
+  await ensureTopic(admin, anchorTopic, PARTITIONS);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const workers: WorkerProcess[] = [];
+
+  try {
+    await generateWorkbook({ outPath: path.join(dataDir, 'seed.xlsx'), rows: 50, seed: SEED });
+    log(`generating ${customers.toLocaleString('en')} customers (seed ${SEED})`);
+    const truth = syntheticExport(customers, SEED, THRESHOLD);
+    const expected = checksum(truth);
+    const recordBytes = averageRecordBytes(truth);
+    const input: SegmentationInput = { file: 'seed.xlsx', classifyActivities: CLASSIFY_ACTIVITIES, operatorWait: 0, threshold: THRESHOLD };
+
+    const done: Round[] = [];
+    const anchors: Array<{ producer: number; consumer: number; loadData: number; commitPath1: number; commitPath2: number }> = [];
+    let lastRunId = '';
+    for (let round = 1; round <= rounds; round++) {
+      for (const count of [1, 2]) {
+        for (let i = 0; i < count; i++) workers.push(startWorkerProcess(workerEnv, path.join(stack.stackDir, 'logs', `scale-worker-${i}.log`)));
+        await Promise.all(workers.map((worker) => untilPolling(worker)));
+        log(`round ${round}: ${count} worker process(es)`);
+        const run = await runOnSyntheticExport(client, db, config, input, truth);
+        const { steps, summary, runId } = run.result;
+        const got = await historyChecksum(db, runId);
+        if (JSON.stringify(got) !== JSON.stringify(expected) || summary?.customers !== truth.customers || summary.rowsWritten !== truth.customers) {
+          throw new Error(`run ${runId} differs from the generator: ${JSON.stringify({ got, expected, summary })}`);
+        }
+        const published = await historyChecksum(db, runId, TABLES.segments);
+        if (JSON.stringify(published) !== JSON.stringify(expected)) throw new Error(`customer_segments differs from the generator after run ${runId}`);
+        done.push({
+          round,
+          workers: count,
+          seconds: { aggregate: steps.aggregate.seconds!, publish: steps.publish.seconds!, classify: steps.classify.seconds!, reconcile: steps.reconcile.seconds! },
+          messagesPublished: summary.messagesPublished,
+          messagesConsumed: summary.messagesConsumed,
+          classifyWorkers: new Set(await classifyWorkers(client, run.workflowId, run.execution)).size,
+        });
+        log(`round ${round}, ${count} worker(s): ${JSON.stringify(done[done.length - 1])}`);
+        await Promise.all(workers.splice(0).map((worker) => worker.kill()));
+        // Earlier runs' history is the bench's, not a customer's: keep the table one run big, so rounds compare.
+        if (lastRunId) await db(TABLES.segmentHistory).where({ RunId: lastRunId }).delete();
+        lastRunId = runId;
+      }
+
+      log(`round ${round}: anchors`);
+      const producer = await producerPerformance(libsDir, { brokers: config.kafkaBrokers, topic: anchorTopic, messages: customers, recordBytes });
+      const consumer = await consumerPerformance(libsDir, { brokers: config.kafkaBrokers, topic: config.kafkaTopic, messages: customers });
+      const rows = await historyRows(db, lastRunId);
+      const loadData = await loadDataLocalInfile(config.mysqlMigration, lastRunId, rows);
+      const commit = (connections: number) =>
+        classifyCommitPath(db, { runId: `commit-path-${round}-${connections}`, rows, partitions: PARTITIONS, batchSize: 5_000, connections, threshold: THRESHOLD });
+      const commitPath1 = await commit(1);
+      const commitPath2 = await commit(2);
+      anchors.push({
+        producer: producer.messagesPerSecond,
+        consumer: consumer.messagesPerSecond,
+        loadData: loadData.rowsPerSecond,
+        commitPath1: commitPath1.rowsPerSecond,
+        commitPath2: commitPath2.rowsPerSecond,
+      });
+      log(`round ${round} anchors: ${JSON.stringify(anchors[anchors.length - 1])}`);
+    }
+
+    // The reconcile step's two parts at a million rows, and the swap it does not do.
+    const reconcileInput = {
+      runId: lastRunId,
+      runStartedAt: new Date().toISOString(),
+      threshold: THRESHOLD,
+      customers: truth.customers,
+      purchases: truth.purchases,
+      messagesPublished: truth.customers,
+      messagesConsumed: truth.customers,
+    };
+    const checkStarted = performance.now();
+    const written = await checkRunResult(db, reconcileInput);
+    const checkSeconds = (performance.now() - checkStarted) / 1000;
+    const publishStarted = performance.now();
+    const publication = await publishRunResult(db, reconcileInput, written);
+    const publishSeconds = (performance.now() - publishStarted) / 1000;
+    if (!publication.published) throw new Error('the timed publication was superseded');
+    const swap = await renameSwap(config.mysqlMigration, lastRunId, truth.customers);
+    if (JSON.stringify(await historyChecksum(db, lastRunId, TABLES.segments)) !== JSON.stringify(expected)) throw new Error('the swap changed the result');
+
+    report({ customers, truth, recordBytes, done, anchors, checkSeconds, publishSeconds, swapSeconds: swap.seconds });
+  } finally {
+    await Promise.all(workers.map((worker) => worker.kill()));
+    await connection.close();
+    await db.destroy();
+    await admin.deleteTopics({ topics: [config.kafkaTopic, anchorTopic] }).catch(() => undefined);
+    await admin.disconnect();
+    await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
+    await root.end();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface Checksum {
+  customers: number;
+  purchases: number;
+  high: number;
+  /** XOR of CRC32("CustomerID:PurchaseCount:FrequencyCategory") over the rows: any row wrong shows. */
+  rows: number;
+}
+
+function checksum(data: SyntheticExport): Checksum {
+  let rows = 0;
+  for (let i = 0; i < data.customers; i++) {
+    const count = data.purchaseCounts[i];
+    rows = (rows ^ crc32(`${FIRST_CUSTOMER_ID + i}:${count}:${frequencyCategory(count, THRESHOLD)}`)) >>> 0;
+  }
+  return { customers: data.customers, purchases: data.purchases, high: data.high, rows };
+}
+
+async function historyChecksum(db: Knex, runId: string, table: string = TABLES.segmentHistory): Promise<Checksum> {
+  const [row] = await db(table)
+    .where({ RunId: runId })
+    .select(
+      db.raw('COUNT(*) AS customers'),
+      db.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'),
+      db.raw("COALESCE(SUM(FrequencyCategory = 'High Frequency'), 0) AS high"),
+      db.raw("COALESCE(BIT_XOR(CRC32(CONCAT(CustomerID, ':', PurchaseCount, ':', FrequencyCategory))), 0) AS `rows`"),
+    );
+  return { customers: Number(row.customers), purchases: Number(row.purchases), high: Number(row.high), rows: Number(row.rows) };
+}
+
+/** Key, value and run-id header of the publish step's messages, on average: the size the producer anchor sends. */
+function averageRecordBytes(data: SyntheticExport): number {
+  const header = RUN_ID_HEADER.length + 36; // a Temporal run id is a UUID
+  let bytes = 0;
+  for (let i = 0; i < data.customers; i++) {
+    const { key, value } = encodePurchaseCount({ customerId: FIRST_CUSTOMER_ID + i, purchaseCount: data.purchaseCounts[i] });
+    bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + header;
+  }
+  return Math.round(bytes / data.customers);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const rate = (value: number) => Math.round(value).toLocaleString('en');
+const ratio = (value: number) => value.toFixed(2);
+
+function report(figures: {
+  customers: number;
+  truth: SyntheticExport;
+  recordBytes: number;
+  done: Round[];
+  anchors: Array<{ producer: number; consumer: number; loadData: number; commitPath1: number; commitPath2: number }>;
+  checkSeconds: number;
+  publishSeconds: number;
+  swapSeconds: number;
+}): void {
+  const { customers, truth, recordBytes, done, anchors } = figures;
+  // Each figure against the anchor of its own round: load elsewhere on the machine comes and goes
+  // between rounds, and should not decide a ratio.
+  const rounds = anchors.map((anchor, index) => {
+    const [one, two] = [1, 2].map((workers) => done.find((round) => round.round === index + 1 && round.workers === workers)!);
+    return { anchor, one, two };
+  });
+  const med = (pick: (round: (typeof rounds)[number]) => number) => median(rounds.map(pick));
+  const publishRate = (round: Round) => round.messagesPublished / round.seconds.publish;
+  const consumeRate = (round: Round) => round.messagesConsumed / round.seconds.classify;
+  const commitRate = (round: Round) => truth.customers / round.seconds.classify;
+  const loadData = med((r) => r.anchor.loadData);
+  const row = (figure: string, ours: string, anchor: string, value: number, target: string) => ({ figure, ours, anchor, ratio: Number.isNaN(value) ? '' : ratio(value), target });
+
+  console.log(`\n${customers.toLocaleString('en')} customers (${truth.low.toLocaleString('en')} Low, ${truth.high.toLocaleString('en')} High, ` +
+    `${truth.purchases.toLocaleString('en')} purchases), ${PARTITIONS} partitions, ${CLASSIFY_ACTIVITIES} classify activities, ` +
+    `messages of ${recordBytes} bytes (key + value + run-id header). Every run's result was the generator's.`);
+
+  console.log('\nPer round (seconds of each step, as the workflow timed it; the anchors ran between the rounds):');
+  console.table(
+    done.map((round) => ({
+      round: round.round,
+      workers: round.workers,
+      'ran classify': `${round.classifyWorkers} process(es)`,
+      aggregate: ratio(round.seconds.aggregate),
+      publish: ratio(round.seconds.publish),
+      classify: ratio(round.seconds.classify),
+      reconcile: ratio(round.seconds.reconcile),
+      'ProducerPerf msg/s': rate(anchors[round.round - 1].producer),
+      'ConsumerPerf msg/s': rate(anchors[round.round - 1].consumer),
+      'LOAD DATA rows/s': rate(anchors[round.round - 1].loadData),
+    })),
+  );
+
+  console.log(`\nThe figures, each with its anchor, medians of ${rounds.length} round(s); a ratio is taken within each round, then its median:`);
+  console.table([
+    row('classify step s, 2 worker processes (anchor: 1)', ratio(med((r) => r.two.seconds.classify)), ratio(med((r) => r.one.seconds.classify)),
+      med((r) => r.one.seconds.classify / r.two.seconds.classify), 'measurably > 1 (x faster)'),
+    row('publish step, messages/s', rate(med((r) => publishRate(r.one))), `${rate(med((r) => r.anchor.producer))} ProducerPerformance`,
+      med((r) => (publishRate(r.one) + publishRate(r.two)) / 2 / r.anchor.producer), '>= 0.5'),
+    row('classify step, messages consumed/s, 1 worker', rate(med((r) => consumeRate(r.one))), `${rate(med((r) => r.anchor.consumer))} ConsumerPerformance`,
+      med((r) => consumeRate(r.one) / r.anchor.consumer), '>= 0.5'),
+    row('classify step, messages consumed/s, 2 workers', rate(med((r) => consumeRate(r.two))), `${rate(med((r) => r.anchor.consumer))} ConsumerPerformance`,
+      med((r) => consumeRate(r.two) / r.anchor.consumer), '>= 0.5'),
+    row("classify's commit path alone, rows/s, 1 connection", rate(med((r) => r.anchor.commitPath1)), `${rate(loadData)} LOAD DATA LOCAL INFILE`,
+      med((r) => r.anchor.commitPath1 / r.anchor.loadData), '>= 0.33'),
+    row("classify's commit path alone, rows/s, 2 connections", rate(med((r) => r.anchor.commitPath2)), `${rate(loadData)} LOAD DATA LOCAL INFILE`,
+      med((r) => r.anchor.commitPath2 / r.anchor.loadData), '>= 0.33'),
+    row('classify step (Kafka + MySQL), rows/s, 2 workers', rate(med((r) => commitRate(r.two))), `${rate(loadData)} LOAD DATA LOCAL INFILE`,
+      med((r) => commitRate(r.two) / r.anchor.loadData), '>= 0.33'),
+    row('reconcile: publication transaction, s', ratio(figures.publishSeconds), `${ratio(figures.swapSeconds)} RENAME TABLE swap (needs DDL)`,
+      figures.swapSeconds / figures.publishSeconds, '(reported)'),
+    row('reconcile: checks, s', ratio(figures.checkSeconds), '', NaN, '(reported)'),
+  ]);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

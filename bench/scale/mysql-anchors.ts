@@ -1,0 +1,141 @@
+/**
+ * The MySQL side of the scale bench, on the same rows: `LOAD DATA LOCAL INFILE` (the fastest way
+ * rows get into InnoDB, the anchor) against the classify step's own commit path, and the
+ * reconcile step's publication against a RENAME TABLE swap.
+ */
+import { Readable } from 'node:stream';
+import type { Knex } from 'knex';
+import mysql from 'mysql2/promise';
+import { commitBatch } from '../../activities/classify-customers';
+import type { MysqlSettings } from '../../lib/config';
+import { TABLES } from '../../lib/tables';
+
+export interface HistoryRow {
+  CustomerID: number;
+  PurchaseCount: number;
+  FrequencyCategory: string;
+}
+
+export interface Timed {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+const timed = async (rows: number, work: () => Promise<unknown>): Promise<Timed> => {
+  const started = performance.now();
+  await work();
+  const seconds = (performance.now() - started) / 1000;
+  return { rows, seconds, rowsPerSecond: rows / seconds };
+};
+
+/** A run's history rows, in CustomerID order. */
+export async function historyRows(db: Knex, runId: string): Promise<HistoryRow[]> {
+  return await db(TABLES.segmentHistory).where({ RunId: runId }).orderBy('CustomerID').select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
+}
+
+/**
+ * The rows into an empty table made like `customer_segment_history` (same keys and indexes), with
+ * one `LOAD DATA LOCAL INFILE` over one connection, streamed from memory. Needs the server's
+ * local_infile (the stack starts MariaDB with it) and DDL for the scratch table (the migration user).
+ */
+export async function loadDataLocalInfile(migration: MysqlSettings, runId: string, rows: HistoryRow[]): Promise<Timed> {
+  const table = `history_load_data_${process.pid}`;
+  const recordedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  const connection = await mysql.createConnection({
+    ...migration,
+    infileStreamFactory: () => Readable.from(tabSeparated(runId, recordedAt, rows)),
+  });
+  try {
+    const [[{ enabled }]] = await connection.query<mysql.RowDataPacket[]>('SELECT @@local_infile AS enabled');
+    if (Number(enabled) !== 1) {
+      throw new Error('the MySQL server has local_infile off: `segment stack down mysql && segment stack up` restarts it with --local-infile=1');
+    }
+    await connection.query(`DROP TABLE IF EXISTS ${mysql.escapeId(table)}`);
+    await connection.query(`CREATE TABLE ${mysql.escapeId(table)} LIKE ${mysql.escapeId(TABLES.segmentHistory)}`);
+    return await timed(rows.length, () =>
+      connection.query(
+        `LOAD DATA LOCAL INFILE 'history.tsv' INTO TABLE ${mysql.escapeId(table)} (RunId, CustomerID, PurchaseCount, FrequencyCategory, RecordedAt)`,
+      ),
+    );
+  } finally {
+    await connection.query(`DROP TABLE IF EXISTS ${mysql.escapeId(table)}`).catch(() => undefined);
+    await connection.end();
+  }
+}
+
+function* tabSeparated(runId: string, recordedAt: string, rows: HistoryRow[]): Generator<Buffer> {
+  let chunk = '';
+  for (const row of rows) {
+    chunk += `${runId}\t${row.CustomerID}\t${row.PurchaseCount}\t${row.FrequencyCategory}\t${recordedAt}\n`;
+    if (chunk.length >= 1 << 16) {
+      yield Buffer.from(chunk);
+      chunk = '';
+    }
+  }
+  yield Buffer.from(chunk);
+}
+
+/**
+ * The same rows through the classify step's commit path (history rows and consumer position in one
+ * transaction per batch of `batchSize`), partitions spread over `connections` connections at once
+ * as parallel classify activities would. Written under a run id of their own, removed afterwards.
+ */
+export async function classifyCommitPath(
+  db: Knex,
+  options: { runId: string; rows: HistoryRow[]; partitions: number; batchSize: number; connections: number; threshold: number },
+): Promise<Timed> {
+  const { runId, rows, partitions, batchSize, connections, threshold } = options;
+  const byPartition: HistoryRow[][] = Array.from({ length: partitions }, () => []);
+  for (const row of rows) byPartition[row.CustomerID % partitions].push(row);
+  const queue = byPartition.map((partitionRows, partition) => ({ partition, partitionRows }));
+  const result = await timed(rows.length, () =>
+    Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) {
+          const { partition, partitionRows } = next;
+          for (let start = 0; start < partitionRows.length; start += batchSize) {
+            const slice = partitionRows.slice(start, start + batchSize);
+            await commitBatch(db, {
+              runId,
+              topic: 'commit-path-bench',
+              partition,
+              nextOffset: BigInt(start + slice.length),
+              rows: new Map(slice.map((row) => [row.CustomerID, row.PurchaseCount])),
+              runMessages: slice.length,
+              threshold,
+            });
+          }
+        }
+      }),
+    ),
+  );
+  await db(TABLES.segmentHistory).where({ RunId: runId }).delete();
+  await db(TABLES.consumerOffsets).where({ run_id: runId }).delete();
+  return result;
+}
+
+/**
+ * What a RENAME TABLE swap would cost instead of the reconcile step's publication transaction: the
+ * run's rows into a new table, then one atomic RENAME. Needs CREATE and DROP (the migration user),
+ * which the worker's user does not have.
+ */
+export async function renameSwap(migration: MysqlSettings, runId: string, rows: number): Promise<Timed> {
+  const connection = await mysql.createConnection(migration);
+  const [next, old] = [`${TABLES.segments}_next`, `${TABLES.segments}_old`].map((name) => mysql.escapeId(name));
+  const segments = mysql.escapeId(TABLES.segments);
+  try {
+    return await timed(rows, async () => {
+      await connection.query(`CREATE TABLE ${next} LIKE ${segments}`);
+      await connection.query(
+        `INSERT INTO ${next} (CustomerID, PurchaseCount, FrequencyCategory, RunId, UpdatedAt)
+         SELECT CustomerID, PurchaseCount, FrequencyCategory, RunId, UTC_TIMESTAMP(3) FROM ?? WHERE RunId = ?`,
+        [TABLES.segmentHistory, runId],
+      );
+      await connection.query(`RENAME TABLE ${segments} TO ${old}, ${next} TO ${segments}`);
+      await connection.query(`DROP TABLE ${old}`);
+    });
+  } finally {
+    await connection.end();
+  }
+}
