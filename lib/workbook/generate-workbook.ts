@@ -28,6 +28,8 @@ export interface GenerateWorkbookOptions {
   sheetName?: string;
   /** Data rows per sheet before the next sheet starts; by default as many as Excel holds. */
   rowsPerSheet?: number;
+  /** Distinct customers to draw from; by default one per 125 rows, as in the UCI export. */
+  customers?: number;
 }
 
 /** How many of each kind of dirt were written, so a test can check the reader met every kind. */
@@ -115,13 +117,17 @@ type Cell = string | number | Date | null;
 
 export async function generateWorkbook(options: GenerateWorkbookOptions): Promise<GeneratedWorkbook> {
   const { outPath, rows, seed = 1, sheetName = DEFAULT_GENERATED_SHEET_NAME, rowsPerSheet = MAX_DATA_ROWS_PER_SHEET } = options;
+  const customerCount = options.customers ?? Math.min(4400, Math.max(20, Math.round(rows / 125)));
+  if (!Number.isSafeInteger(customerCount) || customerCount < 1 || customerCount > CUSTOMER_IDS) {
+    throw new RangeError(`customers must be a whole number from 1 to ${CUSTOMER_IDS} (got ${customerCount})`);
+  }
   if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a whole number, 0 or more (got ${rows})`);
   if (!Number.isSafeInteger(rowsPerSheet) || rowsPerSheet < 1 || rowsPerSheet > MAX_DATA_ROWS_PER_SHEET) {
     throw new RangeError(`rowsPerSheet must be a whole number from 1 to ${MAX_DATA_ROWS_PER_SHEET} (got ${rowsPerSheet})`);
   }
 
   const random = new SeededRandom(seed);
-  const customers = makeCustomers(random, Math.min(4400, Math.max(20, Math.round(rows / 125))));
+  const customers = makeCustomers(random, customerCount);
   const products = makeProducts(random, Math.min(4000, Math.max(50, Math.round(rows / 130))));
   const report = emptyDataQualityReport();
   const purchases = new PurchaseCounter();
@@ -278,8 +284,12 @@ export function zipBacklogBytes(sheet: ExcelJS.Worksheet): number | undefined {
 }
 
 /** Distinct CustomerIDs from the UCI range (12346 to 18287), each with a home country. */
+/** The UCI export's CustomerID range, 12346 to 18287. */
+const FIRST_CUSTOMER_ID = 12346;
+const CUSTOMER_IDS = 18287 - FIRST_CUSTOMER_ID + 1;
+
 function makeCustomers(random: SeededRandom, count: number): Customer[] {
-  const ids = Array.from({ length: 18287 - 12346 + 1 }, (_, i) => 12346 + i);
+  const ids = Array.from({ length: CUSTOMER_IDS }, (_, i) => FIRST_CUSTOMER_ID + i);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = random.integer(0, i);
     [ids[i], ids[j]] = [ids[j], ids[i]];
