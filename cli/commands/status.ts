@@ -26,7 +26,9 @@ export async function statusCommand(workflowId: string, options: { json?: boolea
               (error: unknown) => ({ error }),
             );
       const outcome = toOutcome(workflowId, config, finished);
-      if (!options.json) describeRun(progress);
+      // A run that failed before its first step (invalid input) or was timed out or terminated
+      // never updated its own progress: its query still says running. The outcome is the truth.
+      if (!options.json) describeRun(progress, outcome.status);
       printOutcome(outcome, options.json);
       return exitCode(outcome);
     }
@@ -43,9 +45,9 @@ export async function statusCommand(workflowId: string, options: { json?: boolea
   }
 }
 
-function describeRun(progress: SegmentationProgress | undefined): void {
+function describeRun(progress: SegmentationProgress | undefined, status: string = progress?.status ?? ''): void {
   if (!progress) return;
-  console.log(`${progress.workflowId}: ${progress.status}${progress.currentStep ? `, step ${progress.currentStep}` : ''} (run ${progress.runId})`);
+  console.log(`${progress.workflowId}: ${status}${progress.currentStep ? `, step ${progress.currentStep}` : ''} (run ${progress.runId})`);
   for (const file of progress.files ?? []) {
     console.log(`  read ${file.file}: ${file.size.toLocaleString('en-US')} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets.join(', ')}`);
   }
