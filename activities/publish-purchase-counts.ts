@@ -10,9 +10,14 @@
  *
  * A publication that starts afresh (not resuming from a heartbeat) first removes what the run
  * consumed from an earlier publication: its consumer positions and its history rows.
+ *
+ * The step can run as several activities side by side (`slice` k of n sends the customers whose
+ * CustomerID % n = k): encoding messages takes the producer's whole CPU core, so a second worker
+ * process roughly doubles the rate. The workflow merges their ranges.
  */
 import { Context } from '@temporalio/activity';
 import { CompressionTypes, Partitioners } from 'kafkajs';
+import type { Knex } from 'knex';
 import { ensureTopic } from '../lib/kafka';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
@@ -23,6 +28,8 @@ import { encodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 export interface PublishInput {
   runId: string;
   chunkSize: number;
+  /** This activity's share of the customers; absent: all of them. */
+  slice?: { index: number; of: number };
 }
 
 export interface PublishResult {
@@ -41,7 +48,7 @@ export interface PublishCheckpoint {
 }
 
 export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions }: ActivityDependencies) {
-  return async function publishPurchaseCounts({ runId, chunkSize }: PublishInput): Promise<PublishResult> {
+  return async function publishPurchaseCounts({ runId, chunkSize, slice = { index: 0, of: 1 } }: PublishInput): Promise<PublishResult> {
     const context = Context.current();
     const admin = kafka.admin();
     const producer = kafka.producer({
@@ -49,6 +56,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
+    const inSlice = (query: Knex.QueryBuilder) => (slice.of > 1 ? query.andWhereRaw('?? % ? = ?', ['CustomerID', slice.of, slice.index]) : query);
     let checkpoint = context.info.heartbeatDetails as PublishCheckpoint | undefined;
     // A fresh publication (first attempt, a reset, an operator's retry): what the run consumed
     // from an earlier one refers to offsets it no longer reads.
@@ -63,7 +71,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
       await heartbeatWhile(Promise.all([admin.connect(), producer.connect(), forgetEarlierConsumption()]));
       if (!checkpoint) {
         await ensureTopic(admin, topic, topicPartitions);
-        const [{ count }] = await db(TABLES.stagingCounts).where({ run_id: runId }).count({ count: '*' });
+        const [{ count }] = await inSlice(db(TABLES.stagingCounts).where({ run_id: runId })).count({ count: '*' });
         checkpoint = {
           startOffsets: endOffsets(await admin.fetchTopicOffsets(topic)),
           lastCustomerId: -1,
@@ -76,8 +84,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
 
       // Keyset pagination: each chunk is the next `chunkSize` customers after the last one sent.
       const readChunk = (afterCustomerId: number): Promise<Array<{ CustomerID: number; PurchaseCount: number }>> =>
-        db(TABLES.stagingCounts)
-          .where({ run_id: runId })
+        inSlice(db(TABLES.stagingCounts).where({ run_id: runId }))
           .andWhere('CustomerID', '>', afterCustomerId)
           .orderBy('CustomerID')
           .limit(chunkSize)

@@ -46,8 +46,8 @@ const THRESHOLD = 5;
 const SEED = 7;
 /** More partitions than the default 6, so four classify activities get three each. */
 const PARTITIONS = 12;
-/** Two worker processes of two activity slots each. */
-const CLASSIFY_ACTIVITIES = 4;
+/** Publish and classify activities: two worker processes of two activity slots each. */
+const FAN_OUT = 4;
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     const truth = syntheticExport(customers, SEED, THRESHOLD);
     const expected = checksum(truth);
     const recordBytes = averageRecordBytes(truth);
-    const input: SegmentationInput = { file: 'seed.xlsx', classifyActivities: CLASSIFY_ACTIVITIES, operatorWait: 0, threshold: THRESHOLD };
+    // As many publish activities as classify ones: with two slots per worker, two processes share both steps.
+    const input: SegmentationInput = { file: 'seed.xlsx', publishActivities: FAN_OUT, classifyActivities: FAN_OUT, operatorWait: 0, threshold: THRESHOLD };
 
     const done: Round[] = [];
     const anchors: Array<{ producer: number; consumer: number; loadData: number; commitPath1: number; commitPath2: number }> = [];
@@ -273,7 +274,7 @@ function report(figures: {
   const row = (figure: string, ours: string, anchor: string, value: number, target: string) => ({ figure, ours, anchor, ratio: Number.isNaN(value) ? '' : ratio(value), target });
 
   console.log(`\n${customers.toLocaleString('en')} customers (${truth.low.toLocaleString('en')} Low, ${truth.high.toLocaleString('en')} High, ` +
-    `${truth.purchases.toLocaleString('en')} purchases), ${PARTITIONS} partitions, ${CLASSIFY_ACTIVITIES} classify activities, ` +
+    `${truth.purchases.toLocaleString('en')} purchases), ${PARTITIONS} partitions, ${FAN_OUT} publish and classify activities, ` +
     `messages of ${recordBytes} bytes (key + value + run-id header). Every run's result was the generator's.`);
 
   console.log('\nPer round (seconds of each step, as the workflow timed it; the anchors ran between the rounds):');
@@ -296,8 +297,10 @@ function report(figures: {
   console.table([
     row('classify step s, 2 worker processes (anchor: 1)', ratio(med((r) => r.two.seconds.classify)), ratio(med((r) => r.one.seconds.classify)),
       med((r) => r.one.seconds.classify / r.two.seconds.classify), 'measurably > 1 (x faster)'),
-    row('publish step, messages/s', rate(med((r) => publishRate(r.one))), `${rate(med((r) => r.anchor.producer))} ProducerPerformance`,
-      med((r) => (publishRate(r.one) + publishRate(r.two)) / 2 / r.anchor.producer), '>= 0.5'),
+    row('publish step, messages/s, 1 worker', rate(med((r) => publishRate(r.one))), `${rate(med((r) => r.anchor.producer))} ProducerPerformance`,
+      med((r) => publishRate(r.one) / r.anchor.producer), '>= 0.5'),
+    row('publish step, messages/s, 2 workers', rate(med((r) => publishRate(r.two))), `${rate(med((r) => r.anchor.producer))} ProducerPerformance`,
+      med((r) => publishRate(r.two) / r.anchor.producer), '>= 0.5'),
     row('classify step, messages consumed/s, 1 worker', rate(med((r) => consumeRate(r.one))), `${rate(med((r) => r.anchor.consumer))} ConsumerPerformance`,
       med((r) => consumeRate(r.one) / r.anchor.consumer), '>= 0.5'),
     row('classify step, messages consumed/s, 2 workers', rate(med((r) => consumeRate(r.two))), `${rate(med((r) => r.anchor.consumer))} ConsumerPerformance`,

@@ -72,6 +72,7 @@ program
   .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
   .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
   .addOption(new Option('--reader <reader>', 'workbook parser: fast (default) or exceljs (slower, a second opinion)').choices(['fast', 'exceljs']))
+  .option('--publish-activities <n>', 'publish activities sharing the customers', wholeNumber)
   .option('--classify-activities <n>', 'consume-and-classify activities sharing the partitions', wholeNumber)
   .option('--classify-batch-size <n>', 'messages per MySQL transaction when classifying', wholeNumber)
   .option('--max-attempts <n>', 'attempts per step before the run waits for an operator', wholeNumber)

@@ -86,13 +86,13 @@ function bar(step: StepName, progress: SegmentationProgress, heartbeats: StepHea
       };
     }
     case 'publish': {
-      const [checkpoint] = heartbeats.publish;
-      if (!checkpoint) break;
+      // The finished slices' counts, and the running ones' heartbeats.
+      const published = (counts.messagesPublished ?? 0) + sum(heartbeats.publish, (slice) => slice.messagesPublished);
       return {
         step,
-        value: checkpoint.messagesPublished,
-        total: checkpoint.customers || 1,
-        detail: figures({ messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks }),
+        value: published,
+        total: progress.steps.aggregate.counts?.customers || 1,
+        detail: figures({ messagesPublished: published }),
       };
     }
     case 'classify': {

@@ -19,6 +19,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -47,7 +48,7 @@ import {
   type StepFailure,
   type StepName,
 } from './segmentation-progress';
-import { partitionGroups } from './partition-groups';
+import { mergePublishedRanges, partitionGroups } from './partition-groups';
 
 /** What each step hands to the later ones: counts and references only. */
 interface StepResults {
@@ -62,6 +63,8 @@ interface StepResults {
  * Errors a retry of the same step cannot mend, but running an earlier step again can: the
  * operator's `retry` starts there.
  */
+/** The patch that made publish fan out (`publishActivities`); older histories have one publish activity. */
+const PUBLISH_IN_SLICES = 'publish-in-slices';
 const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
@@ -137,9 +140,26 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     aggregate: () =>
       steps.aggregatePurchases.executeWithOptions({ summary: STEP_TITLES.aggregate }, [{ runId, rowsKept: results.load!.rowsKept }]),
     publish: async () => {
-      const published = await steps.publishPurchaseCounts.executeWithOptions({ summary: STEP_TITLES.publish }, [
-        { runId, chunkSize: input.chunkSize },
-      ]);
+      // Runs started before publish fanned out replay as one activity.
+      if (!patched(PUBLISH_IN_SLICES)) {
+        const published = await steps.publishPurchaseCounts.executeWithOptions({ summary: STEP_TITLES.publish }, [{ runId, chunkSize: input.chunkSize }]);
+        progress.publishedOffsets = published.ranges;
+        return published;
+      }
+      const of = input.publishActivities;
+      const parts = await inParallel(
+        Array.from({ length: of }, (_, index) => async () => {
+          const summary = of > 1 ? `Publish customers ${index} mod ${of}` : STEP_TITLES.publish;
+          const result = await steps.publishPurchaseCounts.executeWithOptions({ summary }, [{ runId, chunkSize: input.chunkSize, slice: { index, of } }]);
+          addCounts('publish', { slicesDone: 1, messagesPublished: result.messagesPublished });
+          return result;
+        }),
+      );
+      const published: PublishResult = {
+        messagesPublished: parts.reduce((total, part) => total + part.messagesPublished, 0),
+        chunks: parts.reduce((total, part) => total + part.chunks, 0),
+        ranges: mergePublishedRanges(parts.map((part) => part.ranges)),
+      };
       progress.publishedOffsets = published.ranges;
       return published;
     },

@@ -19,3 +19,21 @@ export function partitionGroups(ranges: readonly PartitionRange[], count: number
   }
   return groups.map((group) => group.ranges.sort((a, b) => a.partition - b.partition));
 }
+
+/**
+ * The run's range per partition when several publish activities wrote to the topic: from the
+ * earliest start any of them saw to the latest end. Other runs' messages inside it are skipped by
+ * their run-id header, as always.
+ */
+export function mergePublishedRanges(parts: ReadonlyArray<readonly PartitionRange[]>): PartitionRange[] {
+  const merged = new Map<number, PartitionRange>();
+  for (const range of parts.flat()) {
+    const seen = merged.get(range.partition);
+    merged.set(range.partition, {
+      partition: range.partition,
+      fromOffset: seen && BigInt(seen.fromOffset) < BigInt(range.fromOffset) ? seen.fromOffset : range.fromOffset,
+      toOffset: seen && BigInt(seen.toOffset) > BigInt(range.toOffset) ? seen.toOffset : range.toOffset,
+    });
+  }
+  return [...merged.values()].sort((a, b) => a.partition - b.partition);
+}

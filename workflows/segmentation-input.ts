@@ -26,6 +26,8 @@ export interface SegmentationInput {
   chunkSize?: number;
   /** The workbook reader: the project's own (`fast`, default) or exceljs's streaming reader. */
   reader?: WorkbookReaderKind;
+  /** How many publish activities share the customers (each sends every n-th CustomerID), on any workers. */
+  publishActivities?: number;
   /** How many consume-and-classify activities share the topic's partitions (each takes whole partitions). */
   classifyActivities?: number;
   /** Messages per MySQL transaction when classifying: smaller means shorter transactions and finer restart points. */
@@ -45,6 +47,7 @@ export interface ResolvedInput {
   threshold: number;
   chunkSize: number;
   reader: WorkbookReaderKind;
+  publishActivities: number;
   classifyActivities: number;
   classifyBatchSize: number;
   maxAttempts: number;
@@ -53,6 +56,7 @@ export interface ResolvedInput {
 }
 
 export const DEFAULT_CHUNK_SIZE = 2_000;
+export const DEFAULT_PUBLISH_ACTIVITIES = 2;
 export const DEFAULT_CLASSIFY_ACTIVITIES = 2;
 export const DEFAULT_CLASSIFY_BATCH_SIZE = 5_000;
 /** With backoff from 1 s doubling to a 1-minute ceiling, 20 attempts ride out about 15 minutes of outage. */
@@ -60,7 +64,7 @@ export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
 const MAX_CHUNK_SIZE = 50_000;
 const MAX_FILES = 100;
-const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone'];
+const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'publishActivities', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone'];
 
 /** Checks the input and fills in defaults; a wrong field fails the run at once, naming the field. */
 export function resolveInput(input: unknown): ResolvedInput {
@@ -95,6 +99,7 @@ export function resolveInput(input: unknown): ResolvedInput {
     threshold: integerField('threshold', fields.threshold, DEFAULT_FREQUENCY_THRESHOLD, 0, 1_000_000),
     chunkSize: integerField('chunkSize', fields.chunkSize, DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE),
     reader: reader ?? 'fast',
+    publishActivities: integerField('publishActivities', fields.publishActivities, DEFAULT_PUBLISH_ACTIVITIES, 1, 64),
     classifyActivities: integerField('classifyActivities', fields.classifyActivities, DEFAULT_CLASSIFY_ACTIVITIES, 1, 64),
     classifyBatchSize: integerField('classifyBatchSize', fields.classifyBatchSize, DEFAULT_CLASSIFY_BATCH_SIZE, 1, 100_000),
     maxAttempts: integerField('maxAttempts', fields.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1, 1_000),

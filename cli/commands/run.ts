@@ -23,6 +23,7 @@ export interface RunOptions {
   chunkSize?: number;
   /** Which parser reads the workbook: 'fast' (default) or 'exceljs'. */
   reader?: WorkbookReaderKind;
+  publishActivities?: number;
   classifyActivities?: number;
   classifyBatchSize?: number;
   maxAttempts?: number;
@@ -86,6 +87,7 @@ export function workflowInput(options: Omit<RunOptions, 'file'> & { file?: strin
   if (options.threshold !== undefined) input.threshold = options.threshold;
   if (options.chunkSize !== undefined) input.chunkSize = options.chunkSize;
   if (options.reader !== undefined) input.reader = options.reader;
+  if (options.publishActivities !== undefined) input.publishActivities = options.publishActivities;
   if (options.classifyActivities !== undefined) input.classifyActivities = options.classifyActivities;
   if (options.classifyBatchSize !== undefined) input.classifyBatchSize = options.classifyBatchSize;
   if (options.maxAttempts !== undefined) input.maxAttempts = options.maxAttempts;

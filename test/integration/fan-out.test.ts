@@ -1,8 +1,9 @@
 /**
  * The fan-out is exact: a run naming two workbooks (one spread over three sheets, one in the
  * Online Retail II shape with the years on two sheets that share an invoice, and a notes sheet
- * that is skipped) loads one activity per sheet and consumes in three partition groups, on two
- * workers, and ends with exactly what one pass over all the rows gives.
+ * that is skipped) loads one activity per sheet, publishes in three slices of the customers and
+ * consumes in three partition groups, on two workers, and ends with exactly what one pass over
+ * all the rows gives, each customer published once.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -63,12 +64,12 @@ test('two workbooks, five transaction sheets, three consumers: the result is exa
     .sort(([a], [b]) => a - b)
     .map(([CustomerID, PurchaseCount]) => ({ CustomerID, PurchaseCount, FrequencyCategory: frequencyCategory(PurchaseCount) }));
 
-  const handle = await startSegmentation(env.client, env.config, { files: FILES, classifyActivities: 3 }, 'fan-out');
+  const handle = await startSegmentation(env.client, env.config, { files: FILES, publishActivities: 3, classifyActivities: 3 }, 'fan-out');
   const result: SegmentationProgress = await handle.result();
 
   expect(await segments(env.db)).toEqual(expected);
   expect(counter.summary().customers).toBe(expected.length);
-  expect(result.summary).toMatchObject({ rowsRead, ...counter.summary() });
+  expect(result.summary).toMatchObject({ rowsRead, ...counter.summary(), messagesPublished: expected.length, customersConsumed: expected.length });
   const { dataQuality } = result.summary!;
   expect(dataQuality.sheetsRead?.map(({ file, sheet }) => `${file}/${sheet}`)).toEqual([
     'three-sheets.xlsx/Online Retail',
@@ -88,5 +89,5 @@ test('two workbooks, five transaction sheets, three consumers: the result is exa
     const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
     if (type) scheduled[type] = (scheduled[type] ?? 0) + 1;
   }
-  expect(scheduled).toMatchObject({ planLoad: 1, loadWorkbookPart: 5, classifyCustomers: 3, reconcileRun: 1 });
+  expect(scheduled).toMatchObject({ planLoad: 1, loadWorkbookPart: 5, publishPurchaseCounts: 3, classifyCustomers: 3, reconcileRun: 1 });
 });
