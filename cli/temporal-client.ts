@@ -1,9 +1,9 @@
 /** A Temporal client for the CLI, closed by the caller. */
 import { Client, Connection } from '@temporalio/client';
-import { hostOf, loadConfig, setting, type AppConfig } from '../lib/config';
+import { hostOf, loadConfig, setting, temporalConnectionOptions, type AppConfig } from '../lib/config';
 
 export async function connectClient(config: AppConfig = loadConfig()): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporalNamespace });
   return { client, close: () => connection.close() };
 }

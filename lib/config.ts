@@ -33,6 +33,8 @@ export interface AppConfig {
   retention: StagingRetention;
   /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
   kafkaSecurity: KafkaSecurity;
+  /** TLS and an API key for Temporal (a secured cluster, Temporal Cloud); empty for the local dev server. */
+  temporalSecurity: TemporalSecurity;
 }
 
 /** How long runs keep their staging rows (what a retry or reset of a step reads). */
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       keepFailedHours: positiveInteger('STAGING_KEEP_FAILED_HOURS', env),
     },
     kafkaSecurity: loadKafkaSecurity(env),
+    temporalSecurity: loadTemporalSecurity(env),
   };
 }
 
@@ -180,6 +183,49 @@ export function loadKafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSe
     if (given.length) throw new Error(`${given.join(', ')} set but KAFKA_SSL is not true`);
   }
   return security;
+}
+
+/**
+ * How the worker and the CLI reach a Temporal frontend that is not the local dev server: TLS
+ * (TEMPORAL_TLS=true), with a client certificate and key when the server asks for one
+ * (TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE: Temporal Cloud's mTLS), a CA of its own
+ * (TEMPORAL_TLS_CA_FILE), or an API key (TEMPORAL_API_KEY, Temporal Cloud's other way; implies TLS).
+ */
+export interface TemporalSecurity {
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  apiKey?: Secret;
+}
+
+export function loadTemporalSecurity(env: NodeJS.ProcessEnv = process.env): TemporalSecurity {
+  const apiKey = optionalSetting('TEMPORAL_API_KEY', env);
+  const tlsSetting = (optionalSetting('TEMPORAL_TLS', env) ?? (apiKey ? 'true' : 'false')).toLowerCase();
+  if (tlsSetting !== 'true' && tlsSetting !== 'false') throw new Error('TEMPORAL_TLS must be true or false');
+  if (apiKey && tlsSetting === 'false') throw new Error('TEMPORAL_API_KEY is sent only over TLS: leave TEMPORAL_TLS unset or true');
+  const files = {
+    caFile: optionalFile('TEMPORAL_TLS_CA_FILE', env),
+    certFile: optionalFile('TEMPORAL_TLS_CERT_FILE', env),
+    keyFile: optionalFile('TEMPORAL_TLS_KEY_FILE', env),
+  };
+  if (Boolean(files.certFile) !== Boolean(files.keyFile)) throw new Error('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE go together: set both or neither');
+  const security: TemporalSecurity = {};
+  if (tlsSetting === 'true') security.tls = Object.fromEntries(Object.entries(files).filter(([, file]) => file !== undefined));
+  else if (Object.values(files).some(Boolean)) throw new Error('TEMPORAL_TLS_* files set but TEMPORAL_TLS is not true');
+  if (apiKey) security.apiKey = new Secret(apiKey);
+  return security;
+}
+
+/** The connection options both Temporal clients (the CLI's and the worker's native one) take. */
+export function temporalConnectionOptions(config: Pick<AppConfig, 'temporalAddress' | 'temporalSecurity'>) {
+  const { tls, apiKey } = config.temporalSecurity;
+  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
+  return {
+    address: config.temporalAddress,
+    tls: tls && {
+      serverRootCACertificate: read(tls.caFile),
+      clientCertPair: tls.certFile && tls.keyFile ? { crt: read(tls.certFile)!, key: read(tls.keyFile)! } : undefined,
+    },
+    apiKey: apiKey?.reveal(),
+  };
 }
 
 /** A setting without a default: undefined when unset or blank. */

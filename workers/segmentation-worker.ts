@@ -5,7 +5,7 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type SegmentationActivities } from '../activities';
-import { loadConfig, type AppConfig } from '../lib/config';
+import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
 import { loadWorkflowBundle } from './workflow-bundle';
@@ -25,7 +25,7 @@ export async function createSegmentationWorker(
   decorate: (activities: SegmentationActivities) => SegmentationActivities = (activities) => activities,
 ): Promise<SegmentationWorker> {
   const db = createDatabase(config.mysql);
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
     await assertSchemaCurrent(db);
     const kafka = kafkaClient(config.kafkaBrokers, 'customer-segmentation-worker', config.kafkaSecurity);
