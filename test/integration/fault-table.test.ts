@@ -58,7 +58,9 @@ const newWorker = async () => {
 };
 const killWorker = (retried: string): Scenario['fault'] => async ({ workers }) => {
   await workers[0].kill();
-  return async () => void (await newWorker());
+  // The new worker is the scenario's too, stopped with it: a worker left polling would take the
+  // next scenario's activities away from the worker that scenario means to kill.
+  return async () => void workers.push(await newWorker());
 };
 const crash = (server: 'kafka' | 'mysql'): Scenario['fault'] => async () => {
   await stackKill(server); // SIGKILL: a crash, no clean shutdown

@@ -12,6 +12,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { stackDown, stackUp } from '../../infra/stack/stack';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
+import { DEFAULT_PUBLISH_ACTIVITIES } from '../../workflows/segmentation-input';
 import { progressQuery, type SegmentationProgress } from '../../workflows/segmentation-progress';
 import { untilMidStep } from '../support/mid-step';
 import { segment } from '../support/segment-cli';
@@ -97,7 +98,7 @@ test('a missing workbook: the run waits at load; once the file is there, `segmen
     planLoad: 2,
     loadWorkbookPart: 1,
     aggregatePurchases: 1,
-    publishPurchaseCounts: 1,
+    publishPurchaseCounts: DEFAULT_PUBLISH_ACTIVITIES, // one per slice, once each
     classifyCustomers: 2, // the default two partition groups, once each
     reconcileRun: 1,
   });
@@ -120,7 +121,7 @@ test('MySQL stopped during classify with a small attempt cap: the run waits; MyS
   const result: SegmentationProgress = await handle.result();
   expect(result.steps.classify.runs).toBe(2);
   for (const step of ['load', 'aggregate', 'publish', 'reconcile'] as const) expect(result.steps[step].runs).toBe(1);
-  expect(await scheduled(handle.workflowId)).toMatchObject({ planLoad: 1, aggregatePurchases: 1, publishPurchaseCounts: 1, reconcileRun: 1 });
+  expect(await scheduled(handle.workflowId)).toMatchObject({ planLoad: 1, aggregatePurchases: 1, publishPurchaseCounts: DEFAULT_PUBLISH_ACTIVITIES, reconcileRun: 1 });
   expect(await env.db(TABLES.runs).where({ run_id: result.runId }).first('status')).toEqual({ status: 'completed' });
 });
 
