@@ -16,6 +16,7 @@ import { resolveWorkbookPath } from '../lib/data-dir';
 import { WorkbookChangedError } from '../lib/errors';
 import { describeChange, fingerprintFile, sizeAndTime, type FileFingerprint } from '../lib/file-fingerprint';
 import { TABLES } from '../lib/tables';
+import { isoOfSerial } from '../lib/workbook/decode-transaction-cell';
 import { readTransactionRows, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { ActivityDependencies } from './activity-dependencies';
 
@@ -73,12 +74,17 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
     const read: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
     let pairs = new Map<string, StagedPair>();
     let rowsSinceFlush = 0;
+    /** The newest kept InvoiceDate as a date serial: compared per row, turned into text per checkpoint. */
+    let newestInvoiceDate = 0;
     // One insert at a time, in row order, while the next rows are read: MySQL's round trips overlap
     // the parsing instead of adding to it.
     let staging: Promise<void> = Promise.resolve();
     /** The last checkpoint whose pairs are in MySQL: what a heartbeat may promise. */
     let staged: LoadCheckpoint | undefined = resumed;
     const flush = async () => {
+      const newest = newestInvoiceDate > 0 ? isoOfSerial(newestInvoiceDate) : undefined;
+      // A resumed attempt starts from the checkpoint's date: the greater of the two (ISO text orders like dates).
+      if (newest !== undefined && !(read.report.newestInvoiceDate! >= newest)) read.report.newestInvoiceDate = newest;
       const batch = [...pairs.values()];
       const reached: LoadCheckpoint = { ...read, report: structuredClone(read.report) };
       pairs = new Map();
@@ -109,6 +115,7 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
         countRow(read.report, cleaned);
         if (cleaned.kept) {
           pairs.set(`${cleaned.customerId}\u0000${cleaned.invoiceNo}`, { run_id: runId, CustomerID: cleaned.customerId, InvoiceNo: cleaned.invoiceNo });
+          if (row.invoiceDate !== null && row.invoiceDate > newestInvoiceDate) newestInvoiceDate = row.invoiceDate;
         }
         read.rowNumber = row.rowNumber;
         rowsSinceFlush += 1;

@@ -10,6 +10,11 @@ export interface DataQualityReport {
   rowsRead: number;
   rowsKept: number;
   rowsDropped: Record<DropReason, number>;
+  /**
+   * The newest InvoiceDate among the kept rows (ISO, to the second, no time zone: as the workbook
+   * has it): the data's own date, which orders publication. Absent when no kept row has a date.
+   */
+  newestInvoiceDate?: string;
   /** Per sheet read (after a load of several sheets or files). */
   sheetsRead?: Array<{ file: string; sheet: string; rowsRead: number; rowsKept: number }>;
   /** Sheets without a transactions header, which were not read. */
@@ -38,6 +43,8 @@ export function mergeDataQualityReports(
     merged.rowsRead += report.rowsRead;
     merged.rowsKept += report.rowsKept;
     for (const reason of DROP_REASONS) merged.rowsDropped[reason] += report.rowsDropped[reason];
+    // Fixed-width ISO text: the newer date is the greater string.
+    if (report.newestInvoiceDate !== undefined && !(merged.newestInvoiceDate! >= report.newestInvoiceDate)) merged.newestInvoiceDate = report.newestInvoiceDate;
   }
   merged.sheetsRead = parts.map(({ file, sheet, report }) => ({ file, sheet, rowsRead: report.rowsRead, rowsKept: report.rowsKept }));
   merged.skippedSheets = skippedSheets;

@@ -53,3 +53,48 @@ export function decodeCustomerId(value: PlainCellValue): number | null {
   }
   return number;
 }
+
+/** Days between Excel's 1900 and 1904 date systems: a 1904 workbook's serial plus this is a 1900 serial. */
+export const DATE_1904_OFFSET_DAYS = 1_462;
+/** Excel's own range: serial 1 is 1900-01-01, 2,958,465 is 9999-12-31. */
+const LAST_SERIAL = 2_958_466;
+const UNIX_EPOCH_SERIAL = 25_569;
+const DAY_MS = 86_400_000;
+/** ISO text (`2011-12-09`, `2011-12-09 12:50`, `2011-12-09T12:50:00`) and the UCI CSV's `12/9/2011 12:50` (month first). */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+const US_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$/;
+
+/**
+ * InvoiceDate as an Excel date serial in the 1900 system (days since 1899-12-30, the fraction is
+ * the time of day): what a date cell stores, so comparing two dates is comparing two numbers and
+ * the reader pays nothing per row for calendars. Excel dates carry no time zone; neither does this.
+ */
+export function decodeInvoiceDate(value: PlainCellValue, date1904: boolean): number | null {
+  if (value === null) return null;
+  let serial: number;
+  if (typeof value === 'number') serial = date1904 ? value + DATE_1904_OFFSET_DAYS : value;
+  else if (value instanceof Date) serial = value.getTime() / DAY_MS + UNIX_EPOCH_SERIAL;
+  else if (typeof value === 'string') serial = serialOfText(value);
+  else serial = NaN;
+  if (!(serial >= 1 && serial < LAST_SERIAL)) throw new UnexpectedCellValue('expected a date (a date cell, or text such as 2011-12-09 12:50)');
+  return serial;
+}
+
+/** A date serial as ISO text to the second (`2011-12-09T12:50:00`), for records and messages. */
+export function isoOfSerial(serial: number): string {
+  const ms = Math.round(((serial - UNIX_EPOCH_SERIAL) * DAY_MS) / 1000) * 1000;
+  return new Date(ms).toISOString().slice(0, 19);
+}
+
+function serialOfText(text: string): number {
+  const iso = ISO_DATE.exec(text);
+  const us = iso ? undefined : US_DATE.exec(text);
+  if (!iso && !us) return NaN;
+  const [year, month, day] = iso ? [iso[1], iso[2], iso[3]].map(Number) : [us![3], us![1], us![2]].map(Number);
+  const [hours, minutes, seconds] = (iso ? iso.slice(4, 7) : us!.slice(4, 7)).map((part) => Number(part ?? 0));
+  const ms = Date.UTC(year, month - 1, day, hours, minutes, seconds);
+  const date = new Date(ms);
+  // Date.UTC rolls 2011-02-30 over to March: a day that does not exist is not a date.
+  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hours > 23 || minutes > 59 || seconds > 59) return NaN;
+  return ms / DAY_MS + UNIX_EPOCH_SERIAL;
+}

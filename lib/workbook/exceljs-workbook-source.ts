@@ -85,6 +85,10 @@ export class ExcelJsWorkbookSource implements WorkbookSource {
     return this.parts.sheets;
   }
 
+  get date1904(): boolean {
+    return this.parts.date1904;
+  }
+
   async *readSheet(sheet: WorkbookSheet, onRow: SheetRowListener, control: SheetReadControl): AsyncGenerator<void> {
     if (sheet.partPath === undefined) return;
     await this.readSharedStrings();

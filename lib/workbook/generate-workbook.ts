@@ -30,6 +30,13 @@ export interface GenerateWorkbookOptions {
   rowsPerSheet?: number;
   /** Distinct customers to draw from; by default one per 125 rows, as in the UCI export. */
   customers?: number;
+  /**
+   * Bad nights as upstream jobs write them, for audit tests and demos: `lastRowsOnly: n` writes only
+   * the last n of the rows (an export that covers only the last days), `blankCustomerIds` leaves
+   * every CustomerID cell empty. The rows are drawn as without them, so the dates stay the same.
+   */
+  lastRowsOnly?: number;
+  blankCustomerIds?: boolean;
 }
 
 /** How many of each kind of dirt were written, so a test can check the reader met every kind. */
@@ -49,6 +56,8 @@ export interface GeneratedDirt {
 }
 
 export interface GeneratedWorkbook extends DataQualityReport, PurchaseSummary {
+  /** The newest InvoiceDate of a kept row (ISO, to the second), as the reader should find it. */
+  newestInvoiceDate?: string;
   dirt: GeneratedDirt;
   /** The sheets written, in order, each with the header and its share of the rows. */
   sheets: string[];
@@ -141,6 +150,8 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
   };
 
   const sheets: string[] = [];
+  const firstWrittenRow = options.lastRowsOnly === undefined ? 0 : Math.max(0, rows - options.lastRowsOnly);
+  let newestInvoiceTime = -Infinity;
 
   // Written under a temporary name and renamed when complete, so a crash never leaves a
   // half-written workbook where the pipeline would pick it up.
@@ -187,6 +198,8 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
       const invoiceDate = new Date(invoiceTime);
 
       for (let line = 0; line < lineCount && written < rows; line++, written++) {
+        // Drawn as always, so the rows that are written are exactly the full export's last ones.
+        const omitted = written < firstWrittenRow;
         const product = products[Math.floor(products.length * random.next() ** 1.5)];
         let quantity = random.pick(QUANTITIES);
         if (isCancellation) quantity = -quantity;
@@ -200,12 +213,18 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
           dirt.zeroUnitPrices += 1;
         }
 
+        const customerId = options.blankCustomerIds ? null : (customer?.id ?? null);
         // The ground truth: what the reader should decode from this row, whatever its cells look like.
-        const result = cleanTransaction({ invoiceNo, customerId: customer?.id ?? null, quantity, unitPrice });
-        countRow(report, result);
-        if (result.kept) purchases.add(result.customerId, result.invoiceNo);
-        if (customer === undefined) dirt.rowsWithoutCustomerId += 1;
-        if (isCancellation) dirt.cancellationRows += 1;
+        const result = cleanTransaction({ invoiceNo, customerId, quantity, unitPrice });
+        if (!omitted) {
+          countRow(report, result);
+          if (result.kept) {
+            purchases.add(result.customerId, result.invoiceNo);
+            newestInvoiceTime = Math.max(newestInvoiceTime, invoiceTime);
+          }
+          if (customerId === null) dirt.rowsWithoutCustomerId += 1;
+          if (isCancellation) dirt.cancellationRows += 1;
+        }
 
         let invoiceCell: Cell = isCancellation ? invoiceNo : invoiceNumber;
         if (invoiceNoAsText) {
@@ -229,13 +248,14 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
           unitPriceCell = numberAsText(String(unitPrice));
           dirt.unitPricesAsText += 1;
         }
-        let customerCell: Cell = customer?.id ?? null;
-        if (customer !== undefined && random.chance(CUSTOMER_ID_AS_TEXT_RATE)) {
+        let customerCell: Cell = customerId;
+        if (customer !== undefined && random.chance(CUSTOMER_ID_AS_TEXT_RATE) && customerId !== null) {
           // Exports that went through a float column write '17850.0'.
           customerCell = numberAsText(random.chance(0.3) ? `${customer.id}.0` : String(customer.id));
           dirt.customerIdsAsText += 1;
         }
 
+        if (omitted) continue;
         if (rowsInSheet === rowsPerSheet) {
           // Excel's row limit: an invoice may go on on the next sheet, as in exports split by size.
           sheet.commit();
@@ -258,7 +278,8 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
     await rm(partialPath, { force: true });
     throw error;
   }
-  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), dirt, sheets };
+  const newestInvoiceDate = newestInvoiceTime > 0 ? new Date(newestInvoiceTime).toISOString().slice(0, 19) : undefined;
+  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), newestInvoiceDate, dirt, sheets };
 }
 
 /**

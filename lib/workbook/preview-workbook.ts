@@ -6,6 +6,7 @@ import { PurchaseCounter, type PurchaseSummary } from '../aggregation/purchase-c
 import { cleanTransaction } from '../cleaning/clean-transaction';
 import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cleaning/data-quality-report';
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
+import { isoOfSerial } from './decode-transaction-cell';
 import { readTransactionRows, type ReadTransactionRowsOptions, type SkippedSheet } from './read-transaction-rows';
 
 export interface PreviewWorkbookOptions extends Omit<ReadTransactionRowsOptions, 'onSheetSkipped'> {
@@ -35,15 +36,20 @@ export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<
   const counter = new PurchaseCounter();
   const sheets: string[] = [];
   const skippedSheets: SkippedSheet[] = [];
+  let newestInvoiceDate = 0;
   const batches = readTransactionRows({ ...readOptions, onSheetSkipped: (skipped) => skippedSheets.push(skipped) });
   for await (const { sheet, rows } of batches) {
     if (sheets.at(-1) !== sheet) sheets.push(sheet);
     for (const row of rows) {
       const result = cleanTransaction(row);
       countRow(report, result);
-      if (result.kept) counter.add(result.customerId, result.invoiceNo);
+      if (result.kept) {
+        counter.add(result.customerId, result.invoiceNo);
+        if (row.invoiceDate !== null && row.invoiceDate > newestInvoiceDate) newestInvoiceDate = row.invoiceDate;
+      }
     }
   }
+  if (newestInvoiceDate > 0) report.newestInvoiceDate = isoOfSerial(newestInvoiceDate);
   const topCustomers = [...counter.purchaseCounts()]
     .map(([customerId, purchaseCount]) => ({ customerId, purchaseCount }))
     .sort((a, b) => b.purchaseCount - a.purchaseCount || a.customerId - b.customerId)

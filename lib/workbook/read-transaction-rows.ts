@@ -31,6 +31,8 @@ export interface TransactionRow {
   customerId: number | null;
   quantity: number | null;
   unitPrice: number | null;
+  /** An Excel date serial (1900 system): see decodeInvoiceDate. */
+  invoiceDate: number | null;
 }
 
 /** Consecutive rows of one sheet. */
@@ -82,8 +84,8 @@ const MIN_NAMES_FOR_A_HEADER = 2;
 
 type ColumnNumbers = Record<TransactionColumn, number>;
 
-// Plain locals: tsx compiles imports to getter calls, paid four times a row otherwise.
-const { decodeCustomerId, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } = decoders;
+// Plain locals: tsx compiles imports to getter calls, paid five times a row otherwise.
+const { decodeCustomerId, decodeInvoiceDate, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } = decoders;
 
 export function readTransactionRows(options: ReadTransactionRowsOptions): AsyncIterable<TransactionRowBatch> {
   return readBatches(options, DECODED_COLUMNS, decodeRow);
@@ -97,7 +99,7 @@ export interface TransactionCells {
 
 /**
  * The same rows as readTransactionRows, with every transaction column's plain value instead of
- * the decoded four: for comparing readers cell by cell, and for reports that show raw values.
+ * the decoded five: for comparing readers cell by cell, and for reports that show raw values.
  */
 export function readTransactionCells(options: ReadTransactionRowsOptions): AsyncIterable<{ sheet: string; rows: TransactionCells[] }> {
   return readBatches(options, TRANSACTION_COLUMNS, (rowNumber, cells, columns) => ({
@@ -107,7 +109,7 @@ export function readTransactionCells(options: ReadTransactionRowsOptions): Async
 }
 
 /** Turns a row's cells (indexed by column number) into what the caller reads. */
-type RowMapper<T> = (rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation) => T;
+type RowMapper<T> = (rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation, date1904: boolean) => T;
 
 /** The sheets readTransactionRows would read, and why the others would be skipped; reads only as far as each header. */
 export async function listTransactionSheets(options: ListTransactionSheetsOptions): Promise<{ sheets: string[]; skipped: SkippedSheet[] }> {
@@ -215,7 +217,7 @@ async function* readSheet<T>(
       if (++counter.rows > limits.maxRows) {
         throw new InvalidWorkbookError({ ...where, row: rowNumber }, `has more than ${limits.maxRows} data rows (limit maxRows)`);
       }
-      rows.push(mapRow(rowNumber, cells, columns, where));
+      rows.push(mapRow(rowNumber, cells, columns, where, source.date1904));
     } else if (search.offer(rowNumber, cells)) {
       control.wanted = search.wantedColumns;
     }
@@ -310,13 +312,14 @@ function headerCells(cells: readonly PlainCellValue[]): HeaderCell[] {
   return header;
 }
 
-function decodeRow(rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation): TransactionRow {
+function decodeRow(rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation, date1904: boolean): TransactionRow {
   return {
     rowNumber,
     invoiceNo: decodeCell(cells, columns, 'InvoiceNo', decodeInvoiceNo, rowNumber, where),
     customerId: decodeCell(cells, columns, 'CustomerID', decodeCustomerId, rowNumber, where),
     quantity: decodeCell(cells, columns, 'Quantity', decodeNumber, rowNumber, where),
     unitPrice: decodeCell(cells, columns, 'UnitPrice', decodeNumber, rowNumber, where),
+    invoiceDate: decodeCell(cells, columns, 'InvoiceDate', (value) => decodeInvoiceDate(value, date1904), rowNumber, where),
   };
 }
 

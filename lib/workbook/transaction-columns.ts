@@ -14,8 +14,8 @@ export type TransactionColumn = (typeof TRANSACTION_COLUMNS)[number];
 
 /**
  * The columns the pipeline decodes. The header check still asks for all eight: a workbook without
- * them is not the export we were promised, even if the four we read happen to be there.
+ * them is not the export we were promised, even if the five we read happen to be there.
  */
-export const DECODED_COLUMNS = ['InvoiceNo', 'Quantity', 'UnitPrice', 'CustomerID'] as const satisfies readonly TransactionColumn[];
+export const DECODED_COLUMNS = ['InvoiceNo', 'Quantity', 'InvoiceDate', 'UnitPrice', 'CustomerID'] as const satisfies readonly TransactionColumn[];
 
 export type DecodedColumn = (typeof DECODED_COLUMNS)[number];

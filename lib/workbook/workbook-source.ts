@@ -26,6 +26,8 @@ export interface SheetReadControl {
 export interface WorkbookSource {
   readonly displayName: string;
   readonly sheets: readonly WorkbookSheet[];
+  /** The workbook counts dates from 1904-01-01 (old Mac workbooks), so its date serials are 1,462 days short. */
+  readonly date1904: boolean;
   /**
    * Reads a worksheet, calling `onRow` as rows are parsed, and yields after each piece of the
    * file so the caller can hand rows on (or stop: leaving the loop stops inflating the sheet).

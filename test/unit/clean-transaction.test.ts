@@ -2,7 +2,7 @@ import { cleanTransaction } from '../../lib/cleaning/clean-transaction';
 import { countRow, emptyDataQualityReport } from '../../lib/cleaning/data-quality-report';
 import type { TransactionRow } from '../../lib/workbook/read-transaction-rows';
 
-const purchase: TransactionRow = { rowNumber: 2, invoiceNo: '536365', customerId: 17850, quantity: 6, unitPrice: 2.55 };
+const purchase: TransactionRow = { rowNumber: 2, invoiceNo: '536365', customerId: 17850, quantity: 6, unitPrice: 2.55, invoiceDate: 40513.35 };
 
 describe('cleanTransaction', () => {
   it('keeps a purchase as a (customer, invoice) pair', () => {

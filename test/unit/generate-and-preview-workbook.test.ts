@@ -17,7 +17,7 @@ describe('generateWorkbook + previewWorkbook', () => {
 
   it('previews exactly the figures the generator meant to write', async () => {
     const preview = await previewWorkbook({ filePath, displayName: 'generated/online-retail-20k.xlsx' });
-    expect(preview.report).toEqual({ rowsRead: generated.rowsRead, rowsKept: generated.rowsKept, rowsDropped: generated.rowsDropped });
+    expect(preview.report).toEqual({ rowsRead: generated.rowsRead, rowsKept: generated.rowsKept, rowsDropped: generated.rowsDropped, newestInvoiceDate: generated.newestInvoiceDate });
     expect({ customers: preview.customers, low: preview.low, high: preview.high, purchases: preview.purchases }).toEqual({
       customers: generated.customers,
       low: generated.low,
@@ -96,7 +96,7 @@ describe('generateWorkbook + previewWorkbook', () => {
     expect(split.sheets).toEqual(['Online Retail', 'Online Retail 2', 'Online Retail 3']);
     const preview = await previewWorkbook({ filePath: outPath, displayName: 'split.xlsx' });
     expect(preview.sheets).toEqual(split.sheets);
-    expect(preview.report).toEqual({ rowsRead: 5_000, rowsKept: split.rowsKept, rowsDropped: split.rowsDropped });
+    expect(preview.report).toEqual({ rowsRead: 5_000, rowsKept: split.rowsKept, rowsDropped: split.rowsDropped, newestInvoiceDate: split.newestInvoiceDate });
     expect({ customers: preview.customers, low: preview.low, high: preview.high, purchases: preview.purchases }).toEqual({
       customers: split.customers,
       low: split.low,

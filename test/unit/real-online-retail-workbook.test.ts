@@ -18,6 +18,7 @@ describeWithOnlineRetail('the real UCI Online Retail workbook', () => {
         nonPositiveQuantity: 0,
         nonPositiveUnitPrice: 40,
       },
+      newestInvoiceDate: '2011-12-09T12:50:00',
     });
     expect({ customers: preview.customers, low: preview.low, high: preview.high, purchases: preview.purchases }).toEqual({
       customers: 4_338,

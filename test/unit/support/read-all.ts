@@ -2,10 +2,21 @@
 import { InvalidWorkbookError } from '../../../lib/errors';
 import { readTransactionRows, type ReadTransactionRowsOptions, type TransactionRow } from '../../../lib/workbook/read-transaction-rows';
 
-export async function readAll(options: ReadTransactionRowsOptions): Promise<TransactionRow[]> {
+/** A row's four purchase columns; InvoiceDate, the data's date, has tests of its own (invoice-date.test.ts). */
+export type PurchaseColumns = Omit<TransactionRow, 'invoiceDate'>;
+
+export async function readAll(options: ReadTransactionRowsOptions): Promise<PurchaseColumns[]> {
+  return (await readAllWithDates(options)).map(withoutDate);
+}
+
+export async function readAllWithDates(options: ReadTransactionRowsOptions): Promise<TransactionRow[]> {
   const rows: TransactionRow[] = [];
   for await (const batch of readTransactionRows(options)) rows.push(...batch.rows);
   return rows;
+}
+
+export function withoutDate({ invoiceDate: _date, ...row }: TransactionRow): PurchaseColumns {
+  return row;
 }
 
 /** The error a read fails with; fails the test if the read succeeds or throws something untyped. */
