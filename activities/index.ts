@@ -4,11 +4,13 @@
  */
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAggregatePurchases } from './aggregate-purchases';
+import { createAuditRun } from './audit-run';
 import { createClassifyCustomers } from './classify-customers';
 import { createLoadWorkbookPart } from './load-workbook';
 import { createPlanLoad } from './plan-load';
 import { createPruneStaging } from './prune-staging';
 import { createPublishPurchaseCounts } from './publish-purchase-counts';
+import { createPublishSegments } from './publish-segments';
 import { createReconcileRun } from './reconcile-run';
 import { createRecordRunProgress, createRecordRunStarted } from './record-run';
 
@@ -22,6 +24,8 @@ export function createActivities(dependencies: ActivityDependencies) {
     publishPurchaseCounts: createPublishPurchaseCounts(dependencies),
     classifyCustomers: createClassifyCustomers(dependencies),
     reconcileRun: createReconcileRun(dependencies),
+    auditRun: createAuditRun(dependencies),
+    publishSegments: createPublishSegments(dependencies),
     pruneStaging: createPruneStaging(dependencies),
   };
 }

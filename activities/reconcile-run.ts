@@ -1,24 +1,25 @@
 /**
- * Step 5, reconcile and publish. First the checks: every customer aggregated was published,
- * consumed and written to the run's history exactly once, with the PurchaseCount it was
- * aggregated with and the category the threshold gives. Then the publication, in one transaction:
- * `customer_segments` becomes exactly this run's result (customers absent from it are removed),
- * unless a run started later has already published, in which case this run is superseded and the
- * table is left alone. Readers see the old table or the new one, never a mix.
+ * Step 5, reconcile: every customer aggregated was published, consumed and written to the run's
+ * history exactly once, with the PurchaseCount it was aggregated with and the category the
+ * threshold gives. A run that agrees with itself goes on to its audit (audit-run.ts) and then its
+ * publication (publish-segments.ts); this step changes nothing.
  *
- * Why a transaction and not a table swap: a RENAME TABLE swap needs CREATE and DROP, which the
- * worker's MySQL user does not have; a transaction needs only the rows.
+ * Runs recorded before the audit existed call this step with `checkOnly` unset: for them it also
+ * publishes, as it always did (without an audit: they were started before there was one).
  */
 import type { Knex } from 'knex';
 import { ReconciliationError } from '../lib/errors';
+import { lockPublication, outranks, replacePublishedSegments } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 
 export interface ReconcileInput {
   runId: string;
-  /** When the run was started (kept across resets): a run started later wins the publication. */
+  /** When the run was started (kept across resets): on equal data dates, a run started later wins the publication. */
   runStartedAt: string;
+  /** Only check (every run since the audit step); unset in histories from before it, which publish here too. */
+  checkOnly?: boolean;
   threshold: number;
   customers: number;
   purchases: number;
@@ -26,16 +27,12 @@ export interface ReconcileInput {
   messagesConsumed: number;
 }
 
-export interface ReconcileResult {
-  /** true: customer_segments now holds this run's result; false: a newer run's result stays. */
+export interface ReconcileResult extends RunResult {
+  /** Legacy (publishing) calls only: whether customer_segments now holds this run's result. */
   published: boolean;
-  /** Distinct customers the run consumed from Kafka: its rows in customer_segment_history. */
-  customersConsumed: number;
-  /** Rows this run put into customer_segments (0 when superseded). */
+  /** Legacy calls only: rows this run put into customer_segments (0 when superseded). */
   rowsWritten: number;
-  low: number;
-  high: number;
-  /** The run whose result stays published, when this one is superseded. */
+  /** Legacy calls only: the run whose result stays published, when this one is superseded. */
   supersededBy?: string;
 }
 
@@ -45,6 +42,7 @@ const HIGH = 'High Frequency';
 export function createReconcileRun({ db }: ActivityDependencies) {
   return async function reconcileRun(input: ReconcileInput): Promise<ReconcileResult> {
     const written = await heartbeatWhile(checkRunResult(db, input));
+    if (input.checkOnly) return { ...written, published: false, rowsWritten: 0 };
     return await heartbeatWhile(publishRunResult(db, input, written));
   };
 }
@@ -87,40 +85,14 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
   return result;
 }
 
+/** The publication of runs from before the audit step: no data date, no audit, the same lock and replacement. */
 export async function publishRunResult(db: Knex, input: ReconcileInput, written: RunResult): Promise<ReconcileResult> {
-  const { runId, customers } = input;
-  const startedAt = new Date(input.runStartedAt);
+  const run = { runId: input.runId, dataDate: null, startedAt: new Date(input.runStartedAt), customers: input.customers };
   return await db.transaction(async (trx) => {
-    // The single publication row is the lock: publications happen one at a time.
-    const current: { run_id: string | null; run_started_at: Date | null } = await trx(TABLES.publication).where({ id: 1 }).forUpdate().first();
-    if (current.run_id !== null && current.run_id !== runId && isNewer(current, { runId, startedAt })) {
-      return { ...written, published: false, rowsWritten: 0, supersededBy: current.run_id };
-    }
-    const now = new Date();
-    await trx.raw(
-      `DELETE s FROM ?? s LEFT JOIN ?? h ON h.RunId = ? AND h.CustomerID = s.CustomerID WHERE h.CustomerID IS NULL`,
-      [TABLES.segments, TABLES.segmentHistory, runId],
-    );
-    await trx.raw(
-      `INSERT INTO ?? (CustomerID, PurchaseCount, FrequencyCategory, RunId, UpdatedAt)
-       SELECT CustomerID, PurchaseCount, FrequencyCategory, RunId, ? FROM ?? WHERE RunId = ?
-       ON DUPLICATE KEY UPDATE PurchaseCount = VALUES(PurchaseCount), FrequencyCategory = VALUES(FrequencyCategory),
-         RunId = VALUES(RunId), UpdatedAt = VALUES(UpdatedAt)`,
-      [TABLES.segments, now, TABLES.segmentHistory, runId],
-    );
-    const [table] = await trx(TABLES.segments).select(trx.raw('COUNT(*) AS total'), trx.raw('COALESCE(SUM(RunId = ?), 0) AS mine', [runId]));
-    if (Number(table.total) !== customers || Number(table.mine) !== customers) {
-      // Thrown inside the transaction: it rolls back, and readers keep the previous result.
-      throw new ReconciliationError(`publishing run ${runId} would leave ${table.total} rows (${table.mine} of them its own) for ${customers} customers`);
-    }
-    await trx(TABLES.publication).where({ id: 1 }).update({ run_id: runId, run_started_at: startedAt, published_at: now });
-    await trx(TABLES.runs).where({ run_id: runId }).update({ published_at: now });
-    return { ...written, published: true, rowsWritten: Number(table.mine) };
+    const current = await lockPublication(trx);
+    if (current.runId === run.runId) return { ...written, published: true, rowsWritten: input.customers };
+    if (outranks(current, run)) return { ...written, published: false, rowsWritten: 0, supersededBy: current.runId! };
+    const rowsWritten = await replacePublishedSegments(trx, run, current, { kind: 'audit-off' });
+    return { ...written, published: true, rowsWritten };
   });
-}
-
-/** Runs are ordered by when they were started; the run id breaks a tie. */
-function isNewer(current: { run_id: string | null; run_started_at: Date | null }, mine: { runId: string; startedAt: Date }): boolean {
-  const theirs = current.run_started_at?.getTime() ?? 0;
-  return theirs > mine.startedAt.getTime() || (theirs === mine.startedAt.getTime() && current.run_id! > mine.runId);
 }

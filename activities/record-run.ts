@@ -3,6 +3,7 @@
  * workflow owns the run's progress; these activities only write down what it says, so "started",
  * "failed" or "awaiting an operator" mean the same in MySQL as in the Temporal UI.
  */
+import { dateColumnOfIso } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ResolvedInput } from '../workflows/segmentation-input';
 import { FINAL_STATUSES, type SegmentationProgress } from '../workflows/segmentation-progress';
@@ -56,6 +57,8 @@ function runColumns(progress: SegmentationProgress): Record<string, unknown> {
     files: progress.files ? JSON.stringify(progress.files) : null,
     published_offsets: progress.publishedOffsets ? JSON.stringify(progress.publishedOffsets) : null,
     data_quality: progress.dataQuality ? JSON.stringify(progress.dataQuality) : null,
+    data_date: dateColumnOfIso(progress.dataQuality?.newestInvoiceDate),
+    audit: progress.audit ? JSON.stringify(progress.audit) : null,
     rows_read: summary?.rowsRead ?? load?.rowsRead ?? null,
     rows_kept: summary?.rowsKept ?? load?.rowsKept ?? null,
     customers: summary?.customers ?? steps.aggregate.counts?.customers ?? null,

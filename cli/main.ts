@@ -1,5 +1,6 @@
 /** The `segment` command: one entry point for the stack, the worker and the runs. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addAuditOptions } from './audit-flags';
 
 // Each command loads its own modules when it runs, so `segment stack status` does not pay for
 // the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
@@ -16,6 +17,7 @@ const load = {
   report: () => require('./commands/report') as typeof import('./commands/report'),
   runs: () => require('./commands/runs') as typeof import('./commands/runs'),
   operator: () => require('./commands/operator-decision') as typeof import('./commands/operator-decision'),
+  publish: () => require('./commands/publish') as typeof import('./commands/publish'),
 };
 
 const wholeNumber = (value: string) => {
@@ -64,9 +66,9 @@ program
   .description('run a worker for the customer-segmentation task queue until SIGINT/SIGTERM')
   .action(() => exitWith(async () => load.worker().workerCommand())());
 
-program
+addAuditOptions(program
   .command('run')
-  .description('start a segmentation run on a workbook inside DATA_DIR')
+  .description('start a segmentation run on a workbook inside DATA_DIR'))
   .requiredOption('--file <path...>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR; several are read as one export')
   .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
   .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
@@ -91,14 +93,15 @@ program
   .option('--json', 'print one JSON object')
   .action((workflowId: string, options) => exitWith(async () => load.status().statusCommand(workflowId, options))());
 
-for (const action of ['retry', 'abort'] as const) {
+const OPERATOR_ACTIONS = {
+  retry: 'a run waiting for an operator: run its failed step (and the later ones) again, or audit a held run again',
+  approve: 'a run its audit held: publish it as it is (recorded with --by and --reason)',
+  abort: 'a run waiting for an operator: end it as failed, publishing nothing',
+} as const;
+for (const action of ['retry', 'approve', 'abort'] as const) {
   program
     .command(action)
-    .description(
-      action === 'retry'
-        ? 'a run waiting for an operator: run its failed step (and the later ones) again'
-        : 'a run waiting for an operator: end it as failed, publishing nothing',
-    )
+    .description(OPERATOR_ACTIONS[action])
     .argument('<workflowId>')
     .option('--reason <text>', 'recorded with the decision')
     .option('--by <name>', 'who decided (default: your user name)')
@@ -106,6 +109,15 @@ for (const action of ['retry', 'abort'] as const) {
     .option('--json', 'print JSON')
     .action((workflowId: string, options) => exitWith(async () => load.operator().operatorDecisionCommand(action, workflowId, options))());
 }
+
+program
+  .command('publish')
+  .description('make a completed run the published one, on purpose (e.g. to undo a result approved by mistake); atomic and recorded')
+  .argument('<run>', 'a workflow id (its newest run) or a run key')
+  .option('--reason <text>', 'recorded with the publication')
+  .option('--by <name>', 'who decided (default: your user name)')
+  .option('--json', 'print JSON')
+  .action((run: string, options) => exitWith(async () => load.publish().publishCommand(run, options))());
 
 program
   .command('runs')
@@ -135,7 +147,7 @@ const scheduleAction = (action: import('./commands/schedule').ScheduleAction, de
     .option('--json', 'print JSON')
     .action((options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
 const workbookOptions = (command: Command, verb: string) =>
-  command
+  addAuditOptions(command)
     .option('--file <path...>', `workbook inside DATA_DIR ${verb}; may hold {date} (the day of the run, YYYY-MM-DD in --timezone), {date-1}, and * or ? in the file name (the newest match)`)
     .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
     .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)

@@ -9,6 +9,8 @@ export const TABLES = {
   segmentHistory: 'customer_segment_history',
   /** Which run `customer_segments` holds; its single row is the publication lock. */
   publication: 'segment_publication',
+  /** Every change of the published run: which run replaced which, how, by whom and why. */
+  publicationEvents: 'segment_publication_events',
   /** One row per run: input, files read, per-step progress, counts, outcome. */
   runs: 'segmentation_runs',
   /** Distinct (customer, invoice) pairs a run loaded, until the run's staging is pruned. */

@@ -1,12 +1,13 @@
 /**
  * customerSegmentation: workbook → (customer, invoice) pairs → purchase counts → Kafka →
- * classification → reconciliation → customer_segments. Each step is an activity (load and
- * classify fan out into several), so the Temporal UI shows which one runs, retries only that one,
- * and a reset can restart from any of them.
+ * classification → reconciliation → audit → customer_segments ("write, audit, publish"). Each step
+ * is an activity (load, publish and classify fan out into several), so the Temporal UI shows which
+ * one runs, retries only that one, and a reset can restart from any of them.
  *
  * A step that fails for good (bad input, or its attempts spent) does not end the run: the run
  * records the failure and waits for an operator's `retry` (that step and the later ones run
- * again; the earlier ones do not) or `abort`.
+ * again; the earlier ones do not) or `abort`. A run its audit holds waits the same way, and an
+ * operator may also `approve` it: it is then published as it is.
  *
  * Orchestration only: every read and write happens in the activities, and what passes through
  * this history is a run id, counts, file fingerprints and offset ranges, never rows.
@@ -31,7 +32,10 @@ import type { SegmentationActivities } from '../activities';
 import type { AggregateResult } from '../activities/aggregate-purchases';
 import type { ClassifyResult } from '../activities/classify-customers';
 import type { PublishResult } from '../activities/publish-purchase-counts';
+import type { PublishSegmentsResult } from '../activities/publish-segments';
 import type { ReconcileResult } from '../activities/reconcile-run';
+import type { AuditResult } from '../activities/audit-run';
+import { describeFailedChecks } from '../lib/audit/audit-checks';
 import { mergeDataQualityReports, type DataQualityReport } from '../lib/cleaning/data-quality-report';
 import { NON_RETRYABLE_ERROR_TYPES } from '../lib/errors';
 import { SEGMENTATION_STATUS, SEGMENTATION_STEP, TEMPORAL_SCHEDULED_START_TIME } from '../lib/search-attributes';
@@ -42,6 +46,7 @@ import {
   newProgress,
   progressQuery,
   STEPS,
+  STEPS_BEFORE_AUDIT,
   STEP_TITLES,
   type RunSummary,
   type SegmentationProgress,
@@ -57,6 +62,8 @@ interface StepResults {
   publish: PublishResult;
   classify: ClassifyResult;
   reconcile: ReconcileResult;
+  audit: AuditResult;
+  publication: PublishSegmentsResult;
 }
 
 /**
@@ -65,15 +72,25 @@ interface StepResults {
  */
 /** The patch that made publish fan out (`publishActivities`); older histories have one publish activity. */
 const PUBLISH_IN_SLICES = 'publish-in-slices';
+/** The patch that put the audit and a publication step of its own after reconcile; older histories publish in reconcile. */
+const AUDIT_BEFORE_PUBLICATION = 'audit-before-publication';
+/** A publication finds another run published since the audit: audit again, at most this often, then wait for an operator. */
+const MAX_AUDITS = 5;
 const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
+/** The audit's "no": not an error of any step, but the same operator wait, where `approve` is also allowed. */
+const AUDIT_HELD = 'AuditHeldError';
 
 export async function customerSegmentation(rawInput: SegmentationInput): Promise<SegmentationProgress> {
   const info = workflowInfo();
   const runId = info.firstExecutionRunId;
   const progress = newProgress(runId, info.workflowId);
+  const audits = patched(AUDIT_BEFORE_PUBLICATION);
+  const steps_ = audits ? STEPS : STEPS_BEFORE_AUDIT;
   let decision: OperatorDecision | undefined;
+  /** Set by `approve`: the held run is published as it is. */
+  let approval: OperatorDecision | undefined;
   setHandler(progressQuery, () => progress);
   setHandler(
     operatorDecisionUpdate,
@@ -83,14 +100,14 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
       decision = received;
       progress.decisions.push({ action, step: failure.step, at: new Date().toISOString(), by, reason });
       // Queries and the UI see the decision at once, before the run has acted on it.
-      progress.status = action === 'retry' ? 'running' : 'failed';
+      progress.status = action === 'abort' ? 'failed' : 'running';
       progress.awaitingOperatorUntil = undefined;
       show();
-      return { action, step: failure.step, retryFrom: action === 'retry' ? failure.retryFrom : undefined };
+      return { action, step: failure.step, retryFrom: action === 'retry' ? failure.retryFrom : action === 'approve' ? 'publication' : undefined };
     },
     {
       validator: (received) => {
-        const problem = decisionProblem(received, progress.status);
+        const problem = decisionProblem(received, progress.status, progress.failure?.type === AUDIT_HELD);
         if (problem) throw new Error(problem);
       },
     },
@@ -105,6 +122,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
 
   const input = resolveInput(rawInput);
   const { steps, bookkeeping } = activitiesFor(input);
+  const dataDate = () => results.load?.newestInvoiceDate ?? null;
   show();
 
   /** The run's row in MySQL follows the progress; an error here is the step's (MySQL is down). */
@@ -179,15 +197,53 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
       return { messagesConsumed: parts.reduce((total, part) => total + part.messagesConsumed, 0) };
     },
     reconcile: () =>
-      steps.reconcileRun.executeWithOptions({ summary: STEP_TITLES.reconcile }, [
+      steps.reconcileRun.executeWithOptions({ summary: audits ? STEP_TITLES.reconcile : 'Reconcile and publish results' }, [
         {
           runId,
           runStartedAt: info.startTime.toISOString(),
+          checkOnly: audits || undefined,
           threshold: input.threshold,
           customers: results.aggregate!.customers,
           purchases: results.aggregate!.purchases,
           messagesPublished: results.publish!.messagesPublished,
           messagesConsumed: results.classify!.messagesConsumed,
+        },
+      ]),
+    audit: async () => {
+      const { rowsRead, rowsKept } = results.load!;
+      const audited = await steps.auditRun.executeWithOptions({ summary: STEP_TITLES.audit }, [
+        {
+          runId,
+          runStartedAt: info.startTime.toISOString(),
+          dataDate: dataDate(),
+          limits: input.audit,
+          customers: results.aggregate!.customers,
+          high: results.reconcile!.high,
+          rowsRead,
+          rowsKept,
+        },
+      ]);
+      progress.audit = audited;
+      if (audited.outcome === 'held') {
+        throw ApplicationFailure.create({
+          type: AUDIT_HELD,
+          message: `the audit holds this run: ${describeFailedChecks(audited).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      return audited;
+    },
+    publication: () =>
+      steps.publishSegments.executeWithOptions({ summary: STEP_TITLES.publication }, [
+        {
+          runId,
+          runStartedAt: info.startTime.toISOString(),
+          dataDate: dataDate(),
+          customers: results.aggregate!.customers,
+          kind: approval ? 'approved' : input.audit === null ? 'audit-off' : 'audit-passed',
+          auditedAgainst: progress.audit?.comparedWith ?? null,
+          by: approval?.by,
+          reason: approval?.reason,
         },
       ]),
   };
@@ -196,7 +252,15 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     aggregate: (result) => ({ customers: result.customers, purchases: result.purchases }),
     publish: (result) => ({ messagesPublished: result.messagesPublished, chunks: result.chunks }),
     classify: (result) => ({ messagesConsumed: result.messagesConsumed }),
-    reconcile: (result) => ({ customersConsumed: result.customersConsumed, rowsWritten: result.rowsWritten, low: result.low, high: result.high }),
+    reconcile: (result): Record<string, number> =>
+      audits
+        ? { customersConsumed: result.customersConsumed, low: result.low, high: result.high }
+        : { customersConsumed: result.customersConsumed, rowsWritten: result.rowsWritten, low: result.low, high: result.high },
+    audit: (result) => ({
+      checksFailed: result.checks.filter((check) => check.outcome === 'failed').length,
+      checksPassed: result.checks.filter((check) => check.outcome === 'passed').length,
+    }),
+    publication: (result): Record<string, number> => (result.outcome === 'published' ? { rowsWritten: result.rowsWritten } : {}),
   };
 
   /** While a step fans out: what its finished activities have done so far (the CLI adds the running ones' heartbeats). */
@@ -226,7 +290,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     };
   }
 
-  /** A step failed for good: record it, wait for `retry` or `abort`; returns where to start again. */
+  /** A step failed for good (or the audit held the run): record it, wait for a decision; returns where to start again. */
   async function awaitOperator(failed: StepName, error: unknown): Promise<StepName> {
     const failure = describeFailure(failed, error);
     progress.steps[failed] = { ...progress.steps[failed], status: 'failed', error: failure.message };
@@ -239,8 +303,10 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     decision = undefined;
     show();
     await recordFinally();
-    const decided = await condition(() => decision !== undefined, input.operatorWaitMs);
-    if (!decided) {
+    await condition(() => decision !== undefined, input.operatorWaitMs);
+    // An accepted decision wins over the timer, even when both land in one activation: the
+    // operator was told "retrying" (the validator refuses decisions once the wait has ended).
+    if (decision === undefined) {
       throw ApplicationFailure.create({
         type: 'OperatorTimeoutError',
         message: `no operator decision within ${input.operatorWaitMs / 1000}s after step ${failed} failed: ${progress.error}`,
@@ -257,6 +323,11 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     }
     progress.failure = undefined;
     progress.error = undefined;
+    if (action === 'approve') {
+      approval = decision;
+      progress.audit = { ...progress.audit!, approval: { by, reason, at: new Date().toISOString() } };
+      return 'publication';
+    }
     return failure.retryFrom;
   }
 
@@ -264,20 +335,25 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     await bookkeeping.recordRunStarted.executeWithOptions({ summary: 'Record the run as started' }, [
       { runId, workflowId: info.workflowId, startedAt: info.startTime.toISOString(), input },
     ]);
-    for (let index = 0; index < STEPS.length; ) {
-      const name = STEPS[index];
+    let audited = 0;
+    for (let index = 0; index < steps_.length; ) {
+      const name = steps_[index];
       try {
         await runStep(name);
         index += 1;
+        if (name === 'publication' && results.publication!.outcome === 'audit-outdated') {
+          if (++audited >= MAX_AUDITS) throw ApplicationFailure.create({ type: 'PublicationRaceError', message: `another run was published after each of ${MAX_AUDITS} audits`, nonRetryable: true });
+          index = steps_.indexOf('audit');
+        }
       } catch (error) {
         if (isCancellation(error)) throw error;
-        index = STEPS.indexOf(await awaitOperator(name, error));
+        index = steps_.indexOf(await awaitOperator(name, error));
       }
     }
 
-    const { load, aggregate, publish, classify, reconcile } = results as StepResults;
-    progress.summary = summarise(load, aggregate, publish, classify, reconcile);
-    progress.status = reconcile.published ? 'completed' : 'superseded';
+    const { load, aggregate, publish, classify, reconcile, publication } = results as StepResults;
+    progress.summary = summarise(load, aggregate, publish, classify, reconcile, publication);
+    progress.status = progress.summary.published ? 'completed' : 'superseded';
     progress.currentStep = null;
     show();
     await recordFinally();
@@ -355,7 +431,16 @@ function summarise(
   publish: StepResults['publish'],
   classify: StepResults['classify'],
   reconcile: StepResults['reconcile'],
+  /** Absent in runs from before the audit step, which published in reconcile. */
+  publication: StepResults['publication'] | undefined,
 ): RunSummary {
+  const outcome = publication
+    ? {
+        published: publication.outcome === 'published',
+        rowsWritten: publication.outcome === 'published' ? publication.rowsWritten : 0,
+        supersededBy: publication.outcome === 'superseded' ? publication.supersededBy : undefined,
+      }
+    : { published: reconcile.published, rowsWritten: reconcile.rowsWritten, supersededBy: reconcile.supersededBy };
   return {
     rowsRead: load.rowsRead,
     rowsKept: load.rowsKept,
@@ -366,9 +451,8 @@ function summarise(
     messagesPublished: publish.messagesPublished,
     messagesConsumed: classify.messagesConsumed,
     customersConsumed: reconcile.customersConsumed,
-    rowsWritten: reconcile.rowsWritten,
-    published: reconcile.published,
-    supersededBy: reconcile.supersededBy,
+    ...outcome,
+    dataDate: load.newestInvoiceDate ?? null,
     dataQuality: load,
   };
 }

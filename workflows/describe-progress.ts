@@ -1,7 +1,9 @@
 /** The run summary shown in the Temporal UI's "current details" (Temporal markdown). */
+import type { AuditCheckResult } from '../lib/audit/audit-checks';
 import { STEPS, STEP_TITLES, type SegmentationProgress } from './segmentation-progress';
 
 const MARK = { pending: '·', running: '▶', completed: '✓', failed: '✗' } as const;
+const CHECK_MARK: Record<AuditCheckResult['outcome'], string> = { passed: '✓', failed: '✗', skipped: '·', off: '–' };
 const number = (value: number) => value.toLocaleString('en-US');
 
 export function describeProgress(progress: SegmentationProgress): string {
@@ -20,12 +22,25 @@ export function describeProgress(progress: SegmentationProgress): string {
   for (const file of progress.files ?? []) {
     lines.push('', `Read \`${file.file}\` (${number(file.size)} bytes, sha256 ${file.sha256.slice(0, 12)}…; sheets ${file.sheets.join(', ')})`);
   }
+  const dataDate = progress.dataQuality?.newestInvoiceDate;
+  if (dataDate) lines.push('', `Data date (newest kept invoice): ${dataDate.replace('T', ' ')}`);
+  if (progress.audit) lines.push('', ...describeAudit(progress));
   if (progress.summary) {
     const { customers, low, high, published, supersededBy } = progress.summary;
     lines.push('', `${number(customers)} customers: ${number(low)} Low Frequency, ${number(high)} High Frequency`);
-    lines.push(published ? 'Published to customer_segments.' : `Not published: run ${supersededBy} was started later and has published.`);
+    lines.push(published ? 'Published to customer_segments.' : `Not published: run ${supersededBy} holds newer data (or the same, started later) and stays published.`);
   }
-  if (progress.status === 'awaiting-operator' && progress.failure) {
+  if (progress.status === 'awaiting-operator' && progress.failure?.type === 'AuditHeldError') {
+    const id = progress.workflowId;
+    lines.push(
+      '',
+      `**Held by its audit:** nothing was published; \`customer_segments\` still holds run ${progress.audit?.comparedWith ?? '(none)'}.`,
+      '',
+      `Waiting for an operator until ${progress.awaitingOperatorUntil}: send the Update \`operatorDecision\` with ` +
+        '`{"action": "approve", "by": "you", "reason": "why"}` (publish it as it is), `{"action": "retry"}` (audit again) or ' +
+        `\`{"action": "abort"}\` (end it, publish nothing), or run \`npx segment approve ${id} --by NAME --reason TEXT\` / \`npx segment abort ${id}\`.`,
+    );
+  } else if (progress.status === 'awaiting-operator' && progress.failure) {
     const { step, type, message, retryFrom } = progress.failure;
     lines.push(
       '',
@@ -39,4 +54,19 @@ export function describeProgress(progress: SegmentationProgress): string {
     lines.push('', `**Error:** ${progress.error}`);
   }
   return lines.join('\n');
+}
+
+/** Each check with its figures; the held ones first in mind, so they come with a cross. */
+function describeAudit(progress: SegmentationProgress): string[] {
+  const audit = progress.audit!;
+  if (audit.superseded) return [`**Audit:** not compared: run ${audit.comparedWith} holds newer data and stays published.`];
+  if (audit.outcome === 'off') return ['**Audit:** off for this run (`--no-audit`).'];
+  const against = audit.comparedWith ? `against published run ${audit.comparedWith}` : 'nothing published yet';
+  const lines = [`**Audit** (${against}): ${audit.outcome}`];
+  for (const check of audit.checks) lines.push(`- ${CHECK_MARK[check.outcome]} ${check.name}: ${check.summary}`);
+  if (audit.approval) {
+    const { by, reason, at } = audit.approval;
+    lines.push(`- approved by ${by ?? 'an operator'} at ${at}${reason ? `: ${reason}` : ''}`);
+  }
+  return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time';
+import { AuditSettingProblem, resolveAuditLimits, type AuditInput, type AuditLimits } from '../lib/audit/audit-checks';
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../lib/segmentation/frequency-category';
 
 export type WorkbookReaderKind = 'fast' | 'exceljs';
@@ -38,6 +39,11 @@ export interface SegmentationInput {
   operatorWait?: string | number;
   /** IANA time zone of `{date}` in file names (a schedule passes its own). */
   timezone?: string;
+  /**
+   * The checks before publication, e.g. `{"maxShrinkPercent": 80}` (a check set to "off" is off),
+   * or `false` for none; the others keep their defaults (lib/audit/audit-checks.ts).
+   */
+  audit?: AuditInput;
 }
 
 export interface ResolvedInput {
@@ -53,6 +59,8 @@ export interface ResolvedInput {
   maxAttempts: number;
   operatorWaitMs: number;
   timezone: string;
+  /** Each check's limit (null: that check off); null: no audit at all. */
+  audit: AuditLimits | null;
 }
 
 export const DEFAULT_CHUNK_SIZE = 2_000;
@@ -64,7 +72,7 @@ export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
 const MAX_CHUNK_SIZE = 50_000;
 const MAX_FILES = 100;
-const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'publishActivities', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone'];
+const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'publishActivities', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone', 'audit'];
 
 /** Checks the input and fills in defaults; a wrong field fails the run at once, naming the field. */
 export function resolveInput(input: unknown): ResolvedInput {
@@ -105,7 +113,17 @@ export function resolveInput(input: unknown): ResolvedInput {
     maxAttempts: integerField('maxAttempts', fields.maxAttempts, DEFAULT_MAX_ATTEMPTS, 1, 1_000),
     operatorWaitMs: duration('operatorWait', operatorWait ?? DEFAULT_OPERATOR_WAIT),
     timezone: (timezone as string | undefined) ?? 'UTC',
+    audit: auditLimits(fields.audit),
   };
+}
+
+function auditLimits(value: unknown): AuditLimits | null {
+  try {
+    return resolveAuditLimits(value);
+  } catch (error) {
+    if (error instanceof AuditSettingProblem) throw invalid('audit', error.message);
+    throw error;
+  }
 }
 
 function workbookPath(field: string, value: unknown): string {

@@ -3,24 +3,30 @@
  * statuses and references live here: the rows themselves stay in MySQL and Kafka.
  */
 import { defineQuery } from '@temporalio/workflow';
+import type { AuditReport } from '../lib/audit/audit-checks';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
 
-export const STEPS = ['load', 'aggregate', 'publish', 'classify', 'reconcile'] as const;
+/** Write, audit, publish: the run writes its own rows, checks them, compares them with what is published, then publishes. */
+export const STEPS = ['load', 'aggregate', 'publish', 'classify', 'reconcile', 'audit', 'publication'] as const;
 export type StepName = (typeof STEPS)[number];
+/** Runs recorded before the audit step: reconcile published, and there was no audit. */
+export const STEPS_BEFORE_AUDIT: readonly StepName[] = ['load', 'aggregate', 'publish', 'classify', 'reconcile'];
 
 export const STEP_TITLES: Record<StepName, string> = {
   load: 'Load and clean the workbook',
   aggregate: 'Aggregate unique invoices',
   publish: 'Publish purchase counts to Kafka',
   classify: 'Consume and classify',
-  reconcile: 'Reconcile and publish results',
+  reconcile: 'Reconcile published, consumed and written',
+  audit: 'Audit against the published result',
+  publication: 'Publish to customer_segments',
 };
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed';
 
 /**
- * - awaiting-operator: a step failed for good; the run waits for `retry` or `abort`.
- * - superseded: reconciled, but a run started later had already published its result.
+ * - awaiting-operator: a step failed for good, or the audit held the run; it waits for an operator.
+ * - superseded: reconciled, but a run with newer data (or the same data, started later) is published.
  */
 export type RunStatus = 'running' | 'awaiting-operator' | 'completed' | 'superseded' | 'failed' | 'cancelled';
 export const FINAL_STATUSES: readonly RunStatus[] = ['completed', 'superseded', 'failed', 'cancelled'];
@@ -65,7 +71,7 @@ export interface StepFailure {
 }
 
 export interface OperatorDecisionRecord {
-  action: 'retry' | 'abort';
+  action: 'retry' | 'abort' | 'approve';
   step: StepName;
   at: string;
   by?: string;
@@ -90,7 +96,16 @@ export interface RunSummary {
   published: boolean;
   /** When superseded: the run whose result stays in customer_segments. */
   supersededBy?: string;
+  /** The newest kept InvoiceDate: the data's own date, which orders publication. */
+  dataDate: string | null;
   dataQuality: DataQualityReport;
+}
+
+/** The audit as the run keeps it: the checks' figures, and an operator's approval if one was needed. */
+export interface RunAudit extends AuditReport {
+  /** A run with newer data was published: nothing was compared, the run is superseded. */
+  superseded?: boolean;
+  approval?: { by?: string; reason?: string; at: string };
 }
 
 export interface SegmentationProgress {
@@ -105,6 +120,8 @@ export interface SegmentationProgress {
   /** Rows read, kept and dropped per reason (after the load step). */
   dataQuality?: DataQualityReport;
   publishedOffsets?: PartitionRange[];
+  /** After the audit step: what each check saw (published against this run). */
+  audit?: RunAudit;
   summary?: RunSummary;
   /** While awaiting an operator, or after the run failed: what failed. */
   failure?: StepFailure;

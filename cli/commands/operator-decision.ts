@@ -1,6 +1,6 @@
 /**
- * `segment retry WORKFLOW_ID` and `segment abort WORKFLOW_ID`: an operator's decision for a run
- * whose step failed for good, sent as the workflow's `operatorDecision` Update (the same one the
+ * `segment retry|approve|abort WORKFLOW_ID`: an operator's decision for a run whose step failed
+ * for good or whose audit held it (only such a run can be approved), sent as the workflow's `operatorDecision` Update (the same one the
  * Temporal UI can send). The workflow's validator refuses a decision it cannot take (e.g. the
  * run is not waiting), and that refusal is printed as it is.
  */
@@ -29,8 +29,11 @@ export async function operatorDecisionCommand(
       if (error instanceof WorkflowUpdateFailedError) throw new Error(`${workflowId} refused ${action}: ${error.cause?.message ?? error.message}`);
       throw error;
     }
-    const said =
-      action === 'retry' ? `${workflowId}: retrying from step ${receipt.retryFrom} (step ${receipt.step} had failed)` : `${workflowId}: aborted`;
+    const said = {
+      retry: `${workflowId}: retrying from step ${receipt.retryFrom} (step ${receipt.step} had failed)`,
+      approve: `${workflowId}: approved; publishing it as it is`,
+      abort: `${workflowId}: aborted`,
+    }[action];
     if (!options.wait) {
       if (options.json) console.log(JSON.stringify({ workflowId, ...receipt }));
       else console.log(said);

@@ -11,6 +11,7 @@ import { relativeToDataDir } from '../../lib/data-dir';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput, WorkbookReaderKind } from '../../workflows/segmentation-input';
 import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
+import { auditInputOf, type AuditFlag } from '../audit-flags';
 import { printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
 import { snapshot } from '../run-progress';
@@ -28,6 +29,8 @@ export interface RunOptions {
   classifyBatchSize?: number;
   maxAttempts?: number;
   operatorWait?: string;
+  /** `--audit NAME=VALUE` pairs, or false for `--no-audit`. */
+  audit?: AuditFlag;
   workflowId?: string;
   wait?: boolean;
   json?: boolean;
@@ -50,6 +53,10 @@ export interface RunOutcome {
   customersConsumed?: number;
   rowsWritten?: number;
   published?: boolean;
+  /** The newest kept InvoiceDate: orders publication. */
+  dataDate?: string | null;
+  /** What each audit check saw; with status awaiting-operator and failedStep audit, the run is held. */
+  audit?: SegmentationProgress['audit'];
   dataQuality?: unknown;
   files?: SegmentationProgress['files'];
   /** The failed step, while a run waits for an operator or after it failed. */
@@ -92,6 +99,8 @@ export function workflowInput(options: Omit<RunOptions, 'file'> & { file?: strin
   if (options.classifyBatchSize !== undefined) input.classifyBatchSize = options.classifyBatchSize;
   if (options.maxAttempts !== undefined) input.maxAttempts = options.maxAttempts;
   if (options.operatorWait !== undefined) input.operatorWait = /^\d+$/.test(options.operatorWait) ? Number(options.operatorWait) : options.operatorWait;
+  const audit = auditInputOf(options.audit);
+  if (audit !== undefined) input.audit = audit;
   return input;
 }
 
@@ -150,13 +159,26 @@ export function toOutcome(workflowId: string, config: AppConfig, finished: { pro
   const temporalUi = temporalUiLink(config, workflowId);
   const progress = finished.progress;
   if (progress) {
-    const base = { workflowId, runId: progress.runId, status: progress.status, files: progress.files, temporalUi };
+    const dataDate = progress.dataQuality?.newestInvoiceDate ?? null;
+    const base = { workflowId, runId: progress.runId, status: progress.status, files: progress.files, dataDate, audit: progress.audit, temporalUi };
     if (progress.summary) {
       const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality } =
         progress.summary;
       return { ...base, rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality };
     }
-    return { ...base, failedStep: progress.failure?.step, error: progress.error };
+    // Not finished (waiting for an operator): the figures of the steps done so far.
+    const { load, aggregate, reconcile } = progress.steps;
+    return {
+      ...base,
+      rowsRead: load.counts?.rowsRead,
+      rowsKept: load.counts?.rowsKept,
+      customers: aggregate.counts?.customers,
+      low: reconcile.counts?.low,
+      high: reconcile.counts?.high,
+      published: false,
+      failedStep: progress.failure?.step,
+      error: progress.error,
+    };
   }
   const error = finished.error instanceof WorkflowFailedError ? failureMessage(finished.error) : String(finished.error);
   const cancelled = finished.error instanceof WorkflowFailedError && /cancel/i.test(finished.error.cause?.name ?? '');
@@ -190,7 +212,16 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
         `${outcome.purchases?.toLocaleString('en-US')} purchases; ` +
         (outcome.published
           ? `${outcome.rowsWritten?.toLocaleString('en-US')} rows published to customer_segments`
-          : 'superseded: a run started later has published its result, which stays'),
+          : 'superseded: a run with newer data (or the same data, started later) is published and stays'),
+    );
+  } else if (outcome.status === 'awaiting-operator' && outcome.failedStep === 'audit') {
+    console.log(`held by its audit: nothing was published, customer_segments is unchanged`);
+    for (const check of outcome.audit?.checks ?? []) if (check.outcome === 'failed') console.log(`  ✗ ${check.name}: ${check.summary}`);
+    console.log(
+      `  publish it anyway: npx segment approve ${outcome.workflowId} --reason "..."
+` +
+        `  audit it again:    npx segment retry ${outcome.workflowId}
+  or end it:         npx segment abort ${outcome.workflowId}`,
     );
   } else if (outcome.status === 'awaiting-operator') {
     console.log(`step ${outcome.failedStep} failed; the run waits for an operator: ${outcome.error ?? ''}`);

@@ -2,7 +2,9 @@
 import type { Knex } from 'knex';
 import { loadConfig } from '../../lib/config';
 import { createDatabase } from '../../lib/database';
+import { isoOfDateColumn } from '../../lib/publication/published-run';
 import { TABLES } from '../../lib/tables';
+import type { RunAudit } from '../../workflows/segmentation-progress';
 import { printTable } from '../print-table';
 
 export interface RunListing {
@@ -16,6 +18,12 @@ export interface RunListing {
   customers: number | null;
   low: number | null;
   high: number | null;
+  /** The newest kept InvoiceDate: publication follows it. */
+  dataDate: string | null;
+  /** How its audit ended: passed, held, off; null before the audit (or for runs from before it). */
+  audit: string | null;
+  /** Whether customer_segments holds this run now. */
+  published: boolean;
   startedAt: string;
   seconds: number | null;
 }
@@ -38,6 +46,9 @@ export async function runsCommand(options: { limit: number; json?: boolean }): P
         rows: run.rowsRead ?? '',
         customers: run.customers ?? '',
         'low/high': run.low === null ? '' : `${run.low}/${run.high}`,
+        'data date': run.dataDate?.replace('T', ' ').slice(0, 16) ?? '',
+        audit: run.audit ?? '',
+        published: run.published ? 'yes' : '',
         started: run.startedAt.replace('T', ' ').slice(0, 19),
         seconds: run.seconds === null ? '' : run.seconds.toFixed(1),
       })),
@@ -52,8 +63,10 @@ export async function recentRuns(db: Knex, limit: number): Promise<RunListing[]>
   const rows = await db(TABLES.runs)
     .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
     .limit(limit)
-    .select('workflow_id', 'run_id', 'status', 'current_step', 'steps', 'files', 'file', 'rows_read', 'customers', 'low_frequency', 'high_frequency', 'started_at', 'finished_at');
+    .select('workflow_id', 'run_id', 'status', 'current_step', 'steps', 'files', 'file', 'rows_read', 'customers', 'low_frequency', 'high_frequency', 'data_date', 'audit', 'started_at', 'finished_at');
+  const publication = await db(TABLES.publication).where({ id: 1 }).first('run_id');
   return rows.map((row) => {
+    const audit = parseJson(row.audit) as RunAudit | null;
     const steps = parseJson(row.steps) ?? {};
     const failed = Object.entries(steps).find(([, step]) => (step as { status?: string }).status === 'failed')?.[0];
     const files = parseJson(row.files) as Array<{ file: string }> | null;
@@ -67,6 +80,9 @@ export async function recentRuns(db: Knex, limit: number): Promise<RunListing[]>
       customers: row.customers,
       low: row.low_frequency,
       high: row.high_frequency,
+      dataDate: isoOfDateColumn(row.data_date),
+      audit: audit ? (audit.approval ? 'approved' : audit.superseded ? 'superseded' : audit.outcome) : null,
+      published: publication?.run_id === row.run_id,
       startedAt: new Date(row.started_at).toISOString(),
       seconds: row.finished_at ? (new Date(row.finished_at).getTime() - new Date(row.started_at).getTime()) / 1000 : null,
     };

@@ -9,6 +9,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
+import { auditInputOf, type AuditFlag } from '../audit-flags';
 import { printTable } from '../print-table';
 import { connectClient, temporalUiLink } from '../temporal-client';
 import { cronText, isDaily } from '../schedule/cron-text';
@@ -40,6 +41,8 @@ export interface ScheduleCommandOptions {
   timezone?: string;
   operatorWait?: string;
   runTimeout?: string;
+  /** `--audit NAME=VALUE` pairs, or false for `--no-audit`. */
+  audit?: AuditFlag;
   note?: string;
   from?: string;
   to?: string;
@@ -75,7 +78,7 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
       timezone,
       taskQueue: config.taskQueue,
       input: {
-        ...workflowInput({ file: options.file, sheet: options.sheet, threshold: options.threshold }, config),
+        ...workflowInput({ file: options.file, sheet: options.sheet, threshold: options.threshold, audit: options.audit }, config),
         timezone,
         operatorWait: options.operatorWait ?? NIGHTLY_DEFAULTS.operatorWait,
       },
@@ -142,6 +145,8 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
       if (options.sheet !== undefined) input.sheet = options.sheet;
       if (options.threshold !== undefined) input.threshold = options.threshold;
       if (options.operatorWait !== undefined) input.operatorWait = options.operatorWait;
+      const audit = auditInputOf(options.audit, previousInput.audit);
+      if (audit !== undefined) input.audit = audit;
       const zone = timezone ?? previous.spec.timezone ?? 'UTC';
       input.timezone = zone;
       const cron = options.cron ?? (previous.spec.calendars ?? []).map(cronText)[0] ?? NIGHTLY_DEFAULTS.cron;

@@ -51,7 +51,16 @@ function describeRun(progress: SegmentationProgress | undefined, status: string 
   for (const file of progress.files ?? []) {
     console.log(`  read ${file.file}: ${file.size.toLocaleString('en-US')} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets.join(', ')}`);
   }
+  const dataDate = progress.dataQuality?.newestInvoiceDate;
+  if (dataDate) console.log(`  data date (newest kept invoice): ${dataDate.replace('T', ' ')}`);
+  if (progress.audit) {
+    const { audit } = progress;
+    const against = audit.superseded ? `not compared: run ${audit.comparedWith} holds newer data` : audit.comparedWith ? `against published run ${audit.comparedWith}` : 'nothing published yet';
+    console.log(`  audit ${audit.outcome} (${against})`);
+    for (const check of audit.checks) console.log(`    ${check.outcome.padEnd(7)} ${check.name}: ${check.summary}`);
+    if (audit.approval) console.log(`    approved by ${audit.approval.by ?? 'an operator'} at ${audit.approval.at}${audit.approval.reason ? `: ${audit.approval.reason}` : ''}`);
+  }
   for (const decision of progress.decisions) {
-    console.log(`  ${decision.at}: ${decision.by ?? 'operator'} chose ${decision.action} after step ${decision.step} failed${decision.reason ? ` (${decision.reason})` : ''}`);
+    console.log(`  ${decision.at}: ${decision.by ?? 'operator'} chose ${decision.action} after step ${decision.step} ${decision.step === 'audit' ? 'held the run' : 'failed'}${decision.reason ? ` (${decision.reason})` : ''}`);
   }
 }

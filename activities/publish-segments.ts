@@ -1,0 +1,44 @@
+/**
+ * Step 7, publication: `customer_segments` becomes exactly this run's result, in one transaction
+ * (lib/publication/published-run.ts), unless a run with newer data is published: then this run is
+ * superseded and the table is left alone. A run whose audit compared it with a run that is no
+ * longer the published one is not published on that audit: the workflow audits it again.
+ */
+import { lockPublication, outranks, replacePublishedSegments, type PublicationKind } from '../lib/publication/published-run';
+import type { ActivityDependencies } from './activity-dependencies';
+import { heartbeatWhile } from './heartbeat-while';
+
+export interface PublishSegmentsInput {
+  runId: string;
+  runStartedAt: string;
+  dataDate: string | null;
+  customers: number;
+  /** How the run got here: its audit passed (against `auditedAgainst`), the audit was off, or an operator approved it. */
+  kind: Exclude<PublicationKind, 'operator-publish'>;
+  /** The run published when the audit ran (null: none). */
+  auditedAgainst: string | null;
+  by?: string;
+  reason?: string;
+}
+
+export type PublishSegmentsResult =
+  | { outcome: 'published'; rowsWritten: number; replaced: string | null }
+  | { outcome: 'superseded'; supersededBy: string }
+  /** Another run was published since the audit: its figures no longer say anything. */
+  | { outcome: 'audit-outdated'; publishedNow: string | null };
+
+export function createPublishSegments({ db }: ActivityDependencies) {
+  return async function publishSegments(input: PublishSegmentsInput): Promise<PublishSegmentsResult> {
+    const run = { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt), customers: input.customers };
+    const publication = db.transaction(async (trx): Promise<PublishSegmentsResult> => {
+      const current = await lockPublication(trx);
+      // Already done (a retry after the commit's answer was lost): done once is enough.
+      if (current.runId === run.runId) return { outcome: 'published', rowsWritten: run.customers, replaced: null };
+      if (outranks(current, run)) return { outcome: 'superseded', supersededBy: current.runId! };
+      if (input.kind === 'audit-passed' && current.runId !== input.auditedAgainst) return { outcome: 'audit-outdated', publishedNow: current.runId };
+      const rowsWritten = await replacePublishedSegments(trx, run, current, { kind: input.kind, by: input.by, reason: input.reason });
+      return { outcome: 'published', rowsWritten, replaced: current.runId };
+    });
+    return await heartbeatWhile(publication);
+  };
+}

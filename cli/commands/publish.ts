@@ -1,0 +1,56 @@
+/**
+ * `segment publish WORKFLOW_ID|RUN_KEY`: makes a completed run's result the published one, on
+ * purpose: to undo a result that was approved by mistake, or to go back to it afterwards. The
+ * same atomic replacement as a run's own publication (lib/publication/published-run.ts), recorded
+ * as a publication event with who and why. Only runs that reconciled (completed or superseded) can
+ * be published; a run its audit held is approved instead (`segment approve`).
+ */
+import os from 'node:os';
+import type { Knex } from 'knex';
+import { loadConfig } from '../../lib/config';
+import { createDatabase } from '../../lib/database';
+import { isoOfDateColumn, lockPublication, replacePublishedSegments } from '../../lib/publication/published-run';
+import { TABLES } from '../../lib/tables';
+
+export interface PublishOutcome {
+  runId: string;
+  workflowId: string;
+  /** The run customer_segments held before. */
+  replaced: string | null;
+  rowsWritten: number;
+}
+
+export async function publishCommand(run: string, options: { by?: string; reason?: string; json?: boolean }): Promise<number> {
+  const db = createDatabase(loadConfig().mysql);
+  try {
+    const outcome = await publishRunOnPurpose(db, run, { by: options.by ?? os.userInfo().username, reason: options.reason });
+    if (options.json) console.log(JSON.stringify(outcome));
+    else if (outcome.replaced === outcome.runId) console.log(`run ${outcome.runId} (${outcome.workflowId}) is already the published one`);
+    else console.log(`published run ${outcome.runId} (${outcome.workflowId}): ${outcome.rowsWritten.toLocaleString('en-US')} customers, replacing run ${outcome.replaced ?? '(none)'}`);
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?: string; reason?: string }): Promise<PublishOutcome> {
+  const record = await db(TABLES.runs)
+    .where({ run_id: run })
+    .orWhere({ workflow_id: run })
+    .orderBy([{ column: 'started_at', order: 'desc' }])
+    .first('run_id', 'workflow_id', 'status', 'data_date', 'started_at');
+  if (!record) throw new Error(`no run "${run}" is recorded (see \`segment runs\`)`);
+  if (record.status !== 'completed' && record.status !== 'superseded') {
+    const hint = record.status === 'awaiting-operator' ? `; if its audit held it, \`segment approve ${record.workflow_id}\`` : '';
+    throw new Error(`run ${record.run_id} is ${record.status}: only a run that reconciled (completed or superseded) can be published${hint}`);
+  }
+  return await db.transaction(async (trx) => {
+    const current = await lockPublication(trx);
+    const base = { runId: record.run_id, workflowId: record.workflow_id };
+    if (current.runId === record.run_id) return { ...base, replaced: current.runId, rowsWritten: 0 };
+    const [{ customers }] = await trx(TABLES.segmentHistory).where({ RunId: record.run_id }).count({ customers: '*' });
+    const ranked = { runId: record.run_id, dataDate: isoOfDateColumn(record.data_date), startedAt: new Date(record.started_at), customers: Number(customers) };
+    const rowsWritten = await replacePublishedSegments(trx, ranked, current, { kind: 'operator-publish', by: decided.by, reason: decided.reason });
+    return { ...base, replaced: current.runId, rowsWritten };
+  });
+}
