@@ -33,8 +33,9 @@ export function createAuditRun({ db }: ActivityDependencies) {
 
 async function audit(db: Knex, input: AuditInput): Promise<AuditResult> {
   const current = await currentPublication(db);
-  // Superseded runs are never published: comparing them would only hold them for nothing.
-  if (outranks(current, { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt) })) {
+  // Superseded runs are never published: comparing them would only hold them for nothing. A run
+  // with no data date (no kept row: an empty or blank export) is not older, it is suspect: audited.
+  if (input.dataDate !== null && outranks(current, { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt) })) {
     return { outcome: 'passed', comparedWith: current.runId, checks: [], superseded: true };
   }
   const published = current.runId === null || current.runId === input.runId ? null : await publishedFigures(db, current.runId, input.runId);

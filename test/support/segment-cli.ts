@@ -20,3 +20,21 @@ export async function segment(args: string[], env: NodeJS.ProcessEnv): Promise<{
   }
   return { stdout, stderr, lastJson };
 }
+
+/** The same, for commands whose exit code is part of the answer (3: the run waits for an operator). */
+export async function segmentExit(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; lastJson: any }> {
+  try {
+    return { code: 0, ...(await segment(args, env)) };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    if (typeof failed.code !== 'number') throw error;
+    const stdout = failed.stdout ?? '';
+    let lastJson: unknown;
+    try {
+      lastJson = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+    } catch {
+      lastJson = undefined;
+    }
+    return { code: failed.code, stdout, stderr: failed.stderr ?? '', lastJson };
+  }
+}
