@@ -42,6 +42,10 @@ export async function readWorkbookParts(xlsx: XlsxPackage, signal?: AbortSignal)
   const targetById = new Map(rels.map((rel) => [rel.id, rel]));
 
   const elements = await smallPart(xlsx, workbookPath, signal);
+  if (elements[0]?.name !== 'workbook') {
+    // A Word or PowerPoint package has _rels/.rels too; its main part is not a workbook.
+    throw new InvalidWorkbookError({ file: xlsx.displayName }, `is a zip file but not an xlsx workbook (its main part ${workbookPath} is not a workbook)`);
+  }
   const sheets: WorkbookSheet[] = [];
   /** Part (lower case, as parts are found) → the sheet that reads it. */
   const sheetByPart = new Map<string, string>();

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlainCellValue } from '../../lib/workbook/plain-cell-value';
 import { readTransactionCells, type WorkbookReaderKind } from '../../lib/workbook/read-transaction-rows';
-import { buildXlsx, inline, num, row, shared, worksheetXml, type XlsxSpec } from './support/build-xlsx';
+import { buildXlsx, buildZip, inline, num, row, shared, worksheetXml, type XlsxSpec } from './support/build-xlsx';
 import { readAll, readError } from './support/read-all';
 import { makeTempDir, UCI_HEADER } from './support/write-workbook';
 
@@ -67,6 +67,20 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('shapes other writers wri
       ...EXPECTED,
       { rowNumber: 2, invoiceNo: '536366', customerId: 17851, quantity: 2, unitPrice: 1.5 },
     ]);
+  });
+
+  it('a Word document is still no workbook, though its package has _rels/.rels too', async () => {
+    const rootRels =
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" ' +
+      'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>';
+    const docx = buildZip([
+      { path: '_rels/.rels', data: rootRels },
+      { path: 'word/document.xml', data: '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body/></w:document>' },
+    ]);
+    const filePath = join(dir, 'letter.xlsx');
+    writeFileSync(filePath, docx);
+    const error = await readError({ filePath, displayName: 'letter.xlsx', reader });
+    expect(error.message).toMatch(/is a zip file but not an xlsx workbook \(its main part word\/document\.xml is not a workbook\)/);
   });
 
   it('a shared-string cell with an empty value (<v/>, <v></v>) is an empty cell', async () => {
