@@ -17,7 +17,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import { DEFAULT_WORKBOOK_LIMITS } from '../lib/workbook/workbook-limits';
 import { readWorkbookParts } from '../lib/workbook/workbook-parts';
-import { readSharedStrings } from '../lib/workbook/shared-strings';
+import { readSharedStrings, type SharedStrings } from '../lib/workbook/shared-strings';
 import { SheetTokenizer } from '../lib/workbook/sheet-tokenizer';
 import { XlsxPackage } from '../lib/workbook/xlsx-package';
 
@@ -58,7 +58,7 @@ function withSaxes(chunks: Buffer[]): number {
   return kept > 0 ? rows : 0;
 }
 
-function withTokenizer(chunks: Buffer[], sharedStrings: ReadonlyArray<string | null>, columns: number[] | undefined): number {
+function withTokenizer(chunks: Buffer[], sharedStrings: SharedStrings, columns: number[] | undefined): number {
   let rows = 0;
   const wanted = columns === undefined ? undefined : Uint8Array.from({ length: 9 }, (_, column) => (columns.includes(column) ? 1 : 0));
   const tokenizer = new SheetTokenizer(sharedStrings, DEFAULT_WORKBOOK_LIMITS, { file: 'bench' }, () => (rows += 1), { wanted });

@@ -17,6 +17,7 @@ import type { Row } from 'exceljs';
 import { InvalidWorkbookError } from '../errors';
 import { ByteProgress } from './byte-progress';
 import type { OpenWorkbookOptions } from './fast-workbook-source';
+import { NamespacePrefixStripper } from './namespace-prefix';
 import { plainCellValue, type PlainCellValue } from './plain-cell-value';
 import { columnName } from './sheet-tokenizer';
 import type { WorkbookLimits } from './workbook-limits';
@@ -141,19 +142,25 @@ export class ExcelJsWorkbookSource implements WorkbookSource {
     }
   }
 
-  /** A part as text, decoded across chunk boundaries, its prolog checked for a DOCTYPE first. */
+  /**
+   * A part as text, decoded across chunk boundaries, its prolog checked for a DOCTYPE first, and
+   * namespace prefixes taken out of its tags (exceljs matches unprefixed names only, so on its own
+   * it reads no row of an Open XML SDK export).
+   */
   private async *text(path: string): AsyncGenerator<string> {
     const decoder = new StringDecoder('utf8');
+    const prefixes = new NamespacePrefixStripper();
     let prologChecked = false;
-    for await (const chunk of this.xlsx.inflate(path, { signal: this.signal, onCompressedBytes: this.progress.add })) {
+    for await (const inflated of this.xlsx.inflate(path, { signal: this.signal, onCompressedBytes: this.progress.add })) {
       if (!prologChecked) {
-        rootElementStart(chunk); // throws on a DOCTYPE; saxes would otherwise read it
+        rootElementStart(inflated); // throws on a DOCTYPE; saxes would otherwise read it
         prologChecked = true;
       }
+      const chunk = prefixes.write(inflated);
       // In pieces of 16 KiB: exceljs gathers every event of a piece before handing any on, and
       // 256 KiB of sheet (some 40,000 events) outlives the young generation: 3x slower in GC.
       for (let at = 0; at < chunk.length; at += EXCELJS_PIECE_BYTES) yield decoder.write(chunk.subarray(at, at + EXCELJS_PIECE_BYTES));
     }
-    yield decoder.end();
+    yield decoder.write(prefixes.end()) + decoder.end();
   }
 }

@@ -5,6 +5,7 @@
  * cores; a worker thread of our own was measured and gained nothing (see xlsx-package.ts).
  */
 import { ByteProgress, type BytesReadListener } from './byte-progress';
+import { NamespacePrefixStripper } from './namespace-prefix';
 import { readSharedStrings, type SharedStrings } from './shared-strings';
 import { SheetTokenizer } from './sheet-tokenizer';
 import type { WorkbookLimits } from './workbook-limits';
@@ -58,10 +59,14 @@ export class FastWorkbookSource implements WorkbookSource {
     if (sheet.partPath === undefined) return;
     const sharedStrings = await this.loadSharedStrings();
     const tokenizer = new SheetTokenizer(sharedStrings, this.limits, { file: this.displayName, sheet: sheet.name }, onRow, control);
+    const prefixes = new NamespacePrefixStripper();
     for await (const chunk of this.xlsx.inflate(sheet.partPath, { signal: this.signal, onCompressedBytes: this.progress.add })) {
-      if (!tokenizer.write(chunk)) return;
+      const bytes = prefixes.write(chunk);
+      if (bytes.length > 0 && !tokenizer.write(bytes)) return;
       yield;
     }
+    const rest = prefixes.end();
+    if (rest.length > 0 && !tokenizer.write(rest)) return;
     tokenizer.end();
   }
 

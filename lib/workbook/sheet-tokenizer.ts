@@ -18,6 +18,7 @@ import type { SharedStrings } from './shared-strings';
 import { EXCEL_MAX_ROWS, type WorkbookLimits } from './workbook-limits';
 import type { SheetReadControl, SheetRowListener } from './workbook-source';
 import * as byteSearch from './byte-search';
+import { richText } from './rich-text';
 import { decodeXmlText, MalformedXmlError, rootElementStart } from './xml-text';
 
 
@@ -69,6 +70,8 @@ export class SheetTokenizer {
   private column = 0;
   private rowHasContent = false;
   private readonly cells: PlainCellValue[] = [];
+  /** Where the r and t values of the start tag just scanned lie; reused for every tag. */
+  private readonly attributes: TagAttributes = { rStart: -1, rEnd: -1, tStart: -1, tEnd: -1 };
   private touched: number[] = [];
 
   constructor(
@@ -173,9 +176,8 @@ export class SheetTokenizer {
         }
         at = close + 1;
       } else if (next === 0x72 /* r */ && startsWithAt(bytes, '<row', at, end) && at + 4 < end && isTagNameEnd(bytes[at + 4])) {
-        const close = findByte(bytes, GT, at, end);
+        const close = this.startRow(bytes, at + 4, end);
         if (close < 0) return at;
-        this.startRow(bytes, at + 4, close);
         at = close + 1;
       } else if (next === 0x21 /* ! */) {
         if (!startsWithAt(bytes, '<!--', at, end)) {
@@ -193,32 +195,28 @@ export class SheetTokenizer {
     }
   }
 
-  private startRow(bytes: Buffer, from: number, close: number): void {
+  /** Reads a row's start tag from `from` (past "<row"); returns where its ">" is, or -1 if it is not all here. */
+  private startRow(bytes: Buffer, from: number, end: number): number {
+    const found = this.attributes;
+    const close = scanStartTag(bytes, from, end, found);
+    if (close < 0) return -1;
     if (this.inRow) this.endRow();
     let rowNumber = this.rowNumber + 1;
-    // As in readCell: find r="…" from the "=" before each quoted value, step over the others.
-    for (let at = from; at < close; at++) {
-      const quote = bytes[at];
-      if (quote !== QUOTE && quote !== APOSTROPHE) continue;
-      const valueEnd = findByte(bytes, quote, at + 1, close);
-      if (valueEnd < 0) throw new MalformedXmlError('an attribute value that is never closed');
-      let name = at - 1;
-      while (bytes[name] <= 0x20) name--;
-      if (bytes[name] === EQUALS) {
-        name--;
-        while (bytes[name] <= 0x20) name--;
-        if (bytes[name] === 0x72 /* r */ && bytes[name - 1] <= 0x20) {
-          rowNumber = parseDigits(bytes, at + 1, valueEnd);
-          if (!(rowNumber >= 1)) throw this.error(`has a row with the number "${latin1(bytes, at + 1, valueEnd)}"`);
-        }
+    if (found.rStart >= 0) {
+      rowNumber = parseDigits(bytes, found.rStart, found.rEnd);
+      if (!(rowNumber >= 1)) throw this.error(`has a row with the number "${latin1(bytes, found.rStart, found.rEnd)}"`);
+      // Rows are numbered upwards: a repeated or earlier number would be read as the same rows
+      // twice, or make a resumed load (which skips up to the last row it wrote) skip real ones.
+      if (rowNumber <= this.rowNumber) {
+        throw this.error(`has row ${rowNumber} after row ${this.rowNumber}: row numbers must increase down the sheet`, rowNumber);
       }
-      at = valueEnd;
     }
     if (rowNumber > MAX_ROWS) throw this.error(`has a row numbered ${rowNumber}, past Excel's last row (${MAX_ROWS})`);
     this.rowNumber = rowNumber;
     this.column = 0;
     this.rowHasContent = false;
     this.inRow = bytes[close - 1] !== SLASH;
+    return close;
   }
 
   private endRow(): void {
@@ -232,33 +230,11 @@ export class SheetTokenizer {
   /** Reads the cell starting at `at`; returns the index after it, or -1 if it is not all here yet. */
   private readCell(bytes: Buffer, at: number, end: number): number {
     if (!this.inRow) throw new MalformedXmlError('a cell outside any row');
-    // One pass over the start tag: r and t are read where they stand, other values stepped over
-    // (a quoted value may hold a ">"). Names are found back from the "=" before each value.
-    let column = 0;
-    let type = CellType.Number;
-    let close = -1;
-    for (let a = at + 2; a < end; a++) {
-      const byte = bytes[a];
-      if (byte === GT) {
-        close = a;
-        break;
-      }
-      if (byte !== QUOTE && byte !== APOSTROPHE) continue;
-      const valueEnd = findByte(bytes, byte, a + 1, end);
-      if (valueEnd < 0) break;
-      let name = a - 1;
-      while (bytes[name] <= 0x20) name--;
-      if (bytes[name] === EQUALS) {
-        name--;
-        while (bytes[name] <= 0x20) name--;
-        if (bytes[name - 1] <= 0x20) {
-          if (bytes[name] === 0x72 /* r */) column = columnNumber(bytes, a + 1, valueEnd);
-          else if (bytes[name] === 0x74 /* t */) type = cellType(bytes, a + 1, valueEnd);
-        }
-      }
-      a = valueEnd;
-    }
+    const found = this.attributes;
+    const close = scanStartTag(bytes, at + 2, end, found);
     if (close < 0) return this.incomplete(at, end);
+    let column = found.rStart >= 0 ? columnNumber(bytes, found.rStart, found.rEnd) : 0;
+    const type = found.tStart >= 0 ? cellType(bytes, found.tStart, found.tEnd) : CellType.Number;
     if (column === 0) column = this.column + 1;
     this.column = column;
     if (column > this.limits.maxColumns) {
@@ -334,7 +310,7 @@ export class SheetTokenizer {
       }
     }
 
-    if (type === CellType.InlineString) return inlineStart < 0 ? null : inlineText(bytes, inlineStart, inlineEnd);
+    if (type === CellType.InlineString) return inlineStart < 0 ? null : trimmed(richText(bytes, inlineStart, inlineEnd));
     // openpyxl writes formulas with an empty <v/>: no result was ever computed (an empty text result has t="str").
     if (valueStart < 0 || (formula && valueStart === valueEnd && type !== CellType.FormulaString)) {
       return formula ? { unusable: 'a formula without a stored result (open and save it in Excel)' } : null;
@@ -343,6 +319,7 @@ export class SheetTokenizer {
       case CellType.Number:
         return parseNumber(bytes, valueStart, valueEnd);
       case CellType.SharedString: {
+        if (valueStart === valueEnd) return null; // <v/>: no string at all (calamine reads it so too)
         const index = parseDigits(bytes, valueStart, valueEnd);
         if (!(index >= 0) || index >= this.sharedStrings.length) {
           throw this.error(
@@ -351,7 +328,7 @@ export class SheetTokenizer {
             columnName(column),
           );
         }
-        return this.sharedStrings[index];
+        return this.sharedStrings.at(index) as string | null;
       }
       case CellType.FormulaString:
         return trimmed(decodeXmlText(bytes, valueStart, valueEnd));
@@ -375,6 +352,47 @@ export class SheetTokenizer {
     if (column !== undefined) location.column = column;
     return new InvalidWorkbookError(location, problem);
   }
+}
+
+interface TagAttributes {
+  rStart: number;
+  rEnd: number;
+  tStart: number;
+  tEnd: number;
+}
+
+/**
+ * One pass over a start tag's attributes, from just past its name to its ">": the values of r and
+ * t (the only ones rows and cells need) are left in `found`, the others stepped over whole (a
+ * quoted value may hold a ">"). Names are found back from the "=" before each value. Returns
+ * where the ">" is, or -1 if the tag is not all in these bytes.
+ */
+function scanStartTag(bytes: Buffer, from: number, end: number, found: TagAttributes): number {
+  found.rStart = found.tStart = -1;
+  for (let at = from; at < end; at++) {
+    const byte = bytes[at];
+    if (byte === GT) return at;
+    if (byte !== QUOTE && byte !== APOSTROPHE) continue;
+    const valueEnd = findByte(bytes, byte, at + 1, end);
+    if (valueEnd < 0) return -1;
+    let name = at - 1;
+    while (bytes[name] <= 0x20) name--;
+    if (bytes[name] === EQUALS) {
+      name--;
+      while (bytes[name] <= 0x20) name--;
+      if (bytes[name - 1] <= 0x20) {
+        if (bytes[name] === 0x72 /* r */) {
+          found.rStart = at + 1;
+          found.rEnd = valueEnd;
+        } else if (bytes[name] === 0x74 /* t */) {
+          found.tStart = at + 1;
+          found.tEnd = valueEnd;
+        }
+      }
+    }
+    at = valueEnd;
+  }
+  return -1;
 }
 
 /** Where `</c>` starts, or -1. */
@@ -471,32 +489,6 @@ export function parseNumber(bytes: Buffer, start: number, end: number): PlainCel
   if (text === '') return null;
   const value = Number(text);
   return Number.isNaN(value) ? { unusable: `the malformed number ${JSON.stringify(text.slice(0, 40))}` } : value;
-}
-
-/** An inline string's text: its <t> elements, runs joined, phonetic guides (<rPh>) left out. */
-function inlineText(bytes: Buffer, start: number, end: number): string | null {
-  let text = '';
-  for (let at = start; ; ) {
-    const tag = indexOf(bytes, '<', at, end);
-    if (tag < 0) break;
-    if (startsWithAt(bytes, '<rPh', tag, end)) {
-      const close = indexOf(bytes, '</rPh>', tag, end);
-      at = close < 0 ? end : close + 6;
-    } else if (bytes[tag + 1] === 0x74 /* t */ && isTagNameEnd(bytes[tag + 2])) {
-      const open = findByte(bytes, GT, tag, end);
-      if (bytes[open - 1] === SLASH) {
-        at = open + 1;
-        continue;
-      }
-      const close = indexOf(bytes, '</t>', open, end);
-      if (close < 0) throw new MalformedXmlError('a <t> element that is never closed');
-      text += decodeXmlText(bytes, open + 1, close);
-      at = close + 4;
-    } else {
-      at = tag + 1;
-    }
-  }
-  return trimmed(text);
 }
 
 function trimmed(text: string): string | null {

@@ -22,6 +22,8 @@ export interface WorkbookLimits {
   maxSharedStringChars: number;
   /** Entries in the zip directory (an xlsx has a dozen or so, plus one or two per sheet). */
   maxZipEntries: number;
+  /** Sheets the workbook lists: each becomes a step of its own downstream (the UCI workbook has 1). */
+  maxSheets: number;
 }
 
 export const DEFAULT_WORKBOOK_LIMITS: Readonly<WorkbookLimits> = Object.freeze({
@@ -33,6 +35,7 @@ export const DEFAULT_WORKBOOK_LIMITS: Readonly<WorkbookLimits> = Object.freeze({
   maxSharedStrings: 2_000_000,
   maxSharedStringChars: 64 * 1024 * 1024,
   maxZipEntries: 10_000,
+  maxSheets: 256,
 });
 
 /** Excel's row limit: a row number above it is not a worksheet Excel could have written. */

@@ -59,7 +59,7 @@ export class XlsxPackage {
     private readonly fd: number,
     private readonly zip: yauzl.ZipFile,
     private readonly entries: Map<string, yauzl.Entry>,
-    private readonly limits: WorkbookLimits,
+    readonly limits: WorkbookLimits,
   ) {}
 
   /** Opens and checks the file; an InvalidWorkbookError says what is wrong with it. */
@@ -87,8 +87,10 @@ export class XlsxPackage {
         if (entry.extraFields.some((field) => field.id === ZIP64_EXTRA_FIELD)) throw zip64Error(displayName);
         entries.set(entry.fileName.replace(/^\/+/, ''), entry);
       }
-      if (![...entries.keys()].some((path) => path.toLowerCase() === 'xl/workbook.xml')) {
-        throw new InvalidWorkbookError({ file: displayName }, 'is a zip file but not an xlsx workbook (it has no xl/workbook.xml)');
+      // The package's root relationships say where the workbook part is (readWorkbookParts
+      // follows them); xl/workbook.xml is only where most writers put it.
+      if (![...entries.keys()].some((path) => path.toLowerCase() === 'xl/workbook.xml' || path.toLowerCase() === '_rels/.rels')) {
+        throw new InvalidWorkbookError({ file: displayName }, 'is a zip file but not an xlsx workbook (it has neither _rels/.rels nor xl/workbook.xml)');
       }
     } catch (error) {
       zip.close();

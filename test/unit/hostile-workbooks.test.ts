@@ -3,6 +3,7 @@
  * with an InvalidWorkbookError (non-retryable) that says what is wrong, and never show the
  * worker's path.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -136,6 +137,23 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('hostile and broken workb
     expect(error.location).toMatchObject({ sheet: 'S', row: 2, column: 'AMK' });
   });
 
+  it('more sheets than maxSheets (256), even all in one part: refused before any is read', async () => {
+    const sheets = Array.from({ length: 5_000 }, (_, i) => ({ name: `S${i + 1}`, path: 'xl/worksheets/sheet1.xml', rows: [HEADER, PURCHASE] }));
+    const error = await expectRefused(save(buildXlsx({ sheets })), /xl\/workbook\.xml lists more than 256 sheets \(limit maxSheets\)/, { reader });
+    expect(error.location).toEqual({ file: 'uploads/hostile.xlsx' });
+    const distinct = Array.from({ length: 257 }, (_, i) => ({ name: `S${i + 1}`, rows: [HEADER] }));
+    await expectRefused(save(buildXlsx({ sheets: distinct })), /lists more than 256 sheets \(limit maxSheets\)/, { reader });
+  });
+
+  it('two sheets stored in the same part', async () => {
+    const sheets = [
+      { name: 'Online Retail', path: 'xl/worksheets/sheet1.xml', rows: [HEADER, PURCHASE] },
+      { name: 'Copy', path: 'xl/worksheets/Sheet1.xml', rows: [HEADER, PURCHASE] },
+    ];
+    const error = await expectRefused(save(buildXlsx({ sheets })), /is stored in xl\/worksheets\/Sheet1\.xml, which sheet "Online Retail" already uses/, { reader });
+    expect(error.location).toEqual({ file: 'uploads/hostile.xlsx', sheet: 'Copy' });
+  });
+
   it('a sheet cut short inside its compressed data', async () => {
     const sheet = worksheetXml([HEADER, ...Array.from({ length: 5_000 }, (_, i) => row(i + 2, num('A', i + 2, 536365 + i), num('D', i + 2, 6)))]);
     const compressed = deflateRawSync(sheet);
@@ -183,6 +201,17 @@ describe('hostile workbooks only the fast reader bounds', () => {
     const items = Array.from({ length: count }, (_, i) => `<si><t>${i.toString(36)}</t></si>`).join('');
     const sst = `<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${items}</sst>`;
     await expectRefused(save(buildXlsxWithSharedStringsRel(sst)), new RegExp(`more than ${DEFAULT_WORKBOOK_LIMITS.maxSharedStrings} shared strings \\(limit maxSharedStrings\\)`));
+  });
+
+  it('three million shared strings: refused at the limit within 200 MiB of peak RSS, the table kept compact (child process)', async () => {
+    const items = Array.from({ length: 3_000_000 }, (_, i) => `<si><t>${i.toString(36)}</t></si>`).join('');
+    const filePath = save(buildXlsxWithSharedStringsRel(`<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">${items}</sst>`));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'support', 'read-workbook-peak.ts'), filePath], { encoding: 'utf8' });
+    const { outcome, peakRssBytes, peakHeapBytes } = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}');
+    expect(outcome).toMatch(/more than 2000000 shared strings \(limit maxSharedStrings\)/);
+    // A JS string per entry held 90 MiB of heap at two million and peaked at 211 MiB of RSS.
+    expect(peakHeapBytes).toBeLessThan(48 * MiB);
+    expect(peakRssBytes).toBeLessThan(200 * MiB);
   });
 
   it('more rows than allowed, and a row numbered past Excel’s last', async () => {

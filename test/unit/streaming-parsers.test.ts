@@ -2,12 +2,13 @@
  * The sheet tokenizer and the shared-strings parser see their part in whatever pieces zlib hands
  * them; a tag, a cell or a multi-byte character can be cut anywhere. Every split must read the same as the whole.
  */
+import { NamespacePrefixStripper } from '../../lib/workbook/namespace-prefix';
 import { SharedStringsParser } from '../../lib/workbook/shared-strings';
 import { SheetTokenizer } from '../../lib/workbook/sheet-tokenizer';
 import { DEFAULT_WORKBOOK_LIMITS } from '../../lib/workbook/workbook-limits';
 import type { PlainCellValue } from '../../lib/workbook/plain-cell-value';
 import { SeededRandom } from '../../lib/workbook/seeded-random';
-import { inline, num, row, shared, worksheetXml } from './support/build-xlsx';
+import { inline, num, prefixElements, row, shared, worksheetXml } from './support/build-xlsx';
 
 const SHARED_STRINGS = ['InvoiceNo', 'Ünïcödé €', null];
 
@@ -92,7 +93,7 @@ describe('SharedStringsParser', () => {
   const parse = (pieces: Buffer[]) => {
     const parser = new SharedStringsParser(DEFAULT_WORKBOOK_LIMITS);
     for (const piece of pieces) parser.write(piece);
-    return parser.end();
+    return parser.end().toArray();
   };
   const whole = parse([SST]);
 
@@ -102,5 +103,33 @@ describe('SharedStringsParser', () => {
 
   it('reads the same at every split into two pieces', () => {
     for (let at = 1; at < SST.length; at++) expect([at, parse([SST.subarray(0, at), SST.subarray(at)])]).toEqual([at, whole]);
+  });
+
+  it('takes any XML white space after <si and <t, and <si />, at every split', () => {
+    const sst = Buffer.from('<sst><si\n><t>a</t></si><si />' + '<si\t><t\r\nxml:space="preserve"> b </t></si><si\r\n><r><t\n>c</t></r><r><t\t>d</t></r></si><si><t>e</t></si></sst>');
+    for (let at = 1; at < sst.length; at++) expect([at, parse([sst.subarray(0, at), sst.subarray(at)])]).toEqual([at, ['a', null, 'b', 'cd', 'e']]);
+  });
+});
+
+describe('NamespacePrefixStripper', () => {
+  const strip = (pieces: Buffer[]) => {
+    const stripper = new NamespacePrefixStripper();
+    return Buffer.concat([...pieces.map((piece) => stripper.write(piece)), stripper.end()]).toString('utf8');
+  };
+
+  it('makes a prefixed sheet the unprefixed one at every split, and the tokenizer reads it the same', () => {
+    const prefixed = Buffer.from(prefixElements(SHEET.toString('utf8'), 'x'));
+    const expected = SHEET.toString('utf8').replace('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"', 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"');
+    expect(prefixed.toString('utf8')).toContain('<x:row r="2"><x:c r="A2"><x:v>536365</x:v></x:c>');
+    for (let at = 1; at < prefixed.length; at++) expect([at, strip([prefixed.subarray(0, at), prefixed.subarray(at)])]).toEqual([at, expected]);
+    const stripper = new NamespacePrefixStripper();
+    const pieces = Array.from({ length: Math.ceil(prefixed.length / 7) }, (_, k) => stripper.write(prefixed.subarray(7 * k, 7 * k + 7)));
+    expect(readInPieces([...pieces, stripper.end()].filter((piece) => piece.length > 0))).toEqual(readInPieces([SHEET]));
+  });
+
+  it('passes a part without a prefix through untouched, even one whose elements name other prefixes', () => {
+    const plain = Buffer.from('<worksheet xmlns:x14ac="urn:x"><x14ac:dyDescent/><sheetData/></worksheet>');
+    const stripper = new NamespacePrefixStripper();
+    expect(stripper.write(plain)).toBe(plain);
   });
 });

@@ -3,6 +3,7 @@
  * order and the zip form the test asks for (data descriptors, sizes that lie, zip64 records), so
  * a test can produce what a given writer, or an attacker, would.
  */
+import { posix } from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface ZipEntrySpec {
@@ -102,6 +103,8 @@ export interface SheetSpec {
   rows?: string[];
   /** Where the part lives (default xl/worksheets/sheetN.xml). */
   path?: string;
+  /** The relationship's target as written instead: relative to the workbook part's folder, or absolute with a leading "/". */
+  target?: string;
 }
 
 export interface XlsxSpec {
@@ -113,42 +116,65 @@ export interface XlsxSpec {
   dataDescriptors?: boolean;
   /** Extra or replacement parts, e.g. a hostile xl/workbook.xml. */
   parts?: Record<string, string | Buffer>;
+  /**
+   * Where the workbook part lives (default xl/workbook.xml); its relationships then name the sheets
+   * (by default worksheets/sheetN.xml) and the shared strings (sharedStrings.xml) relative to its
+   * folder, as the format has them.
+   */
+  workbookPath?: string;
+  /**
+   * Every element of the workbook, sheet and shared-strings parts qualified with this prefix
+   * (`<x:worksheet xmlns:x="…">`), as the .NET Open XML SDK writes them.
+   */
+  namespacePrefix?: string;
 }
 
 const MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
 const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
 
 export function buildXlsx(spec: XlsxSpec): Buffer {
-  const sheetPaths = spec.sheets.map((sheet, i) => sheet.path ?? `xl/worksheets/sheet${i + 1}.xml`);
+  const workbookPath = spec.workbookPath ?? 'xl/workbook.xml';
+  const workbookDir = posix.dirname(workbookPath);
+  const inPackage = (path: string) => (path.startsWith('/') ? path.slice(1) : posix.join(workbookDir, path));
+  const sheetTargets = spec.sheets.map(
+    (sheet, i) => sheet.target ?? (sheet.path !== undefined ? `/${sheet.path}` : spec.workbookPath ? `worksheets/sheet${i + 1}.xml` : `/xl/worksheets/sheet${i + 1}.xml`),
+  );
+  const sheetPaths = sheetTargets.map(inPackage);
+  const prefixed = (xml: string) => (spec.namespacePrefix === undefined ? xml : prefixElements(xml, spec.namespacePrefix));
   const workbook =
     `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="${MAIN}" xmlns:r="${REL}"><sheets>` +
     spec.sheets.map((sheet, i) => `<sheet name="${escapeXml(sheet.name)}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`).join('') +
     '</sheets></workbook>';
   const rels =
     `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
-    sheetPaths.map((path, i) => `<Relationship Id="rId${i + 1}" Type="${REL}/worksheet" Target="/${path}"/>`).join('') +
+    sheetTargets.map((target, i) => `<Relationship Id="rId${i + 1}" Type="${REL}/worksheet" Target="${target}"/>`).join('') +
     (spec.sharedStrings ? `<Relationship Id="rIdS" Type="${REL}/sharedStrings" Target="sharedStrings.xml"/>` : '') +
     '</Relationships>';
   const rootRels =
     `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
-    `<Relationship Id="rId1" Type="${REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>`;
+    `<Relationship Id="rId1" Type="${REL}/officeDocument" Target="${workbookPath}"/></Relationships>`;
   const parts: Record<string, string | Buffer> = {
     '[Content_Types].xml': '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
     '_rels/.rels': rootRels,
-    'xl/workbook.xml': workbook,
-    'xl/_rels/workbook.xml.rels': rels,
+    [workbookPath]: prefixed(workbook),
+    [posix.join(workbookDir, '_rels', `${posix.basename(workbookPath)}.rels`)]: rels,
   };
   if (spec.sharedStrings) {
     const items = spec.sharedStrings.map((item) => (item.startsWith('<si') ? item : `<si><t xml:space="preserve">${escapeXml(item)}</t></si>`));
-    parts['xl/sharedStrings.xml'] = `<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="${MAIN}" count="${items.length}" uniqueCount="${items.length}">${items.join('')}</sst>`;
+    parts[inPackage('sharedStrings.xml')] = prefixed(`<?xml version="1.0" encoding="UTF-8"?>\n<sst xmlns="${MAIN}" count="${items.length}" uniqueCount="${items.length}">${items.join('')}</sst>`);
   }
   const sheetParts: Record<string, string> = {};
   spec.sheets.forEach((sheet, i) => {
-    sheetParts[sheetPaths[i]] = sheet.xml ?? worksheetXml(sheet.rows ?? []);
+    sheetParts[sheetPaths[i]] = prefixed(sheet.xml ?? worksheetXml(sheet.rows ?? []));
   });
   const ordered = spec.sheetsFirst ? { ...sheetParts, ...parts } : { ...parts, ...sheetParts };
   Object.assign(ordered, spec.parts);
   return buildZip(Object.entries(ordered).map(([path, data]) => ({ path, data, dataDescriptor: spec.dataDescriptors })));
+}
+
+/** The part with every element qualified: `<x:row>`, `</x:row>`, the main namespace bound to the prefix. */
+export function prefixElements(xml: string, prefix: string): string {
+  return xml.replace(/<(\/?)([A-Za-z_])/g, `<$1${prefix}:$2`).replace(`xmlns="${MAIN}"`, `xmlns:${prefix}="${MAIN}"`);
 }
 
 export function worksheetXml(rows: string[]): string {
