@@ -46,7 +46,8 @@ export function createPlanLoad({ db, dataDir }: ActivityDependencies) {
     const signal = Context.current().cancellationSignal;
     const plan: LoadPlan = { files: [], parts: [], skippedSheets: [] };
     for (const pattern of input.files) {
-      const file = resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone));
+      // Listing a big folder takes a while: heartbeats go on meanwhile (matching yields to them).
+      const file = await heartbeatWhile(resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone)));
       const workbook = resolveWorkbookPath(dataDir, file);
       // Hashing reads the file through; finding the sheets reads its directory and the start of
       // each sheet: side by side.
