@@ -8,9 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import type { SegmentationActivities } from '../../activities';
 import { inflatedBytesPerSheet } from '../../activities/run-limits';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
+import { loadWorkflowBundle } from '../../workers/workflow-bundle';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -121,6 +123,8 @@ test('six sheets, three loads in flight at most: all are loaded, in turns', asyn
   expect(result.summary?.dataQuality.sheetsRead).toHaveLength(6);
   expect(loads.started).toBe(6);
   expect(loads.most).toBe(IN_FLIGHT);
+  // Loading in turns is deterministic: the run's history replays.
+  await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, await handle.fetchHistory(), handle.workflowId);
 });
 
 test('sheets under maxRows each, over it together, are refused as one run', async () => {
