@@ -1,7 +1,7 @@
 /** What the activities are built with: connections are made once per worker, not per call. */
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
-import type { StagingRetention } from '../lib/config';
+import type { RunLimits, StagingRetention } from '../lib/config';
 
 export interface ActivityDependencies {
   /** The worker's MySQL user: rows only, no DDL. */
@@ -12,4 +12,6 @@ export interface ActivityDependencies {
   /** The only folder workbooks are read from. */
   dataDir: string;
   retention: StagingRetention;
+  /** maxRows and maxDecompressedBytes over a whole run (all its workbooks and sheets); the defaults if absent. */
+  runLimits?: Partial<RunLimits>;
 }

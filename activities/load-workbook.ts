@@ -19,6 +19,7 @@ import { TABLES } from '../lib/tables';
 import { isoOfSerial } from '../lib/workbook/decode-transaction-cell';
 import { readTransactionRows, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { ActivityDependencies } from './activity-dependencies';
+import { holdRowsToRunLimit, resolveRunLimits } from './run-limits';
 
 export interface LoadWorkbookPartInput {
   runId: string;
@@ -48,7 +49,8 @@ const PAIRS_PER_INSERT = 5_000;
 /** Rows read between checkpoints, at most: what a retry after a crash reads again. */
 const ROWS_PER_CHECKPOINT = 50_000;
 
-export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
+export function createLoadWorkbookPart({ db, dataDir, runLimits }: ActivityDependencies) {
+  const limits = resolveRunLimits(runLimits);
   return async function loadWorkbookPart({ runId, file, sheet, fingerprint, reader }: LoadWorkbookPartInput): Promise<DataQualityReport> {
     const context = Context.current();
     const signal = context.cancellationSignal;
@@ -90,7 +92,9 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
       pairs = new Map();
       rowsSinceFlush = 0;
       await staging;
-      staging = stagePairs(db, batch).then(() => {
+      // The run's rows are counted before these pairs are staged: past maxRows, the load stops here.
+      const counted = { runId, file, sheet, rowsRead: reached.report.rowsRead, rowNumber: reached.rowNumber };
+      staging = holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(db, batch)).then(() => {
         staged = reached;
         context.heartbeat(staged);
       });
@@ -102,6 +106,7 @@ export function createLoadWorkbookPart({ db, dataDir }: ActivityDependencies) {
       displayName: workbook.displayName,
       sheet,
       reader,
+      limits,
       signal,
       onBytesRead: (bytesRead, totalBytes) => {
         read.bytesRead = bytesRead;

@@ -16,6 +16,7 @@ import { listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/
 import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { inflatedBytesPerSheet, resolveRunLimits, runTooLarge } from './run-limits';
 
 export interface PlanLoadInput {
   runId: string;
@@ -41,25 +42,36 @@ export interface LoadPlan {
   skippedSheets: Array<{ file: string; sheet: string; reason: string }>;
 }
 
-export function createPlanLoad({ db, dataDir }: ActivityDependencies) {
+export function createPlanLoad({ db, dataDir, runLimits }: ActivityDependencies) {
+  const limits = resolveRunLimits(runLimits);
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;
     const plan: LoadPlan = { files: [], parts: [], skippedSheets: [] };
+    /** What the loads planned so far will inflate, held to maxDecompressedBytes over the whole run. */
+    let inflatedBytes = 0;
     for (const pattern of input.files) {
-      const file = resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone));
+      // Listing a big folder takes a while: heartbeats go on meanwhile (matching yields to them).
+      const file = await heartbeatWhile(resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone)));
       const workbook = resolveWorkbookPath(dataDir, file);
       // Hashing reads the file through; finding the sheets reads its directory and the start of
       // each sheet: side by side.
       const [fingerprint, found] = await heartbeatWhile(
         Promise.all([
           fingerprintFile(workbook.absolutePath, signal),
-          listTransactionSheets({ filePath: workbook.absolutePath, displayName: workbook.displayName, reader: input.reader, signal }),
+          listTransactionSheets({ filePath: workbook.absolutePath, displayName: workbook.displayName, reader: input.reader, limits, signal }),
         ]),
       );
       const sheets = input.sheet === null ? found.sheets : [chosenSheet(workbook.displayName, input.sheet, found)];
       if (sheets.length === 0) {
         const skipped = found.skipped.map(({ sheet, reason }) => `"${sheet}" (${reason})`).join(', ');
         throw new InvalidWorkbookError({ file: workbook.displayName }, `has no sheet with a transactions header${skipped ? `: ${skipped}` : ''}`);
+      }
+      const bytes = await heartbeatWhile(inflatedBytesPerSheet(workbook.absolutePath, workbook.displayName, sheets, signal));
+      for (const [index, sheet] of sheets.entries()) {
+        inflatedBytes += bytes[index];
+        if (inflatedBytes > limits.maxDecompressedBytes) {
+          throw runTooLarge({ file: workbook.displayName, sheet }, inflatedBytes, plan.parts.length + index + 1, limits.maxDecompressedBytes);
+        }
       }
       plan.files.push({ file: workbook.displayName, ...fingerprint, sheets });
       plan.parts.push(...sheets.map((sheet) => ({ file: workbook.displayName, sheet, fingerprint })));

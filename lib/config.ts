@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { localBrokerAddresses } from './local-kafka-ports';
+import { DEFAULT_WORKBOOK_LIMITS, type WorkbookLimits } from './workbook/workbook-limits';
 import { Secret } from './secret';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
@@ -31,11 +32,16 @@ export interface AppConfig {
   /** The only folder workbooks are read from. */
   dataDir: string;
   retention: StagingRetention;
+  /** What one run may read over all its workbooks and sheets together (WORKBOOK_MAX_ROWS, WORKBOOK_MAX_DECOMPRESSED_BYTES). */
+  runLimits: RunLimits;
   /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
   kafkaSecurity: KafkaSecurity;
   /** TLS and an API key for Temporal (a secured cluster, Temporal Cloud); empty for the local dev server. */
   temporalSecurity: TemporalSecurity;
 }
+
+/** The workbook limits that hold for a whole run, not each sheet alone. */
+export type RunLimits = Pick<WorkbookLimits, 'maxRows' | 'maxDecompressedBytes'>;
 
 /** How long runs keep their staging rows (what a retry or reset of a step reads). */
 export interface StagingRetention {
@@ -64,6 +70,8 @@ export const DEFAULTS = {
   /** Brokers the local stack runs; with more than one, clients bootstrap from all of them. */
   KAFKA_BROKER_COUNT: '1',
   KAFKA_SSL: 'false',
+  WORKBOOK_MAX_ROWS: String(DEFAULT_WORKBOOK_LIMITS.maxRows),
+  WORKBOOK_MAX_DECOMPRESSED_BYTES: String(DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes),
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -87,6 +95,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: {
       keepFinishedRuns: positiveInteger('STAGING_KEEP_FINISHED_RUNS', env),
       keepFailedHours: positiveInteger('STAGING_KEEP_FAILED_HOURS', env),
+    },
+    runLimits: {
+      maxRows: positiveInteger('WORKBOOK_MAX_ROWS', env),
+      maxDecompressedBytes: positiveInteger('WORKBOOK_MAX_DECOMPRESSED_BYTES', env),
     },
     kafkaSecurity: loadKafkaSecurity(env),
     temporalSecurity: loadTemporalSecurity(env),

@@ -19,7 +19,9 @@ export const TABLES = {
   stagingCounts: 'staging_purchase_counts',
   /** The consumer's position per run and partition, committed with the rows it produced. */
   consumerOffsets: 'kafka_consumer_offsets',
+  /** Data rows each load activity of a run has read, held to maxRows over the whole run. */
+  stagingLoadRows: 'staging_load_rows',
 } as const;
 
 /** Per-run tables that only serve a run while it works (or may be retried or reset). */
-export const STAGING_TABLES = [TABLES.stagingInvoices, TABLES.stagingCounts, TABLES.consumerOffsets] as const;
+export const STAGING_TABLES = [TABLES.stagingInvoices, TABLES.stagingCounts, TABLES.consumerOffsets, TABLES.stagingLoadRows] as const;

@@ -11,6 +11,7 @@ import * as runIdentityAndPublication from './20261124_005_run_identity_and_publ
 import * as binaryInvoiceNumbers from './20261124_006_binary_invoice_numbers';
 import * as consumedMessageCounts from './20261124_007_consumed_message_counts';
 import * as auditAndDataDate from './20261201_008_audit_and_data_date';
+import * as loadRowCounts from './20261201_013_load_row_counts';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_006_binary_invoice_numbers': binaryInvoiceNumbers,
   '20261124_007_consumed_message_counts': consumedMessageCounts,
   '20261201_008_audit_and_data_date': auditAndDataDate,
+  '20261201_013_load_row_counts': loadRowCounts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -43,6 +43,7 @@ export async function createSegmentationWorker(
           topicPartitions: config.kafkaTopicPartitions,
           dataDir: config.dataDir,
           retention: config.retention,
+          runLimits: config.runLimits,
         }),
       ),
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a

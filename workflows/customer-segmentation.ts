@@ -76,6 +76,8 @@ const PUBLISH_IN_SLICES = 'publish-in-slices';
 const AUDIT_BEFORE_PUBLICATION = 'audit-before-publication';
 /** A publication finds another run published since the audit: audit again, at most this often, then wait for an operator. */
 const MAX_AUDITS = 5;
+/** The patch that capped load activities in flight (`loadActivities`); older histories started one per sheet at once. */
+const LOAD_IN_TURNS = 'load-in-turns';
 const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
@@ -143,6 +145,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
         { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: scheduledTime().toISOString(), timezone: input.timezone },
       ]);
       progress.files = plan.files;
+      const inFlight = patched(LOAD_IN_TURNS) ? input.loadActivities : Infinity;
       const parts = await inParallel(
         plan.parts.map((part) => async () => {
           const report = await steps.loadWorkbookPart.executeWithOptions({ summary: `Load and clean ${part.file} / ${part.sheet}` }, [
@@ -151,6 +154,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
           addCounts('load', { sheetsLoaded: 1, rowsRead: report.rowsRead, rowsKept: report.rowsKept });
           return { file: part.file, sheet: part.sheet, report };
         }),
+        inFlight,
       );
       progress.dataQuality = mergeDataQualityReports(parts, plan.skippedSheets);
       return progress.dataQuality;
@@ -401,23 +405,38 @@ async function pruneStagingQuietly(steps: ReturnType<typeof activitiesFor>['step
   }
 }
 
-/** Runs the activities side by side; if one fails, the others are cancelled (and awaited) before the failure goes up. */
-async function inParallel<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
+/**
+ * Runs the activities side by side, at most `inFlight` at once (the next starts as one ends); if
+ * one fails, the others are cancelled (and awaited) and no further one starts before the failure
+ * goes up.
+ */
+async function inParallel<T>(tasks: Array<() => Promise<T>>, inFlight = Infinity): Promise<T[]> {
   const scope = new CancellationScope();
-  const running = await scope.run(async () => tasks.map((task) => task()));
   let firstError: unknown;
-  await Promise.all(
-    running.map((promise) =>
-      promise.catch((error) => {
-        if (firstError === undefined) {
-          firstError = error;
-          scope.cancel();
-        }
-      }),
-    ),
-  );
+  const fail = (error: unknown) => {
+    if (firstError === undefined) {
+      firstError = error;
+      scope.cancel();
+    }
+  };
+  if (tasks.length <= inFlight) {
+    // All at once, as runs started before the cap did (their histories replay through here).
+    const running = await scope.run(async () => tasks.map((task) => task()));
+    await Promise.all(running.map((promise) => promise.catch(fail)));
+    if (firstError !== undefined) throw firstError;
+    return await Promise.all(running);
+  }
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < tasks.length && firstError === undefined) {
+      const index = next++;
+      await scope.run(tasks[index]).then((result) => (results[index] = result), fail);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
   if (firstError !== undefined) throw firstError;
-  return await Promise.all(running);
+  return results;
 }
 
 /** The time the run is for: the schedule's slot if a schedule started it, else when it was started. */

@@ -27,6 +27,8 @@ export interface SegmentationInput {
   chunkSize?: number;
   /** The workbook reader: the project's own (`fast`, default) or exceljs's streaming reader. */
   reader?: WorkbookReaderKind;
+  /** How many load activities (one per sheet of each workbook) run at once, at most; the others wait their turn. */
+  loadActivities?: number;
   /** How many publish activities share the customers (each sends every n-th CustomerID), on any workers. */
   publishActivities?: number;
   /** How many consume-and-classify activities share the topic's partitions (each takes whole partitions). */
@@ -53,6 +55,7 @@ export interface ResolvedInput {
   threshold: number;
   chunkSize: number;
   reader: WorkbookReaderKind;
+  loadActivities: number;
   publishActivities: number;
   classifyActivities: number;
   classifyBatchSize: number;
@@ -64,6 +67,11 @@ export interface ResolvedInput {
 }
 
 export const DEFAULT_CHUNK_SIZE = 2_000;
+/**
+ * Load activities one run has in flight at most: each takes a worker's activity slot (two per
+ * worker), and a workflow task that scheduled thousands at once would be refused by the server.
+ */
+export const DEFAULT_LOAD_ACTIVITIES = 8;
 export const DEFAULT_PUBLISH_ACTIVITIES = 2;
 export const DEFAULT_CLASSIFY_ACTIVITIES = 2;
 export const DEFAULT_CLASSIFY_BATCH_SIZE = 5_000;
@@ -72,7 +80,7 @@ export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
 const MAX_CHUNK_SIZE = 50_000;
 const MAX_FILES = 100;
-const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'publishActivities', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone', 'audit'];
+const FIELDS = ['file', 'files', 'sheet', 'threshold', 'chunkSize', 'reader', 'loadActivities', 'publishActivities', 'classifyActivities', 'classifyBatchSize', 'maxAttempts', 'operatorWait', 'timezone', 'audit'];
 
 /** Checks the input and fills in defaults; a wrong field fails the run at once, naming the field. */
 export function resolveInput(input: unknown): ResolvedInput {
@@ -107,6 +115,7 @@ export function resolveInput(input: unknown): ResolvedInput {
     threshold: integerField('threshold', fields.threshold, DEFAULT_FREQUENCY_THRESHOLD, 0, 1_000_000),
     chunkSize: integerField('chunkSize', fields.chunkSize, DEFAULT_CHUNK_SIZE, 1, MAX_CHUNK_SIZE),
     reader: reader ?? 'fast',
+    loadActivities: integerField('loadActivities', fields.loadActivities, DEFAULT_LOAD_ACTIVITIES, 1, 64),
     publishActivities: integerField('publishActivities', fields.publishActivities, DEFAULT_PUBLISH_ACTIVITIES, 1, 64),
     classifyActivities: integerField('classifyActivities', fields.classifyActivities, DEFAULT_CLASSIFY_ACTIVITIES, 1, 64),
     classifyBatchSize: integerField('classifyBatchSize', fields.classifyBatchSize, DEFAULT_CLASSIFY_BATCH_SIZE, 1, 100_000),
