@@ -32,7 +32,7 @@ const MIN_VERSION = 10;
 const MAX_VERSION = 12;
 const UNKNOWN_TOPIC_OR_PARTITION = 3;
 
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-require-imports */
+/** The parts of kafkajs's (untyped) internals used here. */
 interface KafkaCluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
@@ -73,6 +73,7 @@ export async function fetchTopicId(kafka: Kafka, topic: string): Promise<TopicId
 }
 
 function metadataRequest(version: number, topic: string) {
+  // kafkajs ships no types for its protocol layer.
   const Encoder = require('kafkajs/src/protocol/encoder');
   const Decoder = require('kafkajs/src/protocol/decoder');
   const { failure, createErrorFromCode } = require('kafkajs/src/protocol/error');
