@@ -12,14 +12,18 @@
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { PublishedRangeGoneError } from '../lib/errors';
+import { connectTopicIdReader } from '../lib/kafka-topic-id';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
+import { assertBatchStartsAt, assertRangesServable } from './published-range-check';
 import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 
 /** The ranges were written before this step started: a long silence means the consumer is wedged. */
 const STALL_TIMEOUT_MS = 120_000;
+/** How often the ranges are checked while reading (see published-range-check.ts): a loss shows within seconds. */
+const RANGE_CHECK_INTERVAL_MS = 1_000;
 
 export interface ClassifyInput {
   runId: string;
@@ -67,7 +71,20 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
     });
 
     if (unfinished().length > 0) {
-      const topicPartitions = await assertRangesStillInKafka(kafka, topic, next, end, unfinished());
+      const admin = kafka.admin();
+      const ids = await connectTopicIdReader(kafka);
+      const checkRanges = () => assertRangesServable({ admin, ids, topic, ranges, next, unfinished: unfinished() });
+      try {
+        await admin.connect();
+        const topicPartitions = await checkRanges();
+        await consume(topicPartitions, checkRanges);
+      } finally {
+        await Promise.allSettled([admin.disconnect(), ids.disconnect()]);
+      }
+    }
+    return { messagesConsumed };
+
+    async function consume(topicPartitions: number[], checkRanges: () => Promise<unknown>): Promise<void> {
       const others = topicPartitions.filter((partition) => !partitions.includes(partition));
       // A group of its own per run, partitions and activity attempt: activities never share or rebalance
       // each other's partitions, a retry never waits for a dead attempt's member to time out, and
@@ -80,20 +97,37 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
         maxWaitTimeInMs: 500,
       });
       let lastProgressAt = Date.now();
-      let fail: (error: Error) => void = () => {};
+      let failed: Error | undefined;
+      let reject: (error: Error) => void = () => {};
+      const fail = (error: Error) => {
+        failed ??= error;
+        reject(failed);
+      };
       const watchdog = setInterval(() => {
         context.heartbeat(heartbeat());
         if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) {
           fail(new Error(`no message read for ${STALL_TIMEOUT_MS / 1000}s; still to read: partitions ${unfinished().join(', ')}`));
         }
       }, 5_000);
+      // Loss shows no error in kafkajs, and a consumer waiting for offsets that will never come reads
+      // no batch to check: the ranges are checked on a clock too. Errors other than a loss (Kafka
+      // busy, the topic half-deleted) wait for the next check; the stall timeout covers a dead Kafka.
+      let checking = false;
+      const rangeWatch = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        checkRanges()
+          .catch((error) => error instanceof PublishedRangeGoneError && fail(error))
+          .finally(() => (checking = false));
+      }, RANGE_CHECK_INTERVAL_MS);
       const onCancel = () => fail(context.cancellationSignal.reason as Error);
       context.cancellationSignal.addEventListener('abort', onCancel);
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
-        await new Promise<void>((resolve, reject) => {
-          fail = reject;
+        await new Promise<void>((resolve, rejectRun) => {
+          reject = rejectRun;
+          if (failed) rejectRun(failed);
           consumer
             .run({
               autoCommit: false,
@@ -103,13 +137,19 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
               eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
                 const partition = batch.partition;
                 const to = end.get(partition);
-                if (to === undefined) return;
+                if (to === undefined || failed || next.get(partition)! >= to) return;
+                try {
+                  assertBatchStartsAt(topic, ranges.find((range) => range.partition === partition)!, next.get(partition)!, batch.messages.map((m) => m.offset));
+                } catch (error) {
+                  fail(error as Error);
+                  return;
+                }
                 // Kafka's batch, committed in slices of at most `batchSize` of the run's messages.
                 let rows = new Map<number, number>();
                 let runMessages = 0;
                 let lastOffset = -1n;
                 const commit = async () => {
-                  if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted) return;
+                  if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted || failed) return;
                   await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
                   next.set(partition, lastOffset + 1n);
                   messagesConsumed += runMessages;
@@ -139,16 +179,22 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
               for (const [partition, offset] of next) consumer.seek({ topic, partition, offset: offset.toString() });
               if (others.length) consumer.pause([{ topic, partitions: others }]);
             })
-            .catch(reject);
-          consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+            .catch(fail);
+          // A topic deleted under the consumer can crash it: say it was a loss, if it was one.
+          consumer.on(consumer.events.CRASH, ({ payload }) => {
+            checkRanges().then(
+              () => fail(payload.error),
+              (error) => fail(error instanceof PublishedRangeGoneError ? error : payload.error),
+            );
+          });
         });
       } finally {
         clearInterval(watchdog);
+        clearInterval(rangeWatch);
         context.cancellationSignal.removeEventListener('abort', onCancel);
         await consumer.disconnect();
       }
     }
-    return { messagesConsumed };
   };
 }
 
@@ -191,37 +237,4 @@ async function committedPositions(db: Knex, runId: string, partitions: number[])
     .whereIn('partition', partitions)
     .select('partition', 'next_offset', 'messages_consumed');
   return new Map(rows.map((row) => [row.partition, { nextOffset: BigInt(row.next_offset), messagesConsumed: Number(row.messages_consumed) }]));
-}
-
-/**
- * Kafka deletes old messages (retention, or an admin's deleteRecords). If any of this run's
- * unread messages are gone, consuming would silently skip them (the consumer jumps to the
- * earliest offset left): say so instead, as an error no retry of this step can mend.
- * Returns the topic's partitions.
- */
-async function assertRangesStillInKafka(
-  kafka: ActivityDependencies['kafka'],
-  topic: string,
-  next: Map<number, bigint>,
-  end: Map<number, bigint>,
-  partitions: number[],
-): Promise<number[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    for (const partition of partitions) {
-      const low = BigInt(offsets.find((offset) => offset.partition === partition)?.low ?? '0');
-      if (low > next.get(partition)!) {
-        throw new PublishedRangeGoneError(
-          `Kafka no longer has offsets ${next.get(partition)} to ${low - 1n} of partition ${partition} of topic "${topic}" ` +
-            `(this run published up to ${end.get(partition)! - 1n}): retention deleted them before they were consumed; ` +
-            'send retry to publish the counts again',
-        );
-      }
-    }
-    return offsets.map((offset) => offset.partition);
-  } finally {
-    await admin.disconnect();
-  }
 }

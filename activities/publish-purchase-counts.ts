@@ -18,7 +18,9 @@
 import { Context } from '@temporalio/activity';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { Knex } from 'knex';
+import { PublishedRangeGoneError } from '../lib/errors';
 import { ensureTopic } from '../lib/kafka';
+import { fetchTopicId } from '../lib/kafka-topic-id';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
@@ -45,6 +47,8 @@ export interface PublishCheckpoint {
   chunks: number;
   messagesPublished: number;
   customers: number;
+  /** The topic's id when the start offsets were read (lib/kafka-topic-id.ts); absent if the broker cannot say. */
+  topicId?: string;
 }
 
 export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions }: ActivityDependencies) {
@@ -78,6 +82,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
           chunks: 0,
           messagesPublished: 0,
           customers: Number(count),
+          topicId: (await fetchTopicId(kafka, topic)) ?? undefined,
         };
         context.heartbeat(checkpoint);
       }
@@ -113,6 +118,16 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
 
       const { startOffsets } = checkpoint;
       const toOffsets = endOffsets(await admin.fetchTopicOffsets(topic));
+      // The ranges carry the topic's identity, so the consumer can tell a re-created topic from this
+      // one. Re-created since the start offsets were read, they would span two topics: publish again.
+      // (A checkpoint from before ids were recorded has none to compare.)
+      const topicId = (await fetchTopicId(kafka, topic)) ?? undefined;
+      if (checkpoint.topicId !== undefined && checkpoint.topicId !== topicId) {
+        throw new PublishedRangeGoneError(
+          `topic "${topic}" was deleted or created again while this run published to it (id ${checkpoint.topicId ?? 'unknown'} at the start, ` +
+            `${topicId ?? 'none'} now): the messages sent before are gone; \`segment retry\` publishes the run's counts again`,
+        );
+      }
       const ranges = Object.keys(toOffsets)
         .map(Number)
         .sort((a, b) => a - b)
@@ -120,6 +135,8 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
           partition,
           fromOffset: startOffsets[partition] ?? '0',
           toOffset: toOffsets[partition],
+          topic,
+          ...(topicId ? { topicId } : {}),
         }));
       return { messagesPublished: checkpoint.messagesPublished, chunks: checkpoint.chunks, ranges };
     } finally {

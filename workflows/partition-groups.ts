@@ -23,14 +23,15 @@ export function partitionGroups(ranges: readonly PartitionRange[], count: number
 /**
  * The run's range per partition when several publish activities wrote to the topic: from the
  * earliest start any of them saw to the latest end. Other runs' messages inside it are skipped by
- * their run-id header, as always.
+ * their run-id header, as always. The slices wrote to one topic (each checks its id did not change
+ * while it published), so its name and id are taken from the first.
  */
 export function mergePublishedRanges(parts: ReadonlyArray<readonly PartitionRange[]>): PartitionRange[] {
   const merged = new Map<number, PartitionRange>();
   for (const range of parts.flat()) {
     const seen = merged.get(range.partition);
     merged.set(range.partition, {
-      partition: range.partition,
+      ...(seen ?? range),
       fromOffset: seen && BigInt(seen.fromOffset) < BigInt(range.fromOffset) ? seen.fromOffset : range.fromOffset,
       toOffset: seen && BigInt(seen.toOffset) > BigInt(range.toOffset) ? seen.toOffset : range.toOffset,
     });

@@ -89,7 +89,7 @@ test('Kafka deleting the published range before it is consumed: a clear failure;
   let waiting: SegmentationProgress;
   while ((waiting = await handle.query(progressQuery)).status !== 'awaiting-operator') await sleep(100);
   expect(waiting.failure).toMatchObject({ step: 'classify', type: 'PublishedRangeGoneError', retryFrom: 'publish' });
-  expect(waiting.failure!.message).toMatch(/Kafka no longer has offsets .* retention deleted them before they were consumed; send retry to publish the counts again/);
+  expect(waiting.failure!.message).toMatch(/Kafka deleted offsets .* \(retention or deleteRecords\) before this run consumed them .*; `segment retry` publishes the run's counts again/);
   // Tried once: no retry of the consume can bring the messages back.
   expect((await historyFacts(env.client, handle.workflowId)).attempts.classifyCustomers).toBe(1);
 
