@@ -40,6 +40,7 @@ import { decisionProblem, operatorDecisionUpdate, type OperatorDecision } from '
 import { resolveInput, type ResolvedInput, type SegmentationInput } from './segmentation-input';
 import {
   newProgress,
+  nextRecordSequence,
   progressQuery,
   STEPS,
   STEP_TITLES,
@@ -65,6 +66,8 @@ interface StepResults {
  */
 /** The patch that made publish fan out (`publishActivities`); older histories have one publish activity. */
 const PUBLISH_IN_SLICES = 'publish-in-slices';
+/** The patch that stops a step whose record failed; older histories leave its activities running. */
+const RUN_RECORD_SEQUENCE = 'run-record-sequence';
 const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
@@ -107,9 +110,20 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   const { steps, bookkeeping } = activitiesFor(input);
   show();
 
-  /** The run's row in MySQL follows the progress; an error here is the step's (MySQL is down). */
-  const record = () => bookkeeping.recordRunProgress.executeWithOptions({ summary: `Record: ${progress.status}` }, [progress]);
-  /** After the outcome is settled, recording it must not change it: a failure is logged, and the Temporal UI still has the truth. */
+  /**
+   * The run's row in MySQL follows the progress; an error here is the step's (MySQL is down).
+   * Each record is numbered, so one that lands late (records run beside the steps) never
+   * replaces a newer one.
+   */
+  const record = () => {
+    progress.recordSequence = nextRecordSequence(progress.recordSequence, Date.now());
+    return bookkeeping.recordRunProgress.executeWithOptions({ summary: `Record: ${progress.status}` }, [progress]);
+  };
+  /**
+   * After the outcome is settled, recording it must not change it: a failure is logged, the
+   * Temporal UI still has the truth, and once the run has closed the sweep settles its row from
+   * Temporal's answer (lib/settle-closed-runs.ts).
+   */
   const recordFinally = async () => {
     try {
       await CancellationScope.nonCancellable(record);
@@ -214,8 +228,25 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     show();
     // Recorded while the step runs, not before it: the record is off the run's critical path, and
     // a failure to record (MySQL down) is still the step's failure.
-    const recorded = record();
-    const [result] = await Promise.all([bodies[name](), recorded]);
+    let recordError: unknown;
+    const recorded = record().catch((error) => {
+      recordError = error;
+      throw error;
+    });
+    const body = new CancellationScope();
+    const running = body.run(() => bodies[name]());
+    let result: StepResults[S];
+    try {
+      [result] = await Promise.all([running, recorded]);
+    } catch (error) {
+      // The record failed first: the step's activities are stopped (and awaited), not left
+      // running unobserved, before the step fails with the record's error.
+      if (error === recordError && patched(RUN_RECORD_SEQUENCE)) {
+        body.cancel();
+        await running.catch(() => undefined);
+      }
+      throw error;
+    }
     results[name] = result;
     progress.steps[name] = {
       ...progress.steps[name],
