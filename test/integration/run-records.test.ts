@@ -162,7 +162,8 @@ test('a run terminated while running is settled by `segment runs` as failed, and
 });
 
 test('a run past its run timeout is settled by a worker at its start, and its staging is pruned by the retention rules', async () => {
-  const { handle, runId } = await startHeldRun('timed-out', { workflowRunTimeout: 8_000 });
+  // Long enough for the load on a busy machine; the run then times out inside its held aggregate.
+  const { handle, runId } = await startHeldRun('timed-out', { workflowRunTimeout: 15_000 });
   await until(async () => (await handle.describe()).status.name === 'TIMED_OUT', 'the run timeout to elapse');
   const closedAt = (await handle.describe()).closeTime!;
   expect(await runRow(runId)).toMatchObject({ status: 'running' });
