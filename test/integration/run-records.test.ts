@@ -20,6 +20,7 @@ import { customerSegmentation } from '../../workflows';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import { resolveInput } from '../../workflows/segmentation-input';
 import { newProgress, progressQuery, RECORD_SEQUENCES_PER_MS, type SegmentationProgress } from '../../workflows/segmentation-progress';
+import { settleClosedRuns } from '../../workers/settle-closed-runs';
 import { startSegmentation } from '../support/run-workflow';
 import { segment } from '../support/segment-cli';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -35,6 +36,8 @@ const aggregateEntered = new Set<string>();
 const aggregateCancelled = new Set<string>();
 /** Runs whose "running" record of the aggregate step fails for good once the step is under way. */
 const failAggregateRecordOf = new Set<string>();
+/** Runs whose final "completed" record fails (the workflow logs it and completes anyway). */
+const failCompletedRecordOf = new Set<string>();
 
 beforeAll(async () => {
   env = await createTestEnvironment('run_records', { dataDir });
@@ -73,6 +76,9 @@ function withHooks(activities: SegmentationActivities): SegmentationActivities {
         await until(() => aggregateEntered.has(progress.runId), 'the held aggregate to start');
         throw ApplicationFailure.nonRetryable('MySQL refused the record (test)', 'RecordRefusedError');
       }
+      if (failCompletedRecordOf.has(progress.runId) && progress.status === 'completed') {
+        throw ApplicationFailure.nonRetryable('MySQL refused the final record (test)', 'RecordRefusedError');
+      }
       return await activities.recordRunProgress(progress);
     },
   };
@@ -94,11 +100,12 @@ async function stagedPairs(runId: string): Promise<number> {
 }
 
 /** A held run, in its aggregate step, with its "running" record in MySQL (and its pairs staged). */
-async function startHeldRun(prefix: string, options: { workflowRunTimeout?: number } = {}) {
-  const handle = options.workflowRunTimeout
+async function startHeldRun(prefix: string, options: { workflowRunTimeout?: number; workflowId?: string } = {}) {
+  const handle =
+    options.workflowRunTimeout || options.workflowId
     ? await env.client.workflow.start(customerSegmentation, {
         taskQueue: env.config.taskQueue,
-        workflowId: `${prefix}-${Date.now()}`,
+        workflowId: options.workflowId ?? `${prefix}-${Date.now()}`,
         args: [{ file: 'small.xlsx' }],
         workflowRunTimeout: options.workflowRunTimeout,
       })
@@ -194,4 +201,32 @@ test('a record that fails stops its step, which then fails with the record error
   await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'abort', reason: 'test over' }] });
   await expect(handle.result()).rejects.toThrow();
   expect(await runRow(runId)).toMatchObject({ status: 'failed' });
+});
+
+test('a run whose workflow id was used again is settled from its own chain, not the newer run', async () => {
+  const workflowId = `reused-${Date.now()}`;
+  const first = await startHeldRun('reused', { workflowId });
+  await first.handle.terminate('test: replaced');
+  const second = await startHeldRun('reused', { workflowId });
+
+  const settled = await settleClosedRuns(env.db, env.client);
+  expect(settled.filter((run) => run.workflowId === workflowId).map((run) => [run.runId, run.closedAs, run.status])).toEqual([[first.runId, 'TERMINATED', 'failed']]);
+  expect(await runRow(first.runId)).toMatchObject({ status: 'failed', error: 'terminated in Temporal: test: replaced' });
+  expect(await runRow(second.runId)).toMatchObject({ status: 'running' });
+  await second.handle.terminate('test over');
+});
+
+test('a run whose final record failed is settled from its result', async () => {
+  const handle = await startSegmentation(env.client, env.config, { file: 'small.xlsx' }, 'final-record-lost');
+  const runId = handle.firstExecutionRunId;
+  failCompletedRecordOf.add(runId);
+  const result: SegmentationProgress = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(await runRow(runId)).toMatchObject({ status: 'running' });
+
+  const settled = await settleClosedRuns(env.db, env.client);
+  expect(settled.find((run) => run.runId === runId)).toMatchObject({ closedAs: 'COMPLETED', status: 'completed' });
+  const row = await env.db(TABLES.runs).where({ run_id: runId }).first('status', 'current_step', 'customers', 'low_frequency', 'high_frequency', 'finished_at');
+  expect(row).toMatchObject({ status: 'completed', current_step: null, customers: result.summary!.customers, low_frequency: result.summary!.low, high_frequency: result.summary!.high });
+  expect(row.finished_at).not.toBeNull();
 });
