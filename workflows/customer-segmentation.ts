@@ -122,7 +122,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   /**
    * After the outcome is settled, recording it must not change it: a failure is logged, the
    * Temporal UI still has the truth, and once the run has closed the sweep settles its row from
-   * Temporal's answer (lib/settle-closed-runs.ts).
+   * Temporal's answer (workers/settle-closed-runs.ts).
    */
   const recordFinally = async () => {
     try {
