@@ -1,11 +1,12 @@
 /**
  * Housekeeping after a run: removes the staging rows (pairs, counts, consumer positions) that no
  * run needs any more, by the owner run's status:
- * - running or awaiting an operator: never touched, whatever their age;
+ * - running or awaiting an operator: never touched, whatever their age (a row whose workflow
+ *   closed without saying so is settled by the sweep, workers/settle-closed-runs.ts, first);
  * - completed or superseded: the newest `keepFinishedRuns` keep theirs (a reset to any step of
  *   them re-runs from their own data); older ones lose them;
- * - failed or cancelled: kept `keepFailedHours` after they ended, for an operator to retry or
- *   reset them, then removed;
+ * - failed or cancelled (terminated and timed-out runs are recorded as failed): kept
+ *   `keepFailedHours` after they ended, for an operator to retry or reset them, then removed;
  * - rows of no recorded run at all: removed.
  * Every run's classification stays in customer_segment_history: that is the record, not staging.
  */

@@ -3,6 +3,7 @@
  * workflow owns the run's progress; these activities only write down what it says, so "started",
  * "failed" or "awaiting an operator" mean the same in MySQL as in the Temporal UI.
  */
+import type { Knex } from 'knex';
 import { dateColumnOfIso } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ResolvedInput } from '../workflows/segmentation-input';
@@ -42,12 +43,27 @@ export function createRecordRunStarted({ db }: ActivityDependencies) {
 
 export function createRecordRunProgress({ db }: ActivityDependencies) {
   return async function recordRunProgress(progress: SegmentationProgress): Promise<void> {
-    await db(TABLES.runs).where({ run_id: progress.runId }).update(runColumns(progress));
+    await applyRunRecord(db, progress.runId, progress.recordSequence ?? 0, runColumns(progress));
   };
 }
 
+/**
+ * Writes a record of the run if it is newer than the one the row holds, in one conditional
+ * UPDATE (no read-then-write race): records run beside the steps and may land out of order, and
+ * a retried or stale attempt lands late, but the row never moves backwards. Records without a
+ * number (sent before the workflow numbered them) only replace rows no numbered one has reached.
+ * Returns whether the row took it.
+ */
+export async function applyRunRecord(db: Knex, runId: string, sequence: number, columns: Record<string, unknown>): Promise<boolean> {
+  const updated = await db(TABLES.runs)
+    .where({ run_id: runId })
+    .andWhere('record_sequence', '<', Math.max(sequence, 1))
+    .update({ ...columns, record_sequence: sequence });
+  return updated > 0;
+}
+
 /** The progress, as the runs table's columns. */
-function runColumns(progress: SegmentationProgress): Record<string, unknown> {
+export function runColumns(progress: SegmentationProgress): Record<string, unknown> {
   const { summary, steps } = progress;
   const load = steps.load.counts;
   return {

@@ -12,6 +12,7 @@ import * as binaryInvoiceNumbers from './20261124_006_binary_invoice_numbers';
 import * as consumedMessageCounts from './20261124_007_consumed_message_counts';
 import * as auditAndDataDate from './20261201_008_audit_and_data_date';
 import * as loadRowCounts from './20261201_013_load_row_counts';
+import * as runRecordSequence from './20261201_011_run_record_sequence';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_007_consumed_message_counts': consumedMessageCounts,
   '20261201_008_audit_and_data_date': auditAndDataDate,
   '20261201_013_load_row_counts': loadRowCounts,
+  '20261201_011_run_record_sequence': runRecordSequence,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,11 +3,15 @@
  * the activities with one MySQL pool and one Kafka client for the whole process. It connects as
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
+import { settleClosedRuns, SETTLE_CLOSED_RUNS_EVERY_MS } from './settle-closed-runs';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface SegmentationWorker {
@@ -59,12 +63,15 @@ export async function createSegmentationWorker(
       // the MySQL pool and the Temporal connection.
       shutdownGraceTime: '10s',
     });
+    const client = new Client({ connection, namespace: config.temporalNamespace });
     return {
       worker,
       async run() {
+        const sweeper = sweepPeriodically(db, client);
         try {
           await worker.run();
         } finally {
+          await sweeper.stop();
           await Promise.allSettled([connection.close(), db.destroy()]);
         }
       },
@@ -73,4 +80,34 @@ export async function createSegmentationWorker(
     await Promise.allSettled([connection.close(), db.destroy()]);
     throw error;
   }
+}
+
+/**
+ * Settles runs whose workflow closed without recording it (terminated, timed out, final record
+ * failed), at start and every SETTLE_CLOSED_RUNS_EVERY_MS; every worker does it, which is
+ * harmless (each settle is one conditional UPDATE). A failed sweep is logged; the next one tries again.
+ */
+function sweepPeriodically(db: Knex, client: Client): { stop(): Promise<void> } {
+  const logger = Runtime.instance().logger;
+  let sweeping: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    sweeping = sweeping.then(async () => {
+      try {
+        for (const run of await settleClosedRuns(db, client)) logger.info('settled a closed run', { ...run });
+      } catch (error) {
+        logger.warn('could not settle closed runs; the next sweep tries again', { error: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  };
+  sweep();
+  const timer = setInterval(sweep, SETTLE_CLOSED_RUNS_EVERY_MS);
+  timer.unref();
+  return {
+    // Shutdown waits for a sweep under way, but not for long: a sweep stuck on a server that is
+    // down must not hold the worker's exit.
+    async stop() {
+      clearInterval(timer);
+      await Promise.race([sweeping, delay(5_000, undefined, { ref: false })]);
+    },
+  };
 }

@@ -44,6 +44,7 @@ import { decisionProblem, operatorDecisionUpdate, type OperatorDecision } from '
 import { resolveInput, type ResolvedInput, type SegmentationInput } from './segmentation-input';
 import {
   newProgress,
+  nextRecordSequence,
   progressQuery,
   STEPS,
   STEPS_BEFORE_AUDIT,
@@ -78,6 +79,8 @@ const AUDIT_BEFORE_PUBLICATION = 'audit-before-publication';
 const MAX_AUDITS = 5;
 /** The patch that capped load activities in flight (`loadActivities`); older histories started one per sheet at once. */
 const LOAD_IN_TURNS = 'load-in-turns';
+/** The patch that stops a step whose record failed; older histories leave its activities running. */
+const RUN_RECORD_SEQUENCE = 'run-record-sequence';
 const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
@@ -127,9 +130,20 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   const dataDate = () => results.load?.newestInvoiceDate ?? null;
   show();
 
-  /** The run's row in MySQL follows the progress; an error here is the step's (MySQL is down). */
-  const record = () => bookkeeping.recordRunProgress.executeWithOptions({ summary: `Record: ${progress.status}` }, [progress]);
-  /** After the outcome is settled, recording it must not change it: a failure is logged, and the Temporal UI still has the truth. */
+  /**
+   * The run's row in MySQL follows the progress; an error here is the step's (MySQL is down).
+   * Each record is numbered, so one that lands late (records run beside the steps) never
+   * replaces a newer one.
+   */
+  const record = () => {
+    progress.recordSequence = nextRecordSequence(progress.recordSequence, Date.now());
+    return bookkeeping.recordRunProgress.executeWithOptions({ summary: `Record: ${progress.status}` }, [progress]);
+  };
+  /**
+   * After the outcome is settled, recording it must not change it: a failure is logged, the
+   * Temporal UI still has the truth, and once the run has closed the sweep settles its row from
+   * Temporal's answer (workers/settle-closed-runs.ts).
+   */
   const recordFinally = async () => {
     try {
       await CancellationScope.nonCancellable(record);
@@ -282,8 +296,25 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     show();
     // Recorded while the step runs, not before it: the record is off the run's critical path, and
     // a failure to record (MySQL down) is still the step's failure.
-    const recorded = record();
-    const [result] = await Promise.all([bodies[name](), recorded]);
+    let recordError: unknown;
+    const recorded = record().catch((error) => {
+      recordError = error;
+      throw error;
+    });
+    const body = new CancellationScope();
+    const running = body.run(() => bodies[name]());
+    let result: StepResults[S];
+    try {
+      [result] = await Promise.all([running, recorded]);
+    } catch (error) {
+      // The record failed first: the step's activities are stopped (and awaited), not left
+      // running unobserved, before the step fails with the record's error.
+      if (error === recordError && patched(RUN_RECORD_SEQUENCE)) {
+        body.cancel();
+        await running.catch(() => undefined);
+      }
+      throw error;
+    }
     results[name] = result;
     progress.steps[name] = {
       ...progress.steps[name],

@@ -136,6 +136,24 @@ export interface SegmentationProgress {
   awaitingOperatorUntil?: string;
   decisions: OperatorDecisionRecord[];
   error?: string;
+  /**
+   * The sequence number of the record last sent to MySQL (see nextRecordSequence): the run's row
+   * takes a record only if its number is higher than the one it holds. Absent before the
+   * workflow sequenced its records.
+   */
+  recordSequence?: number;
+}
+
+/**
+ * Sequence numbers per millisecond of workflow time. A record's number is its workflow time in
+ * ms times this, or one more than the previous record's if that is higher: strictly increasing
+ * within a run, and after a reset (whose new execution replays the old numbers up to the reset
+ * point) the new records still outnumber every old one, because their workflow time is later.
+ */
+export const RECORD_SEQUENCES_PER_MS = 1000;
+
+export function nextRecordSequence(previous: number | undefined, nowMs: number): number {
+  return Math.max((previous ?? 0) + 1, nowMs * RECORD_SEQUENCES_PER_MS);
 }
 
 export const progressQuery = defineQuery<SegmentationProgress>('progress');

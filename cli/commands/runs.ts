@@ -1,11 +1,16 @@
-/** `segment runs`: the recent runs as MySQL recorded them, newest first, one line each. */
+/**
+ * `segment runs`: the recent runs as MySQL recorded them, newest first, one line each. Runs whose
+ * workflow closed without recording it (terminated, timed out) are settled from Temporal first.
+ */
 import type { Knex } from 'knex';
-import { loadConfig } from '../../lib/config';
+import { loadConfig, type AppConfig } from '../../lib/config';
 import { createDatabase } from '../../lib/database';
 import { isoOfDateColumn } from '../../lib/publication/published-run';
 import { TABLES } from '../../lib/tables';
 import type { RunAudit } from '../../workflows/segmentation-progress';
+import { settleClosedRuns } from '../../workers/settle-closed-runs';
 import { printTable } from '../print-table';
+import { connectClient } from '../temporal-client';
 
 export interface RunListing {
   workflowId: string;
@@ -29,8 +34,10 @@ export interface RunListing {
 }
 
 export async function runsCommand(options: { limit: number; json?: boolean }): Promise<number> {
-  const db = createDatabase(loadConfig().mysql);
+  const config = loadConfig();
+  const db = createDatabase(config.mysql);
   try {
+    await settleQuietly(db, config);
     const runs = await recentRuns(db, options.limit);
     if (options.json) {
       console.log(JSON.stringify(runs));
@@ -56,6 +63,20 @@ export async function runsCommand(options: { limit: number; json?: boolean }): P
     return 0;
   } finally {
     await db.destroy();
+  }
+}
+
+/** The listing is MySQL's: if Temporal cannot be asked, it is shown as recorded, with a note. */
+async function settleQuietly(db: Knex, config: AppConfig): Promise<void> {
+  try {
+    const { client, close } = await connectClient(config);
+    try {
+      await settleClosedRuns(db, client);
+    } finally {
+      await close();
+    }
+  } catch (error) {
+    console.error(`could not settle closed runs from Temporal (${error instanceof Error ? error.message : String(error)}); showing them as recorded`);
   }
 }
 
