@@ -6,7 +6,7 @@
  * therefore never migrates: it checks the schema is current and says how to make it so.
  */
 import knex, { type Knex } from 'knex';
-import { loadConfig, type MysqlSettings } from './config';
+import { loadConfig, mysqlConnectionOptions, type MysqlSettings } from './config';
 import { migrationSource } from '../migrations';
 
 export const MIGRATIONS_TABLE = 'knex_migrations';
@@ -15,11 +15,8 @@ export function createDatabase(mysql: MysqlSettings = loadConfig().mysql, pool =
   return knex({
     client: 'mysql2',
     connection: {
-      host: mysql.host,
-      port: mysql.port,
-      user: mysql.user,
-      password: mysql.password,
-      database: mysql.database,
+      // host, port, user, password, database and, with MYSQL_SSL_MODE, mysql2's `ssl`.
+      ...mysqlConnectionOptions(mysql),
       charset: 'utf8mb4',
       // DATETIME columns hold UTC.
       timezone: 'Z',

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { managedProcess, startDetached } from './managed-process';
+import { managedProcess, startDetached, type ManagedProcess } from './managed-process';
 import { commandExists, runCommand } from './run-command';
 import type { StackServer, StackSettings } from './stack-settings';
 
@@ -44,31 +44,7 @@ export function mysqlServer(settings: StackSettings): StackServer {
     },
 
     async start() {
-      fs.mkdirSync(dataDir, { recursive: true });
-      fs.mkdirSync(path.dirname(socketPath), { recursive: true });
-      const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-      if (!fs.existsSync(path.join(dataDir, 'mysql'))) {
-        await runCommand('mariadb-install-db', [
-          '--no-defaults', ...asRoot, `--datadir=${dataDir}`,
-          '--auth-root-authentication-method=normal', '--skip-test-db',
-        ]);
-      }
-      startDetached(proc, await mariadbd(), [
-        '--no-defaults', ...asRoot,
-        `--datadir=${dataDir}`,
-        `--socket=${socketPath}`,
-        `--pid-file=${path.join(mysqlDir, 'mariadbd.pid')}`,
-        `--port=${port}`,
-        `--bind-address=${host}`,
-        '--skip-name-resolve',
-        '--character-set-server=utf8mb4',
-        '--collation-server=utf8mb4_unicode_ci',
-        `--sql-mode=${MYSQL8_SQL_MODE}`,
-        '--innodb-buffer-pool-size=256M',
-        // `LOAD DATA LOCAL INFILE`, the anchor `npm run bench` holds the classify step's commits to;
-        // a client still needs its own permission (mysql2's infileStreamFactory), which the worker never gives.
-        '--local-infile=1',
-      ]);
+      await startMariadb(proc, { dataDir, socketPath, pidFile: path.join(mysqlDir, 'mariadbd.pid'), host, port });
     },
 
     async probe() {
@@ -110,6 +86,43 @@ export function mysqlServer(settings: StackSettings): StackServer {
       }
     },
   };
+}
+
+/**
+ * Starts mariadbd on its own data folder (made on first start) with MySQL 8's strictness; the
+ * stack's server, and the throw-away ones tests start with `extraArgs` (TLS certificates).
+ */
+export async function startMariadb(
+  proc: ManagedProcess,
+  options: { dataDir: string; socketPath: string; pidFile: string; host: string; port: number; bufferPool?: string; extraArgs?: string[] },
+): Promise<number> {
+  const { dataDir, socketPath } = options;
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  if (!fs.existsSync(path.join(dataDir, 'mysql'))) {
+    await runCommand('mariadb-install-db', [
+      '--no-defaults', ...asRoot, `--datadir=${dataDir}`,
+      '--auth-root-authentication-method=normal', '--skip-test-db',
+    ]);
+  }
+  return startDetached(proc, await mariadbd(), [
+    '--no-defaults', ...asRoot,
+    `--datadir=${dataDir}`,
+    `--socket=${socketPath}`,
+    `--pid-file=${options.pidFile}`,
+    `--port=${options.port}`,
+    `--bind-address=${options.host}`,
+    '--skip-name-resolve',
+    '--character-set-server=utf8mb4',
+    '--collation-server=utf8mb4_unicode_ci',
+    `--sql-mode=${MYSQL8_SQL_MODE}`,
+    `--innodb-buffer-pool-size=${options.bufferPool ?? '256M'}`,
+    // `LOAD DATA LOCAL INFILE`, the anchor `npm run bench` holds the classify step's commits to;
+    // a client still needs its own permission (mysql2's infileStreamFactory), which the worker never gives.
+    '--local-infile=1',
+    ...(options.extraArgs ?? []),
+  ]);
 }
 
 async function hasMariadb(): Promise<boolean> {
