@@ -3,6 +3,7 @@
  * README, .env.example and docker-compose.yml document. Nothing here logs a secret.
  */
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { localBrokerAddresses } from './local-kafka-ports';
 import { DEFAULT_WORKBOOK_LIMITS, type WorkbookLimits } from './workbook/workbook-limits';
@@ -16,6 +17,8 @@ export interface MysqlSettings {
   user: string;
   password: string;
   database: string;
+  /** TLS (MYSQL_SSL_MODE other than disabled), the same for the worker's and the migrations' connection. */
+  tls?: MysqlTls;
 }
 
 export interface AppConfig {
@@ -72,6 +75,7 @@ export const DEFAULTS = {
   KAFKA_SSL: 'false',
   WORKBOOK_MAX_ROWS: String(DEFAULT_WORKBOOK_LIMITS.maxRows),
   WORKBOOK_MAX_DECOMPRESSED_BYTES: String(DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes),
+  MYSQL_SSL_MODE: 'disabled',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -89,8 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kafkaBrokers: kafkaBrokerAddresses(env),
     kafkaTopic: setting('KAFKA_TOPIC', env),
     kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
-    mysql: parseMysqlUrl(setting('MYSQL_URL', env)),
-    mysqlMigration: parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)),
+    mysql: withTls(parseMysqlUrl(setting('MYSQL_URL', env)), loadMysqlTls(env), 'MYSQL_URL'),
+    mysqlMigration: withTls(parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)), loadMysqlTls(env), 'MYSQL_MIGRATION_URL'),
     dataDir: path.resolve(setting('DATA_DIR', env)),
     retention: {
       keepFinishedRuns: positiveInteger('STAGING_KEEP_FINISHED_RUNS', env),
@@ -114,6 +118,76 @@ export function parseMysqlUrl(url: string): MysqlSettings {
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
     database: parsed.pathname.replace(/^\//, ''),
+  };
+}
+
+/**
+ * MySQL's own --ssl-mode values, less PREFERRED: a connection that falls back to plaintext when
+ * the server offers no TLS guarantees nothing, so it is not offered.
+ *   required         TLS or no connection; the server's certificate is not checked
+ *   verify-ca        and it must be signed by MYSQL_SSL_CA (or a public CA when that is unset)
+ *   verify-identity  and it must name the host MYSQL_URL connects to (a host name: mysql2 checks no IP address)
+ */
+export const MYSQL_SSL_MODES = ['disabled', 'required', 'verify-ca', 'verify-identity'] as const;
+export type MysqlSslMode = (typeof MYSQL_SSL_MODES)[number];
+
+/** PEM files, by path: read when a connection pool is made, never logged. */
+export interface MysqlTls {
+  mode: Exclude<MysqlSslMode, 'disabled'>;
+  caFile?: string;
+  /** A client certificate and its key, for users created with REQUIRE X509 (or SUBJECT/ISSUER). */
+  certFile?: string;
+  keyFile?: string;
+}
+
+/** Reads MYSQL_SSL_MODE, MYSQL_SSL_CA, MYSQL_SSL_CERT and MYSQL_SSL_KEY; a contradictory set fails here, naming variables only. */
+export function loadMysqlTls(env: NodeJS.ProcessEnv = process.env): MysqlTls | undefined {
+  const mode = setting('MYSQL_SSL_MODE', env).toLowerCase() as MysqlSslMode;
+  if (!MYSQL_SSL_MODES.includes(mode)) {
+    const hint = mode === ('preferred' as string) ? ' (preferred may fall back to plaintext: use required)' : '';
+    throw new Error(`MYSQL_SSL_MODE must be one of ${MYSQL_SSL_MODES.join(', ')}${hint}`);
+  }
+  const files = {
+    caFile: optionalFile('MYSQL_SSL_CA', env),
+    certFile: optionalFile('MYSQL_SSL_CERT', env),
+    keyFile: optionalFile('MYSQL_SSL_KEY', env),
+  };
+  const given = Object.entries({ MYSQL_SSL_CA: files.caFile, MYSQL_SSL_CERT: files.certFile, MYSQL_SSL_KEY: files.keyFile })
+    .filter(([, file]) => file !== undefined)
+    .map(([name]) => name);
+  if (mode === 'disabled') {
+    if (given.length) throw new Error(`${given.join(', ')} set but MYSQL_SSL_MODE is disabled`);
+    return undefined;
+  }
+  if (Boolean(files.certFile) !== Boolean(files.keyFile)) throw new Error('MYSQL_SSL_CERT and MYSQL_SSL_KEY go together: set both or neither');
+  // As MySQL's clients warn: a CA that is not checked only looks like protection.
+  if (mode === 'required' && files.caFile) throw new Error('MYSQL_SSL_CA is not checked with MYSQL_SSL_MODE=required: use verify-ca or verify-identity');
+  return { mode, ...Object.fromEntries(Object.entries(files).filter(([, file]) => file !== undefined)) };
+}
+
+function withTls(settings: MysqlSettings, tls: MysqlTls | undefined, name: string): MysqlSettings {
+  // mysql2 checks the certificate's names only for a host name; for an IP address it would check "localhost".
+  if (tls?.mode === 'verify-identity' && isIP(settings.host)) {
+    throw new Error(`MYSQL_SSL_MODE=verify-identity needs ${name} to name the server by a host name its certificate carries, not an IP address (or use verify-ca)`);
+  }
+  // No `tls` key at all when disabled: the settings are spread into mysql2's options in places.
+  return tls ? { ...settings, tls } : settings;
+}
+
+/** What mysql2 takes for these settings: the certificates read now, the key handed over only here. */
+export function mysqlConnectionOptions(settings: MysqlSettings) {
+  const { tls, ...account } = settings;
+  if (!tls) return account;
+  const read = (file?: string) => (file ? fs.readFileSync(file, 'utf8') : undefined);
+  return {
+    ...account,
+    ssl: {
+      ca: read(tls.caFile),
+      cert: read(tls.certFile),
+      key: read(tls.keyFile),
+      rejectUnauthorized: tls.mode !== 'required',
+      verifyIdentity: tls.mode === 'verify-identity',
+    },
   };
 }
 

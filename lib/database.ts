@@ -6,7 +6,8 @@
  * therefore never migrates: it checks the schema is current and says how to make it so.
  */
 import knex, { type Knex } from 'knex';
-import { loadConfig, type MysqlSettings } from './config';
+import { loadConfig, mysqlConnectionOptions, type MysqlSettings } from './config';
+import { grantWorkerTables, workerRole } from './worker-grants';
 import { migrationSource } from '../migrations';
 
 export const MIGRATIONS_TABLE = 'knex_migrations';
@@ -15,11 +16,8 @@ export function createDatabase(mysql: MysqlSettings = loadConfig().mysql, pool =
   return knex({
     client: 'mysql2',
     connection: {
-      host: mysql.host,
-      port: mysql.port,
-      user: mysql.user,
-      password: mysql.password,
-      database: mysql.database,
+      // host, port, user, password, database and, with MYSQL_SSL_MODE, mysql2's `ssl`.
+      ...mysqlConnectionOptions(mysql),
       charset: 'utf8mb4',
       // DATETIME columns hold UTC.
       timezone: 'Z',
@@ -30,9 +28,27 @@ export function createDatabase(mysql: MysqlSettings = loadConfig().mysql, pool =
   });
 }
 
-/** Brings the schema to the newest version (as the migration user); returns the migrations it ran. */
-export async function migrateToLatest(db: Knex): Promise<string[]> {
+/**
+ * Brings the schema to the newest version (as the migration user), then grants the worker's role
+ * its rows on the tables (see lib/worker-grants.ts); returns the migrations it ran.
+ */
+export async function migrateToLatest(db: Knex, workerUser: string = loadConfig().mysql.user): Promise<string[]> {
   const [, ran] = (await db.migrate.latest()) as [number, string[]];
+  const database = db.client.database() as string;
+  try {
+    await grantWorkerTables(async (sql, bindings) => (await db.raw(sql, bindings as Knex.RawBinding[]))[0], database, workerRole(workerUser));
+  } catch (error) {
+    // A migrations' user without GRANT OPTION: whoever made the users grants the worker's rows
+    // (a stack from before the role, a DBA's own grants); the worker's first write says if not.
+    if ((error as { code?: string }).code === 'ER_TABLEACCESS_DENIED_ERROR') return ran;
+    // MariaDB's and MySQL 8's words for a role that does not exist.
+    if (['ER_PASSWORD_NO_MATCH', 'ER_CANT_CREATE_USER_WITH_GRANT'].includes((error as { code?: string }).code ?? '')) {
+      throw new Error(
+        `the schema is current, but role ${workerRole(workerUser)} (MYSQL_URL's user's rows) does not exist: \`segment stack up\` makes it, or see README "Least privilege"`,
+      );
+    }
+    throw error;
+  }
   return ran;
 }
 

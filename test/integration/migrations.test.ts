@@ -1,7 +1,7 @@
 /** The knex migrations go up and down cleanly on the real MySQL (MariaDB with MySQL 8's sql_mode). */
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
-import { loadConfig } from '../../lib/config';
+import { loadConfig, mysqlConnectionOptions } from '../../lib/config';
 import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations } from '../../lib/database';
 
 const config = loadConfig();
@@ -19,13 +19,13 @@ const TABLES = [
 ];
 
 beforeAll(async () => {
-  const admin = await mysql.createConnection(config.mysqlMigration);
+  const admin = await mysql.createConnection(mysqlConnectionOptions(config.mysqlMigration));
   await admin.query(`CREATE DATABASE ${mysql.escapeId(database)}`);
   await admin.end();
 });
 
 afterAll(async () => {
-  const admin = await mysql.createConnection(config.mysqlMigration);
+  const admin = await mysql.createConnection(mysqlConnectionOptions(config.mysqlMigration));
   await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
   await admin.end();
 });

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { stackStatus } from '../../infra/stack/stack';
-import { loadConfig, setting, type AppConfig } from '../../lib/config';
+import { loadConfig, mysqlConnectionOptions, setting, type AppConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import type { SegmentationActivities } from '../../activities';
@@ -43,7 +43,7 @@ export async function createTestEnvironment(
     dataDir: options.dataDir,
   };
   // The migration user makes the database and its schema; the worker then connects as the DML-only user.
-  const admin = await mysql.createConnection({ ...base.mysqlMigration });
+  const admin = await mysql.createConnection(mysqlConnectionOptions(base.mysqlMigration));
   await admin.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   const migrations = createDatabase(config.mysqlMigration);
@@ -83,7 +83,7 @@ export async function createTestEnvironment(
       const kafkaAdmin = await connectKafkaAdmin(config.kafkaBrokers, 'test-cleanup');
       await kafkaAdmin.deleteTopics({ topics: [config.kafkaTopic] }).catch(() => undefined);
       await kafkaAdmin.disconnect();
-      const root = await mysql.createConnection({ ...base.mysqlMigration });
+      const root = await mysql.createConnection(mysqlConnectionOptions(base.mysqlMigration));
       await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
       await root.end();
     },

@@ -7,10 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KAFKA_VERSION } from '../../infra/stack/kafka-broker';
-import { APP_PRIVILEGES, MIGRATION_PRIVILEGES } from '../../infra/stack/mysql-server';
+import { MIGRATION_PRIVILEGES, WORKER_PRIVILEGES } from '../../infra/stack/mysql-server';
 import { LOCAL_SASL_USER, loadStackSettings } from '../../infra/stack/stack-settings';
 import { DEFAULTS, parseMysqlUrl, portOf, PROJECT_ROOT } from '../../lib/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { workerRole } from '../../lib/worker-grants';
 
 interface Service {
   image: string;
@@ -139,12 +140,12 @@ describe('MySQL 8.4 with least privilege', () => {
     .filter(Boolean);
 
   /** Privileges granted to `user` per database pattern, from the init scripts' GRANT statements. */
-  function grants(user: string): Map<string, string[]> {
+  function grants(user: string, withGrantOption: boolean): Map<string, string[]> {
     const byScope = new Map<string, string[]>();
     for (const statement of initScripts) {
       const match = /^GRANT (.+) ON `([^`]+)`\.\* TO '([^']+)'@'%'( WITH GRANT OPTION)?$/i.exec(statement);
       if (!match || match[3] !== user) continue;
-      expect({ statement, withGrantOption: Boolean(match[4]) }).toEqual({ statement, withGrantOption: false });
+      expect({ statement, withGrantOption: Boolean(match[4]) }).toEqual({ statement, withGrantOption });
       byScope.set(match[2], [...(byScope.get(match[2]) ?? []), ...match[1].split(',').map((p) => p.trim().toUpperCase())]);
     }
     return byScope;
@@ -161,14 +162,25 @@ describe('MySQL 8.4 with least privilege', () => {
   });
 
   test.each([
-    { setting: 'MYSQL_URL', url: DEFAULTS.MYSQL_URL, granted: APP_PRIVILEGES },
-    { setting: 'MYSQL_MIGRATION_URL', url: DEFAULTS.MYSQL_MIGRATION_URL, granted: MIGRATION_PRIVILEGES },
-  ])("$setting's user exists with its password and exactly the stack's privileges", ({ url, granted }) => {
+    // The worker's rows come from its role, which the migrations' user grants table by table (GRANT OPTION).
+    { setting: 'MYSQL_URL', url: DEFAULTS.MYSQL_URL, granted: WORKER_PRIVILEGES, withGrantOption: false },
+    { setting: 'MYSQL_MIGRATION_URL', url: DEFAULTS.MYSQL_MIGRATION_URL, granted: MIGRATION_PRIVILEGES, withGrantOption: true },
+  ])("$setting's user exists with its password and exactly the stack's privileges", ({ url, granted, withGrantOption }) => {
     const { user, password, database } = parseMysqlUrl(url);
     expect(initScripts).toContain(`CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'`);
-    const byScope = grants(user);
+    const byScope = grants(user, withGrantOption);
     expect([...byScope.keys()].sort()).toEqual([database, `${database}\\_%`].sort());
     for (const scope of byScope.values()) expect(scope.sort()).toEqual(privileges(granted));
+  });
+
+  test("the worker's user has its role, by default", () => {
+    const { user } = parseMysqlUrl(DEFAULTS.MYSQL_URL);
+    const role = workerRole(user);
+    expect(initScripts).toEqual(expect.arrayContaining([
+      `CREATE ROLE '${role}'`,
+      `GRANT '${role}' TO '${user}'@'%'`,
+      `SET DEFAULT ROLE '${role}' TO '${user}'@'%'`,
+    ]));
   });
 
   test('nobody is granted ALL', () => {
@@ -183,7 +195,7 @@ test('.env.example documents every setting with its default', () => {
     else expect(example).toMatch(new RegExp(`^${name}=${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   }
   // Settings without a default are shown commented out.
-  for (const name of ['KAFKA_SASL_PORT', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE']) {
+  for (const name of ['KAFKA_SASL_PORT', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'MYSQL_SSL_CA', 'MYSQL_SSL_CERT', 'MYSQL_SSL_KEY']) {
     expect(example).toMatch(new RegExp(`^# ${name}=`, 'm'));
   }
 });
