@@ -6,12 +6,13 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
-const MIGRATION_COUNT = 8;
+const MIGRATION_COUNT = 10;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
   'kafka_consumer_offsets',
   'segment_publication',
+  'segment_publication_events',
   'segmentation_runs',
   'staging_customer_invoices',
   'staging_load_rows',
