@@ -7,7 +7,8 @@
  *
  * The consumer's position is kept in MySQL, not in Kafka: each batch's rows and the partition's
  * next offset are written in one transaction, so a crash or retry resumes exactly after the last
- * committed batch, and nothing is lost or written twice.
+ * committed batch, and nothing is lost or written twice. Each batch's transaction is fenced: an
+ * attempt superseded while it was frozen or cut off commits nothing.
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
@@ -17,6 +18,7 @@ import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
+import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 /** The ranges were written before this step started: a long silence means the consumer is wedged. */
 const STALL_TIMEOUT_MS = 120_000;
@@ -43,10 +45,12 @@ export interface ClassifyHeartbeat {
   offsetsLeft: number;
 }
 
-export function createClassifyCustomers({ db, kafka, topic }: ActivityDependencies) {
+export function createClassifyCustomers(dependencies: ActivityDependencies) {
+  const { db, kafka, topic } = dependencies;
   return async function classifyCustomers({ runId, threshold, batchSize, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
+    const fence = await claimStepAttempt(dependencies, runId, 'classify', partitions.join('-'));
 
     // Where to (re)start each partition: after what an earlier attempt committed, if anything.
     const committed = await committedPositions(db, runId, partitions);
@@ -110,7 +114,7 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
                 let lastOffset = -1n;
                 const commit = async () => {
                   if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted) return;
-                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
+                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, fence);
                   next.set(partition, lastOffset + 1n);
                   messagesConsumed += runMessages;
                   rows = new Map();
@@ -154,11 +158,13 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
 
 /**
  * One batch of one partition: the run's history rows and the consumer position, all or nothing.
+ * Fenced when `fence` is given (the activity always gives it): a stale attempt commits nothing.
  * Exported for the scale bench, which holds it to `LOAD DATA LOCAL INFILE` of the same rows.
  */
 export async function commitBatch(
   db: Knex,
   batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; runMessages: number; threshold: number },
+  fence?: StepFence,
 ): Promise<void> {
   const now = new Date();
   const history = [...batch.rows].map(([customerId, purchaseCount]) => ({
@@ -168,7 +174,8 @@ export async function commitBatch(
     FrequencyCategory: frequencyCategory(purchaseCount, batch.threshold),
     RecordedAt: now,
   }));
-  await db.transaction(async (trx) => {
+  const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
+  await write(async (trx) => {
     if (history.length) {
       await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(['PurchaseCount', 'FrequencyCategory', 'RecordedAt']);
     }

@@ -14,6 +14,7 @@ import { ReconciliationError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 export interface ReconcileInput {
   runId: string;
@@ -42,10 +43,12 @@ export interface ReconcileResult {
 const LOW = 'Low Frequency';
 const HIGH = 'High Frequency';
 
-export function createReconcileRun({ db }: ActivityDependencies) {
+export function createReconcileRun(dependencies: ActivityDependencies) {
+  const { db } = dependencies;
   return async function reconcileRun(input: ReconcileInput): Promise<ReconcileResult> {
+    const fence = await claimStepAttempt(dependencies, input.runId, 'reconcile');
     const written = await heartbeatWhile(checkRunResult(db, input));
-    return await heartbeatWhile(publishRunResult(db, input, written));
+    return await heartbeatWhile(publishRunResult(db, input, written, fence));
   };
 }
 
@@ -87,10 +90,12 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
   return result;
 }
 
-export async function publishRunResult(db: Knex, input: ReconcileInput, written: RunResult): Promise<ReconcileResult> {
+/** Fenced when `fence` is given (the activity always gives it): a stale attempt publishes nothing. */
+export async function publishRunResult(db: Knex, input: ReconcileInput, written: RunResult, fence?: StepFence): Promise<ReconcileResult> {
   const { runId, customers } = input;
   const startedAt = new Date(input.runStartedAt);
-  return await db.transaction(async (trx) => {
+  const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
+  return await write(async (trx) => {
     // The single publication row is the lock: publications happen one at a time.
     const current: { run_id: string | null; run_started_at: Date | null } = await trx(TABLES.publication).where({ id: 1 }).forUpdate().first();
     if (current.run_id !== null && current.run_id !== runId && isNewer(current, { runId, startedAt })) {

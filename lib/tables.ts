@@ -17,6 +17,8 @@ export const TABLES = {
   stagingCounts: 'staging_purchase_counts',
   /** The consumer's position per run and partition, committed with the rows it produced. */
   consumerOffsets: 'kafka_consumer_offsets',
+  /** The newest attempt of each step (part, slice, group) of a run: what fences stale attempts. Kept, not staging. */
+  stepAttempts: 'segmentation_step_attempts',
 } as const;
 
 /** Per-run tables that only serve a run while it works (or may be retried or reset). */

@@ -10,6 +10,7 @@ import * as createConsumerOffsets from './20261124_004_create_consumer_offsets';
 import * as runIdentityAndPublication from './20261124_005_run_identity_and_publication';
 import * as binaryInvoiceNumbers from './20261124_006_binary_invoice_numbers';
 import * as consumedMessageCounts from './20261124_007_consumed_message_counts';
+import * as stepAttemptFences from './20261201_009_step_attempt_fences';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_005_run_identity_and_publication': runIdentityAndPublication,
   '20261124_006_binary_invoice_numbers': binaryInvoiceNumbers,
   '20261124_007_consumed_message_counts': consumedMessageCounts,
+  '20261201_009_step_attempt_fences': stepAttemptFences,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

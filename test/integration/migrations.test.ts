@@ -6,13 +6,14 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
-const MIGRATION_COUNT = 7;
+const MIGRATION_COUNT = 8;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
   'kafka_consumer_offsets',
   'segment_publication',
   'segmentation_runs',
+  'segmentation_step_attempts',
   'staging_customer_invoices',
   'staging_purchase_counts',
 ];
