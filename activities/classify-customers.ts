@@ -12,7 +12,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { PublishedRangeGoneError } from '../lib/errors';
+import { PublishedRangeGoneError, StaleAttemptError } from '../lib/errors';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
@@ -114,7 +114,11 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                 let lastOffset = -1n;
                 const commit = async () => {
                   if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted) return;
-                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, fence);
+                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, fence).catch((error) => {
+                    // Superseded: the attempt ends as such, rather than kafkajs retrying the batch.
+                    if (error instanceof StaleAttemptError) fail(error);
+                    throw error;
+                  });
                   next.set(partition, lastOffset + 1n);
                   messagesConsumed += runMessages;
                   rows = new Map();

@@ -78,20 +78,22 @@ export async function claimStepAttempt(
   };
   const earlier = FENCED_STEPS.slice(0, FENCED_STEPS.indexOf(step));
   await db.transaction(async (trx) => {
-    const own: ClaimRow[] = await trx(TABLES.stepAttempts)
-      .where({ run_id: runId })
-      .whereIn('step_key', [...new Set([attempt.key, step])])
-      .forUpdate()
-      .select('step_key', 'scheduled_at', 'attempt');
-    const mine = own.find((row) => row.step_key === attempt.key);
-    if (mine && isNewer(mine, attempt)) throw stale(attempt, `attempt ${mine.attempt} of an activity scheduled at ${mine.scheduled_at.toISOString()} claimed it`);
-    await assertNotRewound(trx, attempt, earlier);
     const now = new Date();
     const row = { run_id: runId, scheduled_at: attempt.scheduledAt, activity_id: attempt.activityId, claimed_at: now };
+    // The row is made (or left as it is) before it is locked: locking a row that is not there yet
+    // would lock the gap, and two parts claiming side by side would deadlock inserting into it.
     await trx(TABLES.stepAttempts)
       .insert({ ...row, step_key: attempt.key, attempt: attempt.attempt })
       .onConflict(['run_id', 'step_key'])
-      .merge(['scheduled_at', 'attempt', 'activity_id', 'claimed_at']);
+      .merge(['run_id']);
+    const [current]: ClaimRow[] = await trx(TABLES.stepAttempts)
+      .where({ run_id: runId, step_key: attempt.key })
+      .forUpdate()
+      .select('step_key', 'scheduled_at', 'attempt');
+    if (isNewer(current, attempt)) throw stale(attempt, `attempt ${current.attempt} of an activity scheduled at ${current.scheduled_at.toISOString()} claimed it`);
+    await trx(TABLES.stepAttempts)
+      .where({ run_id: runId, step_key: attempt.key })
+      .update({ scheduled_at: attempt.scheduledAt, attempt: attempt.attempt, activity_id: attempt.activityId, claimed_at: now });
     if (attempt.key !== step) {
       // The step's own row: the newest activity scheduled for it, whichever part.
       await trx(TABLES.stepAttempts)
@@ -99,6 +101,8 @@ export async function claimStepAttempt(
         .onConflict(['run_id', 'step_key'])
         .merge({ scheduled_at: trx.raw('GREATEST(scheduled_at, VALUES(scheduled_at))'), activity_id: trx.raw('VALUES(activity_id)'), claimed_at: now });
     }
+    // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
+    await assertNotRewound(trx, attempt, earlier);
   });
 
   const check = async (trx: Knex.Transaction) => {
