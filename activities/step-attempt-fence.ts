@@ -77,9 +77,18 @@ export async function claimStepAttempt(
     activityId: info.activityId,
   };
   const earlier = FENCED_STEPS.slice(0, FENCED_STEPS.indexOf(step));
+  const now = new Date();
+  const row = { run_id: runId, scheduled_at: attempt.scheduledAt, activity_id: attempt.activityId, claimed_at: now };
+  if (attempt.key !== step) {
+    // The step's own row: the newest activity scheduled for it, whichever part. On its own, before
+    // the claim: the parts of a step claim side by side, and upserting one new row from inside
+    // their claims' transactions deadlocks them. (A stale attempt leaves it as it is: it is older.)
+    await db(TABLES.stepAttempts)
+      .insert({ ...row, step_key: step, attempt: 0 })
+      .onConflict(['run_id', 'step_key'])
+      .merge({ scheduled_at: db.raw('GREATEST(scheduled_at, VALUES(scheduled_at))'), claimed_at: now });
+  }
   await db.transaction(async (trx) => {
-    const now = new Date();
-    const row = { run_id: runId, scheduled_at: attempt.scheduledAt, activity_id: attempt.activityId, claimed_at: now };
     // The row is made (or left as it is) before it is locked: locking a row that is not there yet
     // would lock the gap, and two parts claiming side by side would deadlock inserting into it.
     await trx(TABLES.stepAttempts)
@@ -94,13 +103,6 @@ export async function claimStepAttempt(
     await trx(TABLES.stepAttempts)
       .where({ run_id: runId, step_key: attempt.key })
       .update({ scheduled_at: attempt.scheduledAt, attempt: attempt.attempt, activity_id: attempt.activityId, claimed_at: now });
-    if (attempt.key !== step) {
-      // The step's own row: the newest activity scheduled for it, whichever part.
-      await trx(TABLES.stepAttempts)
-        .insert({ ...row, step_key: step, attempt: 0 })
-        .onConflict(['run_id', 'step_key'])
-        .merge({ scheduled_at: trx.raw('GREATEST(scheduled_at, VALUES(scheduled_at))'), activity_id: trx.raw('VALUES(activity_id)'), claimed_at: now });
-    }
     // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
     await assertNotRewound(trx, attempt, earlier);
   });
