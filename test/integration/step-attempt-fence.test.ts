@@ -4,6 +4,8 @@
  */
 import os from 'node:os';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type { ActivityDependencies } from '../../activities/activity-dependencies';
+import { createPruneStaging, type PruneResult } from '../../activities/prune-staging';
 import { claimStepAttempt, type FencedStep, type StepFence } from '../../activities/step-attempt-fence';
 import { TABLES } from '../../lib/tables';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -97,4 +99,28 @@ test('a long part is hashed into the key', async () => {
   const fence = await claim(runId, 'load', `${'deep/'.repeat(60)}export.xlsx/Online Retail`, T0, 1);
   expect(fence.attempt.key).toMatch(/^load:sha256:[0-9a-f]{64}$/);
   await writeCount(fence, 1);
+});
+
+describe('pruning staging', () => {
+  const retention = { keepFinishedRuns: 1, keepFailedHours: 24 };
+  const twoDaysAgo = () => new Date(Date.now() - 48 * 3_600_000);
+
+  async function failedLongAgo(runId: string): Promise<void> {
+    const row = { run_id: runId, workflow_id: runId, file: 'x.xlsx', sheet: 'Sheet1', threshold: 5, chunk_size: 100, input: '{}', steps: '{}' };
+    await env.db(TABLES.runs).insert({ ...row, status: 'failed', started_at: twoDaysAgo(), finished_at: twoDaysAgo() });
+    await env.db(TABLES.stagingCounts).insert({ run_id: runId, CustomerID: 1, PurchaseCount: 1 });
+  }
+
+  test('a run that came back (a reset: its steps claim again after it failed) keeps its staging while MySQL still says failed', async () => {
+    const [gone, reset] = [newRun(), newRun()];
+    await failedLongAgo(gone);
+    await failedLongAgo(reset);
+    await claim(reset, 'classify', '0-1', Date.now(), 1);
+    const pruneStaging = createPruneStaging({ db: env.db, retention } as ActivityDependencies);
+    const { runsPruned }: PruneResult = await new MockActivityEnvironment().run(pruneStaging);
+    expect(runsPruned).toContain(gone);
+    expect(runsPruned).not.toContain(reset);
+    expect(await counts(gone)).toEqual([]);
+    expect(await counts(reset)).toEqual([1]);
+  });
 });
