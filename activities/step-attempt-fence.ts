@@ -104,20 +104,23 @@ export async function claimStepAttempt(
       .where({ run_id: runId, step_key: attempt.key })
       .update({ scheduled_at: attempt.scheduledAt, attempt: attempt.attempt, activity_id: attempt.activityId, claimed_at: now });
     // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
-    await assertNotRewound(trx, attempt, earlier);
+    assertNotRewound(attempt, await earlierSteps(trx, runId, earlier));
   });
 
   const check = async (trx: Knex.Transaction) => {
-    // A shared lock: a newer claim (an exclusive one) waits until this transaction has committed,
-    // while the parallel parts of a step, each with its own row, never wait for each other.
-    const [current]: ClaimRow[] = await trx(TABLES.stepAttempts)
-      .where({ run_id: runId, step_key: attempt.key })
+    // One round trip per write (classify makes one per batch), with shared locks: a newer claim
+    // (an exclusive lock) waits until this transaction has committed, while the parallel parts of
+    // a step, each with its own row, never wait for each other.
+    const rows: ClaimRow[] = await trx(TABLES.stepAttempts)
+      .where({ run_id: runId })
+      .whereIn('step_key', [attempt.key, ...earlier])
       .forShare()
       .select('step_key', 'scheduled_at', 'attempt');
+    const current = rows.find((row) => row.step_key === attempt.key);
     if (!current || isNewer(current, attempt)) {
       throw stale(attempt, current ? `attempt ${current.attempt} of an activity scheduled at ${current.scheduled_at.toISOString()} took over` : 'its claim is gone');
     }
-    await assertNotRewound(trx, attempt, earlier);
+    assertNotRewound(attempt, rows.filter((row) => row !== current));
   };
   return {
     attempt,
@@ -140,15 +143,15 @@ export function stepKey(step: FencedStep, part?: string): string {
 }
 
 /** An earlier step scheduled after this activity: the run went back (operator retry, reset) past this attempt. */
-async function assertNotRewound(trx: Knex.Transaction, attempt: StepAttempt, earlier: readonly FencedStep[]): Promise<void> {
-  if (earlier.length === 0) return;
-  const rows: ClaimRow[] = await trx(TABLES.stepAttempts)
-    .where({ run_id: attempt.runId })
-    .whereIn('step_key', earlier)
-    .forShare()
-    .select('step_key', 'scheduled_at', 'attempt');
+function assertNotRewound(attempt: StepAttempt, rows: ClaimRow[]): void {
   const later = rows.find((row) => row.scheduled_at.getTime() > attempt.scheduledAt.getTime());
   if (later) throw stale(attempt, `the run went back to step ${later.step_key} (scheduled at ${later.scheduled_at.toISOString()})`);
+}
+
+/** The earlier steps' own rows, under a shared lock. */
+async function earlierSteps(trx: Knex.Transaction, runId: string, earlier: readonly FencedStep[]): Promise<ClaimRow[]> {
+  if (earlier.length === 0) return [];
+  return await trx(TABLES.stepAttempts).where({ run_id: runId }).whereIn('step_key', earlier).forShare().select('step_key', 'scheduled_at', 'attempt');
 }
 
 /** Temporal's order of attempts: the activity's first scheduled time, then the attempt number. */
