@@ -47,8 +47,6 @@ export interface StepFence {
   readonly attempt: StepAttempt;
   /** Runs `work` in a transaction that first checks, under lock, that this attempt is still the current one. */
   write<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
-  /** The same check inside a transaction of the caller's (which must call it before writing). */
-  check(trx: Knex.Transaction): Promise<void>;
 }
 
 interface ClaimRow {
@@ -124,7 +122,6 @@ export async function claimStepAttempt(
   };
   return {
     attempt,
-    check,
     async write(work) {
       // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
       await testHooks?.beforeFencedWrite?.(attempt);
