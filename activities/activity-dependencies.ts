@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
 import type { RunLimits, StagingRetention } from '../lib/config';
+import type { StepAttempt } from './step-attempt-fence';
 
 export interface ActivityDependencies {
   /** The worker's MySQL user: rows only, no DDL. */
@@ -14,4 +15,11 @@ export interface ActivityDependencies {
   retention: StagingRetention;
   /** maxRows and maxDecompressedBytes over a whole run (all its workbooks and sheets); the defaults if absent. */
   runLimits?: Partial<RunLimits>;
+  /** For tests only (never set by the worker's entry point): a named point an attempt passes, to hold it there. */
+  testHooks?: ActivityTestHooks;
+}
+
+export interface ActivityTestHooks {
+  /** Called as an attempt is about to run a fenced write (before its transaction): the stale-attempt tests hold a zombie here. */
+  beforeFencedWrite?(attempt: StepAttempt): Promise<void>;
 }

@@ -2,13 +2,14 @@
  * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices, computed by
  * MySQL from the staged pairs (distinct by their key; invoice numbers compared byte for byte,
  * like the dry run's JavaScript strings). Replaces the run's counts in one transaction, so running
- * it twice gives the same table.
+ * it twice gives the same table; a stale attempt (fenced) replaces nothing.
  */
 import { Context } from '@temporalio/activity';
 import { StagingMissingError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { claimStepAttempt } from './step-attempt-fence';
 
 export interface AggregateResult {
   customers: number;
@@ -16,9 +17,10 @@ export interface AggregateResult {
   purchases: number;
 }
 
-export function createAggregatePurchases({ db }: ActivityDependencies) {
+export function createAggregatePurchases(dependencies: ActivityDependencies) {
   return async function aggregatePurchases({ runId, rowsKept }: { runId: string; rowsKept: number }): Promise<AggregateResult> {
-    const aggregation = db.transaction(async (trx) => {
+    const fence = await claimStepAttempt(dependencies, runId, 'aggregate');
+    const aggregation = fence.write(async (trx) => {
       await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
       await trx.raw(
         `INSERT INTO ?? (run_id, CustomerID, PurchaseCount)

@@ -7,11 +7,12 @@
  *
  * The consumer's position is kept in MySQL, not in Kafka: each batch's rows and the partition's
  * next offset are written in one transaction, so a crash or retry resumes exactly after the last
- * committed batch, and nothing is lost or written twice.
+ * committed batch, and nothing is lost or written twice. Each batch's transaction is fenced: an
+ * attempt superseded while it was frozen or cut off commits nothing.
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { PublishedRangeGoneError } from '../lib/errors';
+import { PublishedRangeGoneError, StaleAttemptError } from '../lib/errors';
 import { connectTopicIdReader } from '../lib/kafka-topic-id';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
@@ -19,6 +20,7 @@ import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { assertBatchStartsAt, assertRangesServable } from './published-range-check';
 import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
+import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 /** The ranges were written before this step started: a long silence means the consumer is wedged. */
 const STALL_TIMEOUT_MS = 120_000;
@@ -47,10 +49,12 @@ export interface ClassifyHeartbeat {
   offsetsLeft: number;
 }
 
-export function createClassifyCustomers({ db, kafka, topic }: ActivityDependencies) {
+export function createClassifyCustomers(dependencies: ActivityDependencies) {
+  const { db, kafka, topic } = dependencies;
   return async function classifyCustomers({ runId, threshold, batchSize, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
+    const fence = await claimStepAttempt(dependencies, runId, 'classify', partitions.join('-'));
 
     // Where to (re)start each partition: after what an earlier attempt committed, if anything.
     const committed = await committedPositions(db, runId, partitions);
@@ -150,7 +154,11 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
                 let lastOffset = -1n;
                 const commit = async () => {
                   if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted || failed) return;
-                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold });
+                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, fence).catch((error) => {
+                    // Superseded: the attempt ends as such, rather than kafkajs retrying the batch.
+                    if (error instanceof StaleAttemptError) fail(error);
+                    throw error;
+                  });
                   next.set(partition, lastOffset + 1n);
                   messagesConsumed += runMessages;
                   rows = new Map();
@@ -200,11 +208,13 @@ export function createClassifyCustomers({ db, kafka, topic }: ActivityDependenci
 
 /**
  * One batch of one partition: the run's history rows and the consumer position, all or nothing.
+ * Fenced when `fence` is given (the activity always gives it): a stale attempt commits nothing.
  * Exported for the scale bench, which holds it to `LOAD DATA LOCAL INFILE` of the same rows.
  */
 export async function commitBatch(
   db: Knex,
   batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; runMessages: number; threshold: number },
+  fence?: StepFence,
 ): Promise<void> {
   const now = new Date();
   const history = [...batch.rows].map(([customerId, purchaseCount]) => ({
@@ -214,7 +224,8 @@ export async function commitBatch(
     FrequencyCategory: frequencyCategory(purchaseCount, batch.threshold),
     RecordedAt: now,
   }));
-  await db.transaction(async (trx) => {
+  const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
+  await write(async (trx) => {
     if (history.length) {
       await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(['PurchaseCount', 'FrequencyCategory', 'RecordedAt']);
     }

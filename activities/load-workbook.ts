@@ -6,10 +6,10 @@
  * It heartbeats after each batch it has written, with the last row number and the report so far;
  * a retried attempt skips the rows already in staging and carries the counts on. It only resumes
  * on the very bytes it started on: the file's size and time must be the load plan's, and a
- * resumed attempt also checks the sha256.
+ * resumed attempt also checks the sha256. Each insert is fenced: an attempt superseded by a newer
+ * one (or planned by a plan that was run again since) stages nothing.
  */
 import { Context } from '@temporalio/activity';
-import type { Knex } from 'knex';
 import { cleanTransaction } from '../lib/cleaning/clean-transaction';
 import { countRow, emptyDataQualityReport, type DataQualityReport } from '../lib/cleaning/data-quality-report';
 import { resolveWorkbookPath } from '../lib/data-dir';
@@ -20,6 +20,7 @@ import { isoOfSerial } from '../lib/workbook/decode-transaction-cell';
 import { readTransactionRows, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { ActivityDependencies } from './activity-dependencies';
 import { holdRowsToRunLimit, resolveRunLimits } from './run-limits';
+import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 export interface LoadWorkbookPartInput {
   runId: string;
@@ -49,10 +50,12 @@ const PAIRS_PER_INSERT = 5_000;
 /** Rows read between checkpoints, at most: what a retry after a crash reads again. */
 const ROWS_PER_CHECKPOINT = 50_000;
 
-export function createLoadWorkbookPart({ db, dataDir, runLimits }: ActivityDependencies) {
+export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
+  const { db, dataDir, runLimits } = dependencies;
   const limits = resolveRunLimits(runLimits);
   return async function loadWorkbookPart({ runId, file, sheet, fingerprint, reader }: LoadWorkbookPartInput): Promise<DataQualityReport> {
     const context = Context.current();
+    const fence = await claimStepAttempt(dependencies, runId, 'load', `${file}/${sheet}`);
     const signal = context.cancellationSignal;
     const workbook = resolveWorkbookPath(dataDir, file);
     const changed = (now: Partial<FileFingerprint>) =>
@@ -94,7 +97,7 @@ export function createLoadWorkbookPart({ db, dataDir, runLimits }: ActivityDepen
       await staging;
       // The run's rows are counted before these pairs are staged: past maxRows, the load stops here.
       const counted = { runId, file, sheet, rowsRead: reached.report.rowsRead, rowNumber: reached.rowNumber };
-      staging = holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(db, batch)).then(() => {
+      staging = holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(fence, batch)).then(() => {
         staged = reached;
         context.heartbeat(staged);
       });
@@ -141,7 +144,7 @@ export function createLoadWorkbookPart({ db, dataDir, runLimits }: ActivityDepen
  * batch repeated after a crash) is a no-op through the primary key; values that do not fit the
  * columns fail loudly, as strict mode intends (INSERT IGNORE would turn them into warnings).
  */
-async function stagePairs(db: Knex, pairs: StagedPair[]): Promise<void> {
+async function stagePairs(fence: StepFence, pairs: StagedPair[]): Promise<void> {
   if (pairs.length === 0) return;
-  await db(TABLES.stagingInvoices).insert(pairs).onConflict(['run_id', 'CustomerID', 'InvoiceNo']).merge(['run_id']);
+  await fence.write((trx) => trx(TABLES.stagingInvoices).insert(pairs).onConflict(['run_id', 'CustomerID', 'InvoiceNo']).merge(['run_id']));
 }

@@ -5,6 +5,7 @@
  *
  * Runs at the start of every load (a first run, an operator's retry, a reset to before loading),
  * so it also empties the run's staging: the pairs about to be loaded replace any earlier ones.
+ * That delete is fenced: a stale attempt of the plan (or of any plan before a newer one) deletes nothing.
  */
 import { Context } from '@temporalio/activity';
 import { resolveWorkbookPath } from '../lib/data-dir';
@@ -17,6 +18,7 @@ import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { inflatedBytesPerSheet, resolveRunLimits, runTooLarge } from './run-limits';
+import { claimStepAttempt } from './step-attempt-fence';
 
 export interface PlanLoadInput {
   runId: string;
@@ -42,10 +44,12 @@ export interface LoadPlan {
   skippedSheets: Array<{ file: string; sheet: string; reason: string }>;
 }
 
-export function createPlanLoad({ db, dataDir, runLimits }: ActivityDependencies) {
+export function createPlanLoad(dependencies: ActivityDependencies) {
+  const { db, dataDir, runLimits } = dependencies;
   const limits = resolveRunLimits(runLimits);
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;
+    const fence = await claimStepAttempt(dependencies, input.runId, 'plan');
     const plan: LoadPlan = { files: [], parts: [], skippedSheets: [] };
     /** What the loads planned so far will inflate, held to maxDecompressedBytes over the whole run. */
     let inflatedBytes = 0;
@@ -77,7 +81,7 @@ export function createPlanLoad({ db, dataDir, runLimits }: ActivityDependencies)
       plan.parts.push(...sheets.map((sheet) => ({ file: workbook.displayName, sheet, fingerprint })));
       if (input.sheet === null) plan.skippedSheets.push(...found.skipped.map((skipped) => ({ file: workbook.displayName, ...skipped })));
     }
-    await heartbeatWhile(Promise.all(STAGING_TABLES.map((table) => db(table).where({ run_id: input.runId }).delete())));
+    await heartbeatWhile(fence.write((trx) => Promise.all(STAGING_TABLES.map((table) => trx(table).where({ run_id: input.runId }).delete()))));
     return plan;
   };
 }

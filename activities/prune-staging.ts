@@ -9,6 +9,7 @@
  *   `keepFailedHours` after they ended, for an operator to retry or reset them, then removed;
  * - rows of no recorded run at all: removed.
  * Every run's classification stays in customer_segment_history: that is the record, not staging.
+ * Each run's delete checks again, in its own transaction, that the run may still lose its staging.
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
@@ -23,23 +24,42 @@ export interface PruneResult {
 
 export function createPruneStaging({ db, retention }: ActivityDependencies) {
   return async function pruneStaging(): Promise<PruneResult> {
-    const runsPruned = await runsToPrune(db, retention);
-    for (const runId of runsPruned) {
-      for (const table of STAGING_TABLES) await heartbeatWhile(db(table).where({ run_id: runId }).delete());
-      Context.current().heartbeat({ runsPruned: runsPruned.indexOf(runId) + 1, of: runsPruned.length });
+    const candidates = await runsToPrune(db, retention);
+    const runsPruned: string[] = [];
+    for (const [index, runId] of candidates.entries()) {
+      if (await heartbeatWhile(pruneRun(db, retention, runId))) runsPruned.push(runId);
+      Context.current().heartbeat({ runsPruned: index + 1, of: candidates.length });
     }
     return { runsPruned };
   };
 }
 
-export async function runsToPrune(db: Knex, retention: StagingRetention, now = new Date()): Promise<string[]> {
+/**
+ * One run's staging, if it may still go: checked again in the deleting transaction, with the
+ * run's row locked, so neither a prune attempt that was frozen since it listed the runs nor a run
+ * that came back meanwhile (a reset: its steps claim again after it had finished) loses what it needs.
+ */
+async function pruneRun(db: Knex, retention: StagingRetention, runId: string): Promise<boolean> {
+  return await db.transaction(async (trx) => {
+    const run: { finished_at: Date | null } | undefined = await trx(TABLES.runs).where({ run_id: runId }).forUpdate().first('finished_at');
+    if (!(await runsToPrune(trx, retention, new Date(), runId)).includes(runId)) return false;
+    const [{ lastClaim }] = await trx(TABLES.stepAttempts).where({ run_id: runId }).forShare().max({ lastClaim: 'claimed_at' });
+    if (run?.finished_at && lastClaim && new Date(lastClaim).getTime() > run.finished_at.getTime()) return false;
+    for (const table of STAGING_TABLES) await trx(table).where({ run_id: runId }).delete();
+    return true;
+  });
+}
+
+/** The runs whose staging may go (`only`: that run, if it may). */
+export async function runsToPrune(db: Knex, retention: StagingRetention, now = new Date(), only?: string): Promise<string[]> {
   const keptFinished: string[] = await db(TABLES.runs)
     .whereIn('status', ['completed', 'superseded'])
     .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
     .limit(retention.keepFinishedRuns)
     .pluck('run_id');
   const failedBefore = new Date(now.getTime() - retention.keepFailedHours * 3_600_000);
-  const staged = db.union(STAGING_TABLES.map((table) => db(table).distinct('run_id')), true);
+  const distinctRuns = (table: string) => (only === undefined ? db(table).distinct('run_id') : db(table).distinct('run_id').where({ run_id: only }));
+  const staged = db.union(STAGING_TABLES.map(distinctRuns), true);
   const rows: Array<{ run_id: string }> = await db
     .select('staged.run_id')
     .from(staged.as('staged'))

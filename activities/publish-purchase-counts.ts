@@ -9,7 +9,8 @@
  * keeps one row per customer, so the result is the same.
  *
  * A publication that starts afresh (not resuming from a heartbeat) first removes what the run
- * consumed from an earlier publication: its consumer positions and its history rows.
+ * consumed from an earlier publication: its consumer positions and its history rows. That delete
+ * is fenced per slice: a stale attempt of the slice deletes nothing.
  *
  * The step can run as several activities side by side (`slice` k of n sends the customers whose
  * CustomerID % n = k): encoding messages takes the producer's whole CPU core, so a second worker
@@ -25,6 +26,7 @@ import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { claimStepAttempt } from './step-attempt-fence';
 import { encodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
 
 export interface PublishInput {
@@ -51,9 +53,11 @@ export interface PublishCheckpoint {
   topicId?: string;
 }
 
-export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions }: ActivityDependencies) {
+export function createPublishPurchaseCounts(dependencies: ActivityDependencies) {
+  const { db, kafka, topic, topicPartitions } = dependencies;
   return async function publishPurchaseCounts({ runId, chunkSize, slice = { index: 0, of: 1 } }: PublishInput): Promise<PublishResult> {
     const context = Context.current();
+    const fence = await claimStepAttempt(dependencies, runId, 'publish', `${slice.index}/${slice.of}`);
     const admin = kafka.admin();
     const producer = kafka.producer({
       idempotent: true,
@@ -66,7 +70,7 @@ export function createPublishPurchaseCounts({ db, kafka, topic, topicPartitions 
     // from an earlier one refers to offsets it no longer reads.
     const forgetEarlierConsumption = async () => {
       if (checkpoint) return;
-      await db.transaction(async (trx) => {
+      await fence.write(async (trx) => {
         await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
         await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
       });

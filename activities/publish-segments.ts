@@ -2,11 +2,13 @@
  * Step 7, publication: `customer_segments` becomes exactly this run's result, in one transaction
  * (lib/publication/published-run.ts), unless a run with newer data is published: then this run is
  * superseded and the table is left alone. A run whose audit compared it with a run that is no
- * longer the published one is not published on that audit: the workflow audits it again.
+ * longer the published one is not published on that audit: the workflow audits it again. Fenced:
+ * a stale attempt (a frozen worker waking up after a newer attempt took over) publishes nothing.
  */
 import { lockPublication, outranks, replacePublishedSegments, type PublicationKind } from '../lib/publication/published-run';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { claimStepAttempt } from './step-attempt-fence';
 
 export interface PublishSegmentsInput {
   runId: string;
@@ -27,10 +29,11 @@ export type PublishSegmentsResult =
   /** Another run was published since the audit: its figures no longer say anything. */
   | { outcome: 'audit-outdated'; publishedNow: string | null };
 
-export function createPublishSegments({ db }: ActivityDependencies) {
+export function createPublishSegments(dependencies: ActivityDependencies) {
   return async function publishSegments(input: PublishSegmentsInput): Promise<PublishSegmentsResult> {
+    const fence = await claimStepAttempt(dependencies, input.runId, 'publication');
     const run = { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt), customers: input.customers };
-    const publication = db.transaction(async (trx): Promise<PublishSegmentsResult> => {
+    const publication = fence.write(async (trx): Promise<PublishSegmentsResult> => {
       const current = await lockPublication(trx);
       // Already done (a retry after the commit's answer was lost): done once is enough.
       if (current.runId === run.runId) return { outcome: 'published', rowsWritten: run.customers, replaced: null };

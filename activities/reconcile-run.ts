@@ -13,6 +13,7 @@ import { lockPublication, outranks, replacePublishedSegments } from '../lib/publ
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
+import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 export interface ReconcileInput {
   runId: string;
@@ -39,11 +40,13 @@ export interface ReconcileResult extends RunResult {
 const LOW = 'Low Frequency';
 const HIGH = 'High Frequency';
 
-export function createReconcileRun({ db }: ActivityDependencies) {
+export function createReconcileRun(dependencies: ActivityDependencies) {
+  const { db } = dependencies;
   return async function reconcileRun(input: ReconcileInput): Promise<ReconcileResult> {
+    const fence = await claimStepAttempt(dependencies, input.runId, 'reconcile');
     const written = await heartbeatWhile(checkRunResult(db, input));
     if (input.checkOnly) return { ...written, published: false, rowsWritten: 0 };
-    return await heartbeatWhile(publishRunResult(db, input, written));
+    return await heartbeatWhile(publishRunResult(db, input, written, fence));
   };
 }
 
@@ -85,10 +88,14 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
   return result;
 }
 
-/** The publication of runs from before the audit step: no data date, no audit, the same lock and replacement. */
-export async function publishRunResult(db: Knex, input: ReconcileInput, written: RunResult): Promise<ReconcileResult> {
+/**
+ * The publication of runs from before the audit step: no data date, no audit, the same lock and
+ * replacement. Fenced when `fence` is given (the activity always gives it): a stale attempt publishes nothing.
+ */
+export async function publishRunResult(db: Knex, input: ReconcileInput, written: RunResult, fence?: StepFence): Promise<ReconcileResult> {
   const run = { runId: input.runId, dataDate: null, startedAt: new Date(input.runStartedAt), customers: input.customers };
-  return await db.transaction(async (trx) => {
+  const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
+  return await write(async (trx) => {
     const current = await lockPublication(trx);
     if (current.runId === run.runId) return { ...written, published: true, rowsWritten: input.customers };
     if (outranks(current, run)) return { ...written, published: false, rowsWritten: 0, supersededBy: current.runId! };

@@ -61,6 +61,15 @@ export class PublishedRangeGoneError extends Error {
   override readonly name = 'PublishedRangeGoneError';
 }
 
+/**
+ * This attempt was superseded (a newer attempt of the same step, or the run went back to an
+ * earlier step) while it was frozen or cut off: it writes nothing. Temporal ignores a superseded
+ * attempt's outcome; retrying it could only be superseded again.
+ */
+export class StaleAttemptError extends Error {
+  override readonly name = 'StaleAttemptError';
+}
+
 export const NON_RETRYABLE_ERROR_TYPES = [
   'InvalidWorkbookError',
   'InvalidInputError',
@@ -68,6 +77,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   'StagingMissingError',
   'WorkbookChangedError',
   'PublishedRangeGoneError',
+  'StaleAttemptError',
 ];
 
 function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {

@@ -21,6 +21,8 @@ export const TABLES = {
   consumerOffsets: 'kafka_consumer_offsets',
   /** Data rows each load activity of a run has read, held to maxRows over the whole run. */
   stagingLoadRows: 'staging_load_rows',
+  /** The newest attempt of each step (part, slice, group) of a run: what fences stale attempts. Kept, not staging. */
+  stepAttempts: 'segmentation_step_attempts',
 } as const;
 
 /** Per-run tables that only serve a run while it works (or may be retried or reset). */

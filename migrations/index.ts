@@ -13,6 +13,7 @@ import * as consumedMessageCounts from './20261124_007_consumed_message_counts';
 import * as auditAndDataDate from './20261201_008_audit_and_data_date';
 import * as loadRowCounts from './20261201_013_load_row_counts';
 import * as runRecordSequence from './20261201_011_run_record_sequence';
+import * as stepAttemptFences from './20261201_009_step_attempt_fences';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261201_008_audit_and_data_date': auditAndDataDate,
   '20261201_013_load_row_counts': loadRowCounts,
   '20261201_011_run_record_sequence': runRecordSequence,
+  '20261201_009_step_attempt_fences': stepAttemptFences,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

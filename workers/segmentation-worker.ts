@@ -8,6 +8,7 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
+import type { ActivityTestHooks } from '../activities/activity-dependencies';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
@@ -22,11 +23,12 @@ export interface SegmentationWorker {
 
 /**
  * `decorate` may wrap the activities: the fault tests use it to land a fault at an exact point
- * (e.g. Kafka deleting a range just before it is consumed).
+ * (e.g. Kafka deleting a range just before it is consumed); `testHooks` reach points inside them.
  */
 export async function createSegmentationWorker(
   config: AppConfig = loadConfig(),
   decorate: (activities: SegmentationActivities) => SegmentationActivities = (activities) => activities,
+  testHooks?: ActivityTestHooks,
 ): Promise<SegmentationWorker> {
   const db = createDatabase(config.mysql);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
@@ -48,6 +50,7 @@ export async function createSegmentationWorker(
           dataDir: config.dataDir,
           retention: config.retention,
           runLimits: config.runLimits,
+          testHooks,
         }),
       ),
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a

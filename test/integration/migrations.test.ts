@@ -6,7 +6,7 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
-const MIGRATION_COUNT = 10;
+const MIGRATION_COUNT = 11;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
@@ -14,6 +14,7 @@ const TABLES = [
   'segment_publication',
   'segment_publication_events',
   'segmentation_runs',
+  'segmentation_step_attempts',
   'staging_customer_invoices',
   'staging_load_rows',
   'staging_purchase_counts',

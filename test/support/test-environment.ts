@@ -12,6 +12,7 @@ import { loadConfig, mysqlConnectionOptions, setting, type AppConfig } from '../
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import type { SegmentationActivities } from '../../activities';
+import type { ActivityTestHooks } from '../../activities/activity-dependencies';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
 
 export interface TestEnvironment {
@@ -20,8 +21,8 @@ export interface TestEnvironment {
   env: NodeJS.ProcessEnv;
   client: Client;
   db: Knex;
-  /** A worker in this process; `decorate` may wrap its activities (to land a fault at an exact point). */
-  startWorker(decorate?: (activities: SegmentationActivities) => SegmentationActivities): Promise<SegmentationWorker>;
+  /** A worker in this process; `decorate` may wrap its activities (to land a fault at an exact point), `testHooks` reach inside them. */
+  startWorker(decorate?: (activities: SegmentationActivities) => SegmentationActivities, testHooks?: ActivityTestHooks): Promise<SegmentationWorker>;
   cleanup(): Promise<void>;
 }
 
@@ -69,8 +70,8 @@ export async function createTestEnvironment(
     },
     client,
     db,
-    async startWorker(decorate) {
-      const worker = await createSegmentationWorker(config, decorate);
+    async startWorker(decorate, testHooks) {
+      const worker = await createSegmentationWorker(config, decorate, testHooks);
       workers.push(worker);
       runs.push(worker.run());
       return worker;

@@ -1,0 +1,166 @@
+/**
+ * Stale attempts are fenced (DESIGN 3d). A worker cut off from Temporal but not from MySQL, or
+ * frozen (SIGSTOP, a VM pause, a long GC), keeps running its attempt after the heartbeat timeout
+ * handed the step to another attempt. Such a zombie must change nothing: every delete or replace
+ * of a run's rows runs in a transaction that first locks the step's claim row in
+ * `segmentation_step_attempts` and compares it with its own attempt.
+ *
+ * What orders attempts. Not a token MySQL hands out when an attempt claims: an attempt frozen
+ * before it claimed would wake up, claim last and win. Not `info.attempt` alone: an operator's
+ * retry or a workflow reset schedules a new activity, whose attempts start at 1 again. Temporal's
+ * own order is: the time the server first scheduled the activity (a new activity is scheduled
+ * after the old one closed, at least a heartbeat timeout later), then the attempt number within
+ * it. Both come from the server, whichever worker runs the attempt.
+ *
+ * Two ways to be stale:
+ * - a newer attempt claimed the same key (the same step, load part, publish slice or classify
+ *   group): the heartbeat timeout, an operator's retry or a reset started it again;
+ * - the run went back: an earlier step (one whose rows this step reads or whose deletes remove
+ *   this one's) was scheduled again after this activity was. Each step's own row (key = the step)
+ *   holds the newest scheduled time of its activities, so a load part a re-run plan never planned
+ *   again is fenced as well.
+ * Steps run in order, and each is scheduled after the earlier ones finished, so a current attempt
+ * is never older than an earlier step's claim.
+ */
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { StaleAttemptError } from '../lib/errors';
+import { TABLES } from '../lib/tables';
+import type { ActivityDependencies } from './activity-dependencies';
+
+/** The steps that write a run's rows, in the order the workflow runs them. */
+export const FENCED_STEPS = ['plan', 'load', 'aggregate', 'publish', 'classify', 'reconcile', 'publication'] as const;
+export type FencedStep = (typeof FENCED_STEPS)[number];
+
+export interface StepAttempt {
+  runId: string;
+  step: FencedStep;
+  /** `step`, or `step:part` for one activity of a step that fans out. */
+  key: string;
+  scheduledAt: Date;
+  attempt: number;
+  activityId: string;
+}
+
+export interface StepFence {
+  readonly attempt: StepAttempt;
+  /** Runs `work` in a transaction that first checks, under lock, that this attempt is still the current one. */
+  write<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+}
+
+interface ClaimRow {
+  step_key: string;
+  scheduled_at: Date;
+  attempt: number;
+}
+
+/** Keys fit the column: a long part (a workbook path and sheet) is hashed. */
+const KEY_LENGTH = 191;
+
+/** The attempt running now (from the activity's context) claims its key; throws StaleAttemptError if it is already superseded. */
+export async function claimStepAttempt(
+  { db, testHooks }: Pick<ActivityDependencies, 'db' | 'testHooks'>,
+  runId: string,
+  step: FencedStep,
+  part?: string,
+): Promise<StepFence> {
+  const { info } = Context.current();
+  const attempt: StepAttempt = {
+    runId,
+    step,
+    key: stepKey(step, part),
+    scheduledAt: new Date(info.scheduledTimestampMs),
+    attempt: info.attempt,
+    activityId: info.activityId,
+  };
+  const earlier = FENCED_STEPS.slice(0, FENCED_STEPS.indexOf(step));
+  const now = new Date();
+  const row = { run_id: runId, scheduled_at: attempt.scheduledAt, activity_id: attempt.activityId, claimed_at: now };
+  if (attempt.key !== step) {
+    // The step's own row: the newest activity scheduled for it, whichever part. On its own, before
+    // the claim: the parts of a step claim side by side, and upserting one new row from inside
+    // their claims' transactions deadlocks them. (A stale attempt leaves it as it is: it is older.)
+    await db(TABLES.stepAttempts)
+      .insert({ ...row, step_key: step, attempt: 0 })
+      .onConflict(['run_id', 'step_key'])
+      .merge({ scheduled_at: db.raw('GREATEST(scheduled_at, VALUES(scheduled_at))'), claimed_at: now });
+  }
+  await db.transaction(async (trx) => {
+    // The row is made (or left as it is) before it is locked: locking a row that is not there yet
+    // would lock the gap, and two parts claiming side by side would deadlock inserting into it.
+    await trx(TABLES.stepAttempts)
+      .insert({ ...row, step_key: attempt.key, attempt: attempt.attempt })
+      .onConflict(['run_id', 'step_key'])
+      .merge(['run_id']);
+    const [current]: ClaimRow[] = await trx(TABLES.stepAttempts)
+      .where({ run_id: runId, step_key: attempt.key })
+      .forUpdate()
+      .select('step_key', 'scheduled_at', 'attempt');
+    if (isNewer(current, attempt)) throw stale(attempt, `attempt ${current.attempt} of an activity scheduled at ${current.scheduled_at.toISOString()} claimed it`);
+    await trx(TABLES.stepAttempts)
+      .where({ run_id: runId, step_key: attempt.key })
+      .update({ scheduled_at: attempt.scheduledAt, attempt: attempt.attempt, activity_id: attempt.activityId, claimed_at: now });
+    // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
+    assertNotRewound(attempt, await earlierSteps(trx, runId, earlier));
+  });
+
+  const check = async (trx: Knex.Transaction) => {
+    // One round trip per write (classify makes one per batch), with shared locks: a newer claim
+    // (an exclusive lock) waits until this transaction has committed, while the parallel parts of
+    // a step, each with its own row, never wait for each other.
+    const rows: ClaimRow[] = await trx(TABLES.stepAttempts)
+      .where({ run_id: runId })
+      .whereIn('step_key', [attempt.key, ...earlier])
+      .forShare()
+      .select('step_key', 'scheduled_at', 'attempt');
+    const current = rows.find((row) => row.step_key === attempt.key);
+    if (!current || isNewer(current, attempt)) {
+      throw stale(attempt, current ? `attempt ${current.attempt} of an activity scheduled at ${current.scheduled_at.toISOString()} took over` : 'its claim is gone');
+    }
+    assertNotRewound(attempt, rows.filter((row) => row !== current));
+  };
+  return {
+    attempt,
+    async write(work) {
+      // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
+      await testHooks?.beforeFencedWrite?.(attempt);
+      return await db.transaction(async (trx) => {
+        await check(trx);
+        return await work(trx);
+      });
+    },
+  };
+}
+
+export function stepKey(step: FencedStep, part?: string): string {
+  if (part === undefined) return step;
+  const key = `${step}:${part}`;
+  return key.length <= KEY_LENGTH ? key : `${step}:sha256:${createHash('sha256').update(part).digest('hex')}`;
+}
+
+/** An earlier step scheduled after this activity: the run went back (operator retry, reset) past this attempt. */
+function assertNotRewound(attempt: StepAttempt, rows: ClaimRow[]): void {
+  const later = rows.find((row) => row.scheduled_at.getTime() > attempt.scheduledAt.getTime());
+  if (later) throw stale(attempt, `the run went back to step ${later.step_key} (scheduled at ${later.scheduled_at.toISOString()})`);
+}
+
+/** The earlier steps' own rows, under a shared lock. */
+async function earlierSteps(trx: Knex.Transaction, runId: string, earlier: readonly FencedStep[]): Promise<ClaimRow[]> {
+  if (earlier.length === 0) return [];
+  return await trx(TABLES.stepAttempts).where({ run_id: runId }).whereIn('step_key', earlier).forShare().select('step_key', 'scheduled_at', 'attempt');
+}
+
+/** Temporal's order of attempts: the activity's first scheduled time, then the attempt number. */
+function isNewer(row: ClaimRow, attempt: StepAttempt): boolean {
+  const theirs = row.scheduled_at.getTime();
+  const mine = attempt.scheduledAt.getTime();
+  return theirs > mine || (theirs === mine && row.attempt > attempt.attempt);
+}
+
+function stale(attempt: StepAttempt, why: string): StaleAttemptError {
+  return new StaleAttemptError(
+    `attempt ${attempt.attempt} of ${attempt.key} (run ${attempt.runId}, activity scheduled at ${attempt.scheduledAt.toISOString()}) ` +
+      `is superseded: ${why}; it writes nothing`,
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * The fence's order of attempts, on the real MySQL: attempts run in a mocked activity context,
+ * so each case names the scheduled time and attempt number Temporal would give them.
+ */
+import os from 'node:os';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { ActivityDependencies } from '../../activities/activity-dependencies';
+import { createPruneStaging, type PruneResult } from '../../activities/prune-staging';
+import { claimStepAttempt, type FencedStep, type StepFence } from '../../activities/step-attempt-fence';
+import { TABLES } from '../../lib/tables';
+import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+
+let env: TestEnvironment;
+let runs = 0;
+
+beforeAll(async () => {
+  env = await createTestEnvironment('fence', { dataDir: os.tmpdir() });
+});
+
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+
+/** The claim of an attempt Temporal scheduled at `scheduledAt` (ms), attempt `attempt`. */
+function claim(runId: string, step: FencedStep, part: string | undefined, scheduledAt: number, attempt: number): Promise<StepFence> {
+  const activity = new MockActivityEnvironment({ scheduledTimestampMs: scheduledAt, attempt, activityId: `${step}-${scheduledAt}` });
+  return activity.run(() => claimStepAttempt({ db: env.db }, runId, step, part));
+}
+
+/** A write of the run's rows: one customer's PurchaseCount, as this attempt would have it. */
+function writeCount(fence: StepFence, purchaseCount: number, customerId = 1): Promise<void> {
+  return fence.write(async (trx) => {
+    await trx(TABLES.stagingCounts)
+      .insert({ run_id: fence.attempt.runId, CustomerID: customerId, PurchaseCount: purchaseCount })
+      .onConflict(['run_id', 'CustomerID'])
+      .merge(['PurchaseCount']);
+  });
+}
+
+async function counts(runId: string): Promise<number[]> {
+  return await env.db(TABLES.stagingCounts).where({ run_id: runId }).orderBy('CustomerID').pluck('PurchaseCount');
+}
+
+const newRun = () => `fence-run-${++runs}`;
+
+test('an attempt frozen before it claimed loses to the newer attempt that claimed first', async () => {
+  const runId = newRun();
+  const second = await claim(runId, 'aggregate', undefined, T0, 2);
+  await expect(claim(runId, 'aggregate', undefined, T0, 1)).rejects.toMatchObject({ name: 'StaleAttemptError' });
+  await writeCount(second, 2);
+  expect(await counts(runId)).toEqual([2]);
+});
+
+test('a superseded attempt writes nothing; the newer one writes', async () => {
+  const runId = newRun();
+  const first = await claim(runId, 'aggregate', undefined, T0, 1);
+  await writeCount(first, 1);
+  const second = await claim(runId, 'aggregate', undefined, T0, 2);
+  await expect(writeCount(first, 99)).rejects.toThrow(/attempt 1 of aggregate .* superseded: attempt 2 .* took over/);
+  expect(await counts(runId)).toEqual([1]);
+  await writeCount(second, 2);
+  expect(await counts(runId)).toEqual([2]);
+});
+
+test("an operator's retry (a new activity, attempt 1 again) supersedes every attempt of the old activity", async () => {
+  const runId = newRun();
+  const old = await claim(runId, 'publish', '0/2', T0, 5);
+  const retried = await claim(runId, 'publish', '0/2', T0 + 20_000, 1);
+  await expect(writeCount(old, 5)).rejects.toMatchObject({ name: 'StaleAttemptError' });
+  await writeCount(retried, 1);
+  expect(await counts(runId)).toEqual([1]);
+});
+
+test('the run going back to an earlier step fences a later step planned before it, even one the new plan never plans again', async () => {
+  const runId = newRun();
+  await claim(runId, 'plan', undefined, T0, 1);
+  const oldPart = await claim(runId, 'load', 'old.xlsx/Sheet1', T0 + 1_000, 1);
+  await writeCount(oldPart, 1);
+  await claim(runId, 'plan', undefined, T0 + 60_000, 1); // an operator's retry from load
+  await expect(writeCount(oldPart, 99)).rejects.toThrow(/went back to step plan/);
+  await expect(claim(runId, 'load', 'old.xlsx/Sheet1', T0 + 1_000, 2)).rejects.toMatchObject({ name: 'StaleAttemptError' });
+  const newPart = await claim(runId, 'load', 'new.xlsx/Sheet1', T0 + 61_000, 1);
+  await writeCount(newPart, 2);
+  expect(await counts(runId)).toEqual([2]);
+});
+
+test('the parts of one step claim and write side by side, without deadlock and without fencing each other', async () => {
+  const runId = newRun();
+  await claim(runId, 'publish', '0/1', T0, 1);
+  const groups = await Promise.all(Array.from({ length: 8 }, (_, group) => claim(runId, 'classify', String(group), T0 + 1_000 + group, 1)));
+  await Promise.all(groups.map((fence, group) => writeCount(fence, group + 1, group + 1)));
+  expect(await counts(runId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+});
+
+test('a long part is hashed into the key', async () => {
+  const runId = newRun();
+  const fence = await claim(runId, 'load', `${'deep/'.repeat(60)}export.xlsx/Online Retail`, T0, 1);
+  expect(fence.attempt.key).toMatch(/^load:sha256:[0-9a-f]{64}$/);
+  await writeCount(fence, 1);
+});
+
+describe('pruning staging', () => {
+  const retention = { keepFinishedRuns: 1, keepFailedHours: 24 };
+  const twoDaysAgo = () => new Date(Date.now() - 48 * 3_600_000);
+
+  async function failedLongAgo(runId: string): Promise<void> {
+    const row = { run_id: runId, workflow_id: runId, file: 'x.xlsx', sheet: 'Sheet1', threshold: 5, chunk_size: 100, input: '{}', steps: '{}' };
+    await env.db(TABLES.runs).insert({ ...row, status: 'failed', started_at: twoDaysAgo(), finished_at: twoDaysAgo() });
+    await env.db(TABLES.stagingCounts).insert({ run_id: runId, CustomerID: 1, PurchaseCount: 1 });
+  }
+
+  test('a run that came back (a reset: its steps claim again after it failed) keeps its staging while MySQL still says failed', async () => {
+    const [gone, reset] = [newRun(), newRun()];
+    await failedLongAgo(gone);
+    await failedLongAgo(reset);
+    await claim(reset, 'classify', '0-1', Date.now(), 1);
+    const pruneStaging = createPruneStaging({ db: env.db, retention } as ActivityDependencies);
+    const { runsPruned }: PruneResult = await new MockActivityEnvironment().run(pruneStaging);
+    expect(runsPruned).toContain(gone);
+    expect(runsPruned).not.toContain(reset);
+    expect(await counts(gone)).toEqual([]);
+    expect(await counts(reset)).toEqual([1]);
+  });
+});
