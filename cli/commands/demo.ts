@@ -44,6 +44,15 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
     const handle = await startRun(client, config, workflowInput({ file: [file] }, config));
     say(`Run ${handle.workflowId} started; watch it at ${temporalUiLink(config, handle.workflowId)}`);
     const outcome = await worker.runUntil(watchRun(handle, config, { json: options.json }));
+    if (outcome.status === 'awaiting-operator') {
+      // The run waits (durably, in Temporal); this process and its worker do not.
+      say(
+        outcome.failedStep === 'audit'
+          ? `The run is held by its audit: customer_segments still holds the run published before (for example a larger workbook's).`
+          : `The run waits for an operator after step ${outcome.failedStep} failed.`,
+      );
+      say('The demo stops here and its worker with it: start one with `npx segment worker`, then decide with the commands above.');
+    }
     return exitCode(outcome);
   } finally {
     await close();

@@ -35,7 +35,7 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
   <h1>Customer segmentation report</h1>
   <p class="run"><strong>${escape(run.workflowId)}</strong> <span class="status ${escape(run.status)}">${escape(run.status)}</span>
   ${report.published ? '<span class="published">in customer_segments now</span>' : '<span class="not-published">not the result in customer_segments</span>'}</p>
-  <p class="meta">${escape(describeTimes(run))} · run key <code>${escape(run.runId)}</code> · Low Frequency is at most ${number(run.threshold)} invoices</p>
+  <p class="meta">${escape(describeTimes(run))} · run key <code>${escape(run.runId)}</code> · Low Frequency is at most ${number(run.threshold)} invoices${run.dataDate ? ` · data date ${escape(run.dataDate.replace('T', ' '))}` : ''}</p>
   ${run.error ? `<p class="error">${escape(run.error)}</p>` : ''}
 </header>
 <section class="tiles">
@@ -68,6 +68,7 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
     </table>
   </div>
 </section>
+${auditSection(run)}
 <section>
   <h2>Changed category since the previous run</h2>
   ${movedSection(report)}
@@ -81,6 +82,28 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
 </body>
 </html>
 `;
+}
+
+/** The checks before publication, as a table: what each saw, published against this run. */
+function auditSection({ audit }: ReportedRun): string {
+  if (!audit) return '';
+  const heading = '<h2>Audit before publication</h2>';
+  if (audit.superseded) return `<section>${heading}<p>Not compared: run <code>${escape(audit.comparedWith ?? '')}</code> holds newer data.</p></section>`;
+  if (audit.outcome === 'off') return `<section>${heading}<p>Off for this run.</p></section>`;
+  const against = audit.comparedWith ? `against published run <code>${escape(audit.comparedWith)}</code>` : 'nothing was published yet';
+  const rows = audit.checks
+    .map((check) => `<tr class="${escape(check.outcome)}"><td>${escape(check.name)}</td><td>${escape(check.outcome)}</td><td>${escape(check.summary)}</td></tr>`)
+    .join('\n      ');
+  const approval = audit.approval
+    ? `<p>Approved by ${escape(audit.approval.by ?? 'an operator')} at ${escape(audit.approval.at)}${audit.approval.reason ? `: ${escape(audit.approval.reason)}` : ''}</p>`
+    : '';
+  return `<section>${heading}<p>${escape(audit.outcome)}, ${against}</p>
+  <table>
+    <thead><tr><th>check</th><th>outcome</th><th>what it saw</th></tr></thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>${approval}</section>`;
 }
 
 function tile(label: string, value: string, note = '', colour?: string): string {

@@ -28,7 +28,19 @@ function printRun({ run, published }: RunReport, write: (line: string) => void):
     const facts = file.sha256 ? `: ${number(file.size!)} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets!.join(', ')}` : '';
     write(`  read ${file.file}${facts}`);
   }
+  if (run.dataDate) write(`  data date (newest kept invoice) ${run.dataDate.replace('T', ' ')}`);
   if (run.error) write(`  error: ${run.error}`);
+  printAudit(run, write);
+}
+
+function printAudit({ audit }: ReportedRun, write: (line: string) => void): void {
+  if (!audit) return;
+  write('');
+  if (audit.superseded) return write(`Audit: not compared, run ${audit.comparedWith} holds newer data`);
+  if (audit.outcome === 'off') return write('Audit: off for this run');
+  write(`Audit: ${audit.outcome}, ${audit.comparedWith ? `against published run ${audit.comparedWith}` : 'nothing was published yet'}`);
+  printTable(audit.checks.map((check) => ({ check: check.name, outcome: check.outcome, limit: check.limit ?? 'off', published: check.published ?? '', run: check.run, measured: check.measured ?? '' })));
+  if (audit.approval) write(`  approved by ${audit.approval.by ?? 'an operator'} at ${audit.approval.at}${audit.approval.reason ? `: ${audit.approval.reason}` : ''}`);
 }
 
 function printDataQuality({ dataQuality }: RunReport, write: (line: string) => void): void {

@@ -13,7 +13,8 @@ import type { Knex } from 'knex';
 import { TABLES } from '../../lib/tables';
 import type { DataQualityReport } from '../../lib/cleaning/data-quality-report';
 import type { FrequencyCategory } from '../../lib/segmentation/frequency-category';
-import type { WorkbookFingerprint } from '../../workflows/segmentation-progress';
+import { isoOfDateColumn } from '../../lib/publication/published-run';
+import type { RunAudit, WorkbookFingerprint } from '../../workflows/segmentation-progress';
 import { parseJson } from '../commands/runs';
 import { purchaseCountHistogram, type HistogramBin } from './purchase-count-histogram';
 
@@ -27,6 +28,10 @@ export interface ReportedRun {
   threshold: number;
   /** The workbooks it read, with their fingerprints (only the names for runs recorded before fingerprints). */
   files: Array<Pick<WorkbookFingerprint, 'file'> & Partial<WorkbookFingerprint>>;
+  /** The newest kept InvoiceDate: publication follows it (null for runs recorded before data dates). */
+  dataDate: string | null;
+  /** What each check before publication saw, and an operator's approval (null before the audit step). */
+  audit: RunAudit | null;
   error: string | null;
 }
 
@@ -54,7 +59,7 @@ export interface RunReport {
 }
 
 const RESULT_STATUSES = ['completed', 'superseded'];
-const RUN_COLUMNS = ['run_id', 'workflow_id', 'status', 'started_at', 'finished_at', 'threshold', 'file', 'files', 'data_quality', 'error'];
+const RUN_COLUMNS = ['run_id', 'workflow_id', 'status', 'started_at', 'finished_at', 'threshold', 'file', 'files', 'data_quality', 'data_date', 'audit', 'error'];
 
 /** `which`: a workflow id or run key; by default the run customer_segments holds. */
 export async function loadRunReport(db: Knex, which?: string): Promise<RunReport> {
@@ -162,6 +167,8 @@ function reportedRun(row: Record<string, any>): ReportedRun {
     finishedAt: row.finished_at ? new Date(row.finished_at).toISOString() : null,
     threshold: Number(row.threshold),
     files: files ?? String(row.file).split(', ').map((file) => ({ file })),
+    dataDate: isoOfDateColumn(row.data_date),
+    audit: parseJson(row.audit) as RunAudit | null,
     error: row.error,
   };
 }

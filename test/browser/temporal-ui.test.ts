@@ -4,7 +4,9 @@
  * - a run whose file is missing → its page shows the clear error and waits for an operator; the
  *   file put in place, the operator's `retry` is sent from the UI (More Actions → Send an Update)
  *   and the run completes;
- * - `segment report --html` of that run opens with nothing fetched, chart and figures shown.
+ * - `segment report --html` of that run opens with nothing fetched, chart and figures shown;
+ * - a run its audit holds → its page names the failed check and how to go on; `approve` sent from
+ *   the UI publishes it, recorded with who and why.
  * Screenshots of each page land in STACK_DIR/screenshots/browser; DOCS_SCREENSHOTS=1 also copies
  * the README's into docs/ and fills the form with the task queue the README names.
  */
@@ -30,6 +32,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'browser-'));
 const suffix = randomBytes(3).toString('hex');
 const goodRun = DOCS_MODE ? 'segmentation-from-the-ui' : `browser-ui-${suffix}`;
 const missingFileRun = DOCS_MODE ? 'segmentation-missing-file' : `browser-ui-missing-file-${suffix}`;
+const heldRun = DOCS_MODE ? 'segmentation-held-by-audit' : `browser-ui-held-${suffix}`;
 let env: TestEnvironment;
 let expected: GeneratedWorkbook;
 let browser: Browser;
@@ -156,4 +159,33 @@ test('the HTML report of that run opens with nothing fetched, and shows its char
   await screenshot(page, 'run-report', { fullPage: true, forDocs: true });
   expect(fetched).toEqual([]);
   await page.close();
+});
+
+test('a run its audit holds: the UI names the failed check and how to go on; `approve` sent from the UI publishes it', async () => {
+  const before = await env.db(TABLES.segments).orderBy('CustomerID').select('*');
+  const input = '{"file": "online-retail.xlsx", "audit": {"minCustomers": 100000}}';
+  await ui.fillStartWorkflowForm({ workflowId: heldRun, taskQueue, workflowType: 'customerSegmentation', input });
+  await ui.submitStartWorkflowForm();
+  await ui.openRun(heldRun);
+  await ui.openCurrentDetails();
+  const held = await ui.waitForCurrentDetails(/Held by its audit/);
+  expect(held).toMatch(/minCustomers: [\d,]+ customers \(at least 100,000\)/);
+  expect(held).toMatch(/"action": "approve"/);
+  expect(await ui.status().innerText()).toMatch(/Running/);
+  await screenshot(ui.page, 'ui-held-by-audit', { forDocs: true });
+  expect(await env.db(TABLES.segments).orderBy('CustomerID').select('*')).toEqual(before);
+
+  const dialog = await ui.fillUpdate('operatorDecision', '{"action": "approve", "by": "browser test", "reason": "a small shop on purpose"}');
+  await screenshot(ui.page, 'ui-approve-update', { forDocs: true });
+  await ui.confirmUpdate(dialog);
+  await ui.waitForStatus('Completed');
+  await ui.openCurrentDetails();
+  await ui.waitForCurrentDetails(/approved by browser test/);
+  await screenshot(ui.page, 'ui-approved-run-details');
+
+  const run = await runRecord(heldRun);
+  expect(run.status).toBe('completed');
+  expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: run.run_id }]);
+  const event = await env.db(TABLES.publicationEvents).orderBy('id', 'desc').first('run_id', 'kind', 'decided_by', 'reason');
+  expect(event).toEqual({ run_id: run.run_id, kind: 'approved', decided_by: 'browser test', reason: 'a small shop on purpose' });
 });

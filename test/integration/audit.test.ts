@@ -137,6 +137,16 @@ test('each check holds a run on its own; approve publishes exactly that run, wit
   expect(await env.db(TABLES.segments).orderBy('CustomerID').select('CustomerID', 'PurchaseCount', 'FrequencyCategory')).toEqual(history);
   expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: moved.runId }]);
   expect((await recordedAudit(moved.runId)).approval).toMatchObject({ by: 'ana', reason: 'threshold changed on purpose' });
+  // The report shows what each check saw, and who approved, in the terminal, JSON and HTML alike.
+  const report = await segment(['report', moved.workflowId, '--json'], env.env);
+  expect(report.lastJson.run.audit).toMatchObject({ outcome: 'held', comparedWith: fullRunId, approval: { by: 'ana' } });
+  expect(failedChecks(report.lastJson.run.audit)).toEqual(['maxMovedPercent']);
+  const terminal = await segment(['report', moved.workflowId], env.env);
+  expect(terminal.stdout).toMatch(/maxMovedPercent\s+failed/);
+  expect(terminal.stdout).toContain('approved by ana');
+  const html = path.join(dataDir, 'report.html');
+  await segment(['report', moved.workflowId, '--html', html], env.env);
+  expect(fs.readFileSync(html, 'utf8')).toContain('<tr class="failed"><td>maxMovedPercent</td>');
   const event = await env.db(TABLES.publicationEvents).orderBy('id', 'desc').first('run_id', 'previous_run_id', 'kind', 'decided_by', 'reason');
   expect(event).toEqual({ run_id: moved.runId, previous_run_id: fullRunId, kind: 'approved', decided_by: 'ana', reason: 'threshold changed on purpose' });
 
