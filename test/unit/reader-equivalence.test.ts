@@ -115,6 +115,6 @@ describe('fast reader and exceljs read the same cells', () => {
       const { rows, differences } = await compareReaders({ filePath: ONLINE_RETAIL_XLSX, displayName: 'online-retail.xlsx' });
       expect(differences.slice(0, 10)).toEqual([]);
       expect(rows).toBe(541_909);
-    }, 60_000);
+    }, 240_000); // exceljs alone takes most of a minute here, more on a busy machine
   });
 });
