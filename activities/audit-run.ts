@@ -4,16 +4,15 @@
  * for an operator if a check fails (lib/audit/audit-checks.ts says what each check means).
  */
 import type { Knex } from 'knex';
-import { evaluateAudit, type AuditFigures, type AuditLimits, type AuditReport, type PublishedFigures } from '../lib/audit/audit-checks';
+import { evaluateAudit, type AuditLimits, type AuditReport, type PublishedFigures, type RunFigures } from '../lib/audit/audit-checks';
 import { currentPublication, outranks } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 
-export interface AuditInput extends AuditFigures {
+export interface AuditInput extends RunFigures {
   runId: string;
   runStartedAt: string;
-  dataDate: string | null;
   /** null: `--no-audit`, every check off. */
   limits: AuditLimits | null;
 }
@@ -38,7 +37,10 @@ async function audit(db: Knex, input: AuditInput): Promise<AuditResult> {
   if (input.dataDate !== null && outranks(current, { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt) })) {
     return { outcome: 'passed', comparedWith: current.runId, checks: [], superseded: true };
   }
-  const published = current.runId === null || current.runId === input.runId ? null : await publishedFigures(db, current.runId, input.runId);
+  const figures = current.runId === null || current.runId === input.runId ? null : await publishedFigures(db, current.runId, input.runId);
+  // A published run with no customers (an approved empty night, or one whose history a reset is
+  // rewriting) gives nothing to compare with: comparing with it would hold every run.
+  const published = figures && figures.customers > 0 ? figures : null;
   return { ...evaluateAudit(input.limits, input, published), superseded: false };
 }
 

@@ -35,10 +35,11 @@ export function createPublishSegments(dependencies: ActivityDependencies) {
     const run = { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt), customers: input.customers };
     const publication = fence.write(async (trx): Promise<PublishSegmentsResult> => {
       const current = await lockPublication(trx);
-      // Already done (a retry after the commit's answer was lost): done once is enough.
-      if (current.runId === run.runId) return { outcome: 'published', rowsWritten: run.customers, replaced: null };
-      if (outranks(current, run)) return { outcome: 'superseded', supersededBy: current.runId! };
-      if (input.kind === 'audit-passed' && current.runId !== input.auditedAgainst) return { outcome: 'audit-outdated', publishedNow: current.runId };
+      // This run is published already (a retry after the commit's answer was lost, or a reset that
+      // rebuilt its history from a replaced file): replaced again, so the table is its history as it is now.
+      const again = current.runId === run.runId;
+      if (!again && outranks(current, run)) return { outcome: 'superseded', supersededBy: current.runId! };
+      if (!again && input.kind === 'audit-passed' && current.runId !== input.auditedAgainst) return { outcome: 'audit-outdated', publishedNow: current.runId };
       const rowsWritten = await replacePublishedSegments(trx, run, current, { kind: input.kind, by: input.by, reason: input.reason });
       return { outcome: 'published', rowsWritten, replaced: current.runId };
     });

@@ -97,7 +97,6 @@ export async function publishRunResult(db: Knex, input: ReconcileInput, written:
   const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
   return await write(async (trx) => {
     const current = await lockPublication(trx);
-    if (current.runId === run.runId) return { ...written, published: true, rowsWritten: input.customers };
     if (outranks(current, run)) return { ...written, published: false, rowsWritten: 0, supersededBy: current.runId! };
     const rowsWritten = await replacePublishedSegments(trx, run, current, { kind: 'audit-off' });
     return { ...written, published: true, rowsWritten };

@@ -81,7 +81,19 @@ const MAX_AUDITS = 5;
 const LOAD_IN_TURNS = 'load-in-turns';
 /** The patch that stops a step whose record failed; older histories leave its activities running. */
 const RUN_RECORD_SEQUENCE = 'run-record-sequence';
-const RETRY_FROM: Record<string, StepName> = { PublishedRangeGoneError: 'publish', StagingMissingError: 'load' };
+const RETRY_FROM: Record<string, StepName> = {
+  PublishedRangeGoneError: 'publish',
+  StagingMissingError: 'load',
+  // Another run kept publishing between audits: audit again against what is published now.
+  PublicationRaceError: 'audit',
+};
+/**
+ * Published, consumed and written disagree: reconciling again cannot change that, publishing and
+ * consuming again can. Patched: histories from before retried reconcile, and replay so.
+ */
+const RECONCILE_RETRIES_FROM_PUBLISH = 'reconcile-retries-from-publish';
+/** The patch that lets an accepted decision win over the operator-wait timer firing in the same activation. */
+const DECISION_WINS_OVER_TIMER = 'decision-wins-over-timer';
 /** Errors no operator decision can mend: the input itself is wrong. */
 const FAIL_AT_ONCE = ['InvalidInputError'];
 /** The audit's "no": not an error of any step, but the same operator wait, where `approve` is also allowed. */
@@ -96,6 +108,8 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   let decision: OperatorDecision | undefined;
   /** Set by `approve`: the held run is published as it is. */
   let approval: OperatorDecision | undefined;
+  /** Audits that found another run published by the time of their publication (reset by an operator's decision). */
+  let audited = 0;
   setHandler(progressQuery, () => progress);
   setHandler(
     operatorDecisionUpdate,
@@ -234,6 +248,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
           runId,
           runStartedAt: info.startTime.toISOString(),
           dataDate: dataDate(),
+          runFor: scheduledTime().toISOString(),
           limits: input.audit,
           customers: results.aggregate!.customers,
           high: results.reconcile!.high,
@@ -338,10 +353,11 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     decision = undefined;
     show();
     await recordFinally();
-    await condition(() => decision !== undefined, input.operatorWaitMs);
+    const decided = await condition(() => decision !== undefined, input.operatorWaitMs);
     // An accepted decision wins over the timer, even when both land in one activation: the
     // operator was told "retrying" (the validator refuses decisions once the wait has ended).
-    if (decision === undefined) {
+    // Histories from before that rule timed out there, and replay as they ran.
+    if (decision === undefined || (!decided && !patched(DECISION_WINS_OVER_TIMER))) {
       throw ApplicationFailure.create({
         type: 'OperatorTimeoutError',
         message: `no operator decision within ${input.operatorWaitMs / 1000}s after step ${failed} failed: ${progress.error}`,
@@ -358,6 +374,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     }
     progress.failure = undefined;
     progress.error = undefined;
+    audited = 0;
     if (action === 'approve') {
       approval = decision;
       progress.audit = { ...progress.audit!, approval: { by, reason, at: new Date().toISOString() } };
@@ -370,7 +387,6 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     await bookkeeping.recordRunStarted.executeWithOptions({ summary: 'Record the run as started' }, [
       { runId, workflowId: info.workflowId, startedAt: info.startTime.toISOString(), input },
     ]);
-    let audited = 0;
     for (let index = 0; index < steps_.length; ) {
       const name = steps_[index];
       try {
@@ -515,7 +531,7 @@ function describeFailure(step: StepName, error: unknown): StepFailure {
     type,
     message: cause instanceof Error ? cause.message : String(cause),
     at: new Date().toISOString(),
-    retryFrom: RETRY_FROM[type] ?? step,
+    retryFrom: RETRY_FROM[type] ?? (type === 'ReconciliationError' && patched(RECONCILE_RETRIES_FROM_PUBLISH) ? 'publish' : step),
   };
 }
 

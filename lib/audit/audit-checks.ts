@@ -50,6 +50,13 @@ export const AUDIT_CHECKS = {
     compares: true,
     meaning: 'more than X% of the published customers change category',
   },
+  maxDaysAhead: {
+    defaultLimit: 1,
+    integer: false,
+    compares: false,
+    // Publication follows the data date: one row dated 9999 would otherwise outrank every later night.
+    meaning: 'the newest invoice is more than X days after the time the run is for (a mistyped or hostile date)',
+  },
 } as const satisfies Record<string, AuditCheckDefinition>;
 
 export type AuditCheckName = keyof typeof AUDIT_CHECKS;
@@ -100,10 +107,10 @@ export class AuditSettingProblem extends Error {}
 function checkLimit(name: AuditCheckName, limit: unknown): number | null {
   if (limit === 'off' || limit === null) return null;
   const { integer } = AUDIT_CHECKS[name];
-  const valid = typeof limit === 'number' && Number.isFinite(limit) && limit >= 0 && (integer ? Number.isInteger(limit) : limit <= 100);
+  const valid = typeof limit === 'number' && Number.isFinite(limit) && limit >= 0 && (integer ? Number.isInteger(limit) : name === 'maxDaysAhead' || limit <= 100);
   if (!valid) {
     throw new AuditSettingProblem(
-      `check "${name}" must be ${integer ? 'a whole number, 0 or more' : 'a number from 0 to 100'} or "off", got ${JSON.stringify(limit)}`,
+      `check "${name}" must be ${integer ? 'a whole number, 0 or more' : name === 'maxDaysAhead' ? 'a number of days, 0 or more' : 'a number from 0 to 100'} or "off", got ${JSON.stringify(limit)}`,
     );
   }
   return limit as number;
@@ -115,6 +122,12 @@ export interface AuditFigures {
   high: number;
   rowsRead: number;
   rowsKept: number;
+}
+
+/** This run's side: its figures, its data date, and the time it is for (a schedule's slot, or its start). */
+export interface RunFigures extends AuditFigures {
+  dataDate: string | null;
+  runFor: string;
 }
 
 export interface PublishedFigures extends AuditFigures {
@@ -153,24 +166,36 @@ const percent = (part: number, whole: number) => (whole === 0 ? 0 : (100 * part)
 const count = (value: number) => value.toLocaleString('en-US');
 
 /** Judges every check; the run is held if any fails. */
-export function evaluateAudit(limits: AuditLimits | null, run: AuditFigures, published: PublishedFigures | null): AuditReport {
+export function evaluateAudit(limits: AuditLimits | null, run: RunFigures, published: PublishedFigures | null): AuditReport {
   if (limits === null) return { outcome: 'off', comparedWith: published?.runId ?? null, checks: [] };
   const checks = AUDIT_CHECK_NAMES.map((name) => judge(name, limits[name], run, published));
   return { outcome: checks.some((check) => check.outcome === 'failed') ? 'held' : 'passed', comparedWith: published?.runId ?? null, checks };
 }
 
-function judge(name: AuditCheckName, limit: number | null, run: AuditFigures, published: PublishedFigures | null): AuditCheckResult {
+function judge(name: AuditCheckName, limit: number | null, run: RunFigures, published: PublishedFigures | null): AuditCheckResult {
   const figures = measure(name, run, published);
   const base = { name, limit, ...figures };
   if (limit === null) return { ...base, outcome: 'off', summary: `off; ${figures.summary}` };
   if (AUDIT_CHECKS[name].compares && published === null) return { ...base, measured: null, outcome: 'skipped', summary: 'skipped: nothing is published yet' };
   const failed = name === 'minCustomers' ? figures.measured! < limit : figures.measured! > limit;
-  const bound = name === 'minCustomers' ? `at least ${count(limit)}` : name === 'maxHighShareShiftPoints' ? `limit ${limit} points` : `limit ${limit}%`;
+  const bound =
+    name === 'minCustomers' ? `at least ${count(limit)}` : name === 'maxHighShareShiftPoints' ? `limit ${limit} points` : name === 'maxDaysAhead' ? `limit ${limit} days` : `limit ${limit}%`;
   return { ...base, outcome: failed ? 'failed' : 'passed', summary: `${figures.summary} (${bound})` };
 }
 
-function measure(name: AuditCheckName, run: AuditFigures, published: PublishedFigures | null): Omit<AuditCheckResult, 'name' | 'limit' | 'outcome'> {
+function measure(name: AuditCheckName, run: RunFigures, published: PublishedFigures | null): Omit<AuditCheckResult, 'name' | 'limit' | 'outcome'> {
   switch (name) {
+    case 'maxDaysAhead': {
+      if (run.dataDate === null) return { measured: 0, published: null, run: 0, summary: 'no kept row has an invoice date' };
+      // The data date is the workbook's wall-clock time; a day of slack covers any time zone.
+      const ahead = round((Date.parse(`${run.dataDate}Z`) - Date.parse(run.runFor)) / 86_400_000);
+      return {
+        measured: Math.max(0, ahead),
+        published: null,
+        run: ahead,
+        summary: `newest invoice ${run.dataDate.replace('T', ' ')}, ${ahead > 0 ? `${ahead} days after` : 'not after'} the run's time ${run.runFor.slice(0, 16).replace('T', ' ')}`,
+      };
+    }
     case 'minCustomers':
       return { measured: run.customers, published: published?.customers ?? null, run: run.customers, summary: `${count(run.customers)} customers` };
     case 'maxShrinkPercent': {

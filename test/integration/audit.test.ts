@@ -13,6 +13,7 @@ import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import type { RunAudit } from '../../workflows/segmentation-progress';
 import { segment, segmentExit } from '../support/segment-cli';
+import { UCI_HEADER, uciRow, writeWorkbook } from '../unit/support/write-workbook';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
 jest.setTimeout(300_000);
@@ -65,7 +66,7 @@ async function expectHeld(file: string, failed: AuditCheckName[], ...flags: stri
   expect(await table()).toEqual(before);
   const audit = await recordedAudit(held.outcome.runId);
   expect(failedChecks(audit).sort()).toEqual([...failed].sort());
-  expect(audit.comparedWith).toBe(fullRunId);
+  expect(audit.comparedWith).toBe((await env.db(TABLES.publication).first('run_id')).run_id);
   const record = await env.db(TABLES.runs).where({ run_id: held.outcome.runId }).first('status');
   expect(record.status).toBe('awaiting-operator');
   // The search attribute says so too: an operator finds held runs from the UI's list.
@@ -96,6 +97,7 @@ test('the first run has nothing to compare with: its comparing checks are skippe
     maxDroppedPercent: 'passed',
     maxHighShareShiftPoints: 'skipped',
     maxMovedPercent: 'skipped',
+    maxDaysAhead: 'passed',
   });
   const dropped = audit.checks.find((check) => check.name === 'maxDroppedPercent')!;
   expect(dropped.measured).toBeCloseTo((100 * (full.rowsRead - full.rowsKept)) / full.rowsRead, 1);
@@ -171,4 +173,16 @@ test('approve is refused for a run that waits after a failed step, and a wrong c
   expect(typo.stderr).toContain('there is no check "maxShrink"');
   const { stdout } = await segment(['runs', '--json'], env.env);
   expect(JSON.parse(stdout.trim().split('\n').at(-1)!).filter((listed: { published: boolean }) => listed.published)).toHaveLength(1);
+});
+
+test('one row dated far ahead cannot make a run outrank every later night: the audit holds it', async () => {
+  // Publication follows the newest invoice; a typo such as 9999-12-31 would otherwise win for good.
+  const rows = Array.from({ length: 12 }, (_, i) => uciRow(600_000 + i, 1, 1.5, 12_346 + i));
+  rows[5][4] = new Date(Date.UTC(9999, 11, 31, 23, 59));
+  await writeWorkbook(path.join(dataDir, 'typo-date.xlsx'), [{ name: 'Online Retail', rows: [UCI_HEADER, ...rows] }]);
+  const others = ['maxShrinkPercent', 'maxHighShareShiftPoints', 'maxMovedPercent'].flatMap((name) => ['--audit', `${name}=off`]);
+  const held = await expectHeld('typo-date.xlsx', ['maxDaysAhead'], ...others);
+  const check = held.audit.checks.find((candidate) => candidate.name === 'maxDaysAhead')!;
+  expect(check.summary).toContain('newest invoice 9999-12-31 23:59');
+  await abort(held.workflowId);
 });
