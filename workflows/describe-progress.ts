@@ -8,6 +8,8 @@ const number = (value: number) => value.toLocaleString('en-US');
 
 export function describeProgress(progress: SegmentationProgress): string {
   const lines = [`**Customer segmentation** — ${progress.status}`, ''];
+  // A held run's question comes first: it is what the operator opened the page for.
+  if (progress.status === 'awaiting-operator' && progress.failure?.type === 'AuditHeldError') lines.push(...describeHold(progress), '');
   for (const step of STEPS) {
     const { status, seconds, counts, runs } = progress.steps[step];
     const figures = counts
@@ -31,15 +33,7 @@ export function describeProgress(progress: SegmentationProgress): string {
     lines.push(published ? 'Published to customer_segments.' : `Not published: run ${supersededBy} holds newer data (or the same, started later) and stays published.`);
   }
   if (progress.status === 'awaiting-operator' && progress.failure?.type === 'AuditHeldError') {
-    const id = progress.workflowId;
-    lines.push(
-      '',
-      `**Held by its audit:** nothing was published; \`customer_segments\` still holds run ${progress.audit?.comparedWith ?? '(none)'}.`,
-      '',
-      `Waiting for an operator until ${progress.awaitingOperatorUntil}: send the Update \`operatorDecision\` with ` +
-        '`{"action": "approve", "by": "you", "reason": "why"}` (publish it as it is), `{"action": "retry"}` (audit again) or ' +
-        `\`{"action": "abort"}\` (end it, publish nothing), or run \`npx segment approve ${id} --by NAME --reason TEXT\` / \`npx segment abort ${id}\`.`,
-    );
+    // Said at the top.
   } else if (progress.status === 'awaiting-operator' && progress.failure) {
     const { step, type, message, retryFrom } = progress.failure;
     lines.push(
@@ -56,13 +50,27 @@ export function describeProgress(progress: SegmentationProgress): string {
   return lines.join('\n');
 }
 
-/** Each check with its figures; the held ones first in mind, so they come with a cross. */
+function describeHold(progress: SegmentationProgress): string[] {
+  const id = progress.workflowId;
+  const failed = (progress.audit?.checks ?? []).filter((check) => check.outcome === 'failed');
+  return [
+    `**Held by its audit:** nothing was published; \`customer_segments\` still holds run ${progress.audit?.comparedWith ?? '(none)'}.`,
+    '',
+    ...failed.map((check) => `- ✗ ${check.name}: ${check.summary}`),
+    '',
+    `Waiting for an operator until ${progress.awaitingOperatorUntil}: send the Update \`operatorDecision\` with ` +
+      '`{"action": "approve", "by": "you", "reason": "why"}` (publish it as it is), `{"action": "retry"}` (audit again) or ' +
+      `\`{"action": "abort"}\` (end it, publish nothing), or run \`npx segment approve ${id} --by NAME --reason TEXT\` / \`npx segment abort ${id}\`.`,
+  ];
+}
+
+/** Each check with its figures: a cross for the ones that failed. */
 function describeAudit(progress: SegmentationProgress): string[] {
   const audit = progress.audit!;
   if (audit.superseded) return [`**Audit:** not compared: run ${audit.comparedWith} holds newer data and stays published.`];
   if (audit.outcome === 'off') return ['**Audit:** off for this run (`--no-audit`).'];
   const against = audit.comparedWith ? `against published run ${audit.comparedWith}` : 'nothing published yet';
-  const lines = [`**Audit** (${against}): ${audit.outcome}`];
+  const lines = [`**Audit** (${against}): ${audit.outcome}`, ''];
   for (const check of audit.checks) lines.push(`- ${CHECK_MARK[check.outcome]} ${check.name}: ${check.summary}`);
   if (audit.approval) {
     const { by, reason, at } = audit.approval;
