@@ -8,6 +8,7 @@ import { Context } from '@temporalio/activity';
 import { isGrpcServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { customerSegmentation } from '../../workflows';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
@@ -162,7 +163,20 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('an Update that lands in the same activation as the operator-wait timer wins: answered "retry", the step runs again and the run completes', async () => {
+/** The SDK's order, and the timer first (by a test-only workflow interceptor, in a bundle of its own). */
+const JOB_ORDERS: Array<[string, Partial<WorkerOptions>]> = [
+  ['as the SDK delivers them (the Update first)', {}],
+  [
+    'with the timer delivered first',
+    {
+      workflowBundle: undefined,
+      workflowsPath: require.resolve('../../workflows'),
+      interceptors: { workflowModules: [require.resolve('../support/timer-before-update-interceptor')] },
+    },
+  ],
+];
+
+test.each(JOB_ORDERS)('an Update that lands in the same activation as the operator-wait timer wins, %s: answered "retry", the step runs again and the run completes', async (_order, replacementWorker) => {
   const taskQueue = newQueue('race');
   const stubs = reconcileFailing();
   // No workflow cache, so no sticky queue: the next workflow task goes to whichever worker polls next.
@@ -187,7 +201,7 @@ test('an Update that lands in the same activation as the operator-wait timer win
   await until('the Update to be admitted', () => admitted(handle.workflowId, updateId));
   expect((await eventTypes(handle)).slice(-2)).toEqual(['TimerFired', 'WorkflowTaskScheduled']);
 
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(env, taskQueue, stubs.activities, replacementWorker);
   const { receipt, error, outcome } = await worker.runUntil(async () => {
     const { receipt, error } = await answer;
     const outcome = await handle.result().then(
