@@ -13,6 +13,9 @@ import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities } from '../support/stub-activities';
 import { createTestWorker, createTimeSkippingEnvironment, untilStatus } from '../support/time-skipping-server';
 
+// Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
+jest.setTimeout(30_000);
+
 let env: TestWorkflowEnvironment;
 
 beforeAll(async () => {

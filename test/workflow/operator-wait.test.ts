@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { isGrpcServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -17,6 +18,9 @@ import { stubActivities, type StubActivities } from '../support/stub-activities'
 import { createTestWorker, createTimeSkippingEnvironment, untilStatus } from '../support/time-skipping-server';
 
 const GRPC_NOT_FOUND = 5;
+
+// Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
+jest.setTimeout(30_000);
 
 let env: TestWorkflowEnvironment;
 
@@ -190,7 +194,7 @@ test.each(JOB_ORDERS)('an Update that lands in the same activation as the operat
     }),
   );
   // No worker now. The wait runs out: the server schedules a workflow task for the timer...
-  await env.sleep('1h'); // INPUT.operatorWait
+  await env.sleep((await timerFiresAt(handle)) - (await env.currentTimeMs()));
   expect((await eventTypes(handle)).slice(-2)).toEqual(['TimerFired', 'WorkflowTaskScheduled']);
   // ...and the Update, admitted before any worker polls, joins that same task.
   const updateId = `${taskQueue}-retry`;
@@ -223,6 +227,17 @@ test.each(JOB_ORDERS)('an Update that lands in the same activation as the operat
   expect(outcome).toBe('completed');
   expect(stubs.calls).toMatchObject({ reconcileRun: 2, auditRun: 1, publishSegments: 1 });
 });
+
+/**
+ * When the run's timer fires, in server time. Sleeping to exactly then, not past it: once the
+ * timer's workflow task is scheduled the server stops skipping time, and the rest would be real.
+ */
+async function timerFiresAt(handle: WorkflowHandle): Promise<number> {
+  const history = await handle.fetchHistory();
+  const started = history.events?.find((event) => event.timerStartedEventAttributes);
+  if (!started) throw new Error(`run ${handle.workflowId} started no timer`);
+  return tsToMs(started.eventTime) + tsToMs(started.timerStartedEventAttributes!.startToFireTimeout);
+}
 
 /** Whether the server holds the Update (admitted, not yet seen by a worker); undefined until it does. */
 async function admitted(workflowId: string, updateId: string): Promise<true | undefined> {
