@@ -42,12 +42,15 @@ function newQueue(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Reconcile fails for good the first `times` times it is called, then succeeds. */
+/**
+ * Reconcile fails for good the first `times` times it is called (MySQL unreachable, and one
+ * attempt allowed: an error that retries from the failed step itself), then succeeds.
+ */
 function reconcileFailing(times = 1): StubActivities {
   let failures = 0;
   return stubActivities({
     reconcileRun: async () => {
-      if (failures++ < times) throw ApplicationFailure.create({ type: 'ReconciliationError', message: '4 customers published, 3 consumed', nonRetryable: true });
+      if (failures++ < times) throw new Error('connect ECONNREFUSED 127.0.0.1:3306');
       return { customersConsumed: 4, low: 3, high: 1, published: false, rowsWritten: 0 };
     },
   });
@@ -69,7 +72,7 @@ test('a step failing for good waits for an operator; `retry` runs that step and 
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     const waiting = await untilStatus(handle, 'awaiting-operator');
-    expect(waiting.failure).toMatchObject({ step: 'reconcile', type: 'ReconciliationError', retryFrom: 'reconcile' });
+    expect(waiting.failure).toMatchObject({ step: 'reconcile', type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:3306', retryFrom: 'reconcile' });
     expect(stubs.calls.auditRun).toBe(0);
 
     const receipt = await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'retry', by: 'ops' }] });
