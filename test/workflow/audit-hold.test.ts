@@ -1,0 +1,128 @@
+/**
+ * The audit step's orchestration on the time-skipping test server with stub activities: a held
+ * run waits for an operator (approve, abort, retry), and a publication that finds its audit
+ * outdated audits again. No MySQL, Kafka or Temporal dev server.
+ */
+import { randomBytes } from 'node:crypto';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { AuditResult } from '../../activities/audit-run';
+import { customerSegmentation } from '../../workflows';
+import { operatorDecisionUpdate } from '../../workflows/operator-decision';
+import type { SegmentationInput } from '../../workflows/segmentation-input';
+import { stubActivities } from '../support/stub-activities';
+import { createTestWorker, createTimeSkippingEnvironment, untilStatus } from '../support/time-skipping-server';
+
+// Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
+jest.setTimeout(30_000);
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnvironment();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const INPUT: SegmentationInput = { file: 'orders.xlsx', publishActivities: 1, classifyActivities: 1, maxAttempts: 1, operatorWait: '1h' };
+const SHRUNK = '4 customers against 4,338 published: 99.91% fewer (limit 50%)';
+const HELD: AuditResult = {
+  outcome: 'held',
+  comparedWith: 'run-published-before',
+  superseded: false,
+  checks: [
+    { name: 'minCustomers', limit: 1, outcome: 'passed', measured: 4, published: null, run: 4, summary: '4 customers (at least 1)' },
+    { name: 'maxShrinkPercent', limit: 50, outcome: 'failed', measured: 99.91, published: 4338, run: 4, summary: SHRUNK },
+  ],
+};
+const PASSED: AuditResult = { ...HELD, outcome: 'passed', checks: [{ ...HELD.checks[0] }] };
+
+function start(taskQueue: string): Promise<WorkflowHandle<typeof customerSegmentation>> {
+  return env.client.workflow.start(customerSegmentation, { taskQueue, workflowId: `${taskQueue}-run`, args: [INPUT] });
+}
+
+function newQueue(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The audit holds the run the first time, passes after that. */
+function heldOnce() {
+  let audits = 0;
+  return stubActivities({ auditRun: async () => (audits++ === 0 ? HELD : PASSED) });
+}
+
+test('a held run waits for an operator, its failed check in the progress and the current details; `approve` publishes it as approved, with by and reason', async () => {
+  const taskQueue = newQueue('approve');
+  const stubs = heldOnce();
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  await worker.runUntil(async () => {
+    const handle = await start(taskQueue);
+    const waiting = await untilStatus(handle, 'awaiting-operator');
+    expect(waiting.failure).toMatchObject({ step: 'audit', type: 'AuditHeldError', retryFrom: 'audit' });
+    expect(waiting.failure?.message).toContain(`maxShrinkPercent: ${SHRUNK}`);
+    const metadata: { currentDetails?: string } = await handle.query('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toContain('**Held by its audit:** nothing was published');
+    expect(metadata.currentDetails).toContain(`✗ maxShrinkPercent: ${SHRUNK}`);
+    expect(stubs.calls.publishSegments).toBe(0);
+
+    const receipt = await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'approve', by: 'ana', reason: 'half the shops closed for the holiday' }] });
+    expect(receipt).toEqual({ action: 'approve', step: 'audit', retryFrom: 'publication' });
+    const done = await handle.result();
+    expect(done.status).toBe('completed');
+    expect(done.audit?.approval).toMatchObject({ by: 'ana', reason: 'half the shops closed for the holiday' });
+  });
+  expect(stubs.publications).toEqual([
+    expect.objectContaining({ kind: 'approved', by: 'ana', reason: 'half the shops closed for the holiday', auditedAgainst: 'run-published-before' }),
+  ]);
+  expect(stubs.calls.auditRun).toBe(1);
+});
+
+test('`abort` of a held run publishes nothing', async () => {
+  const taskQueue = newQueue('abort-held');
+  const stubs = heldOnce();
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  await worker.runUntil(async () => {
+    const handle = await start(taskQueue);
+    await untilStatus(handle, 'awaiting-operator');
+    await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'abort', by: 'ana' }] });
+    const error = await handle.result().catch((failed: unknown) => failed);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect((error as WorkflowFailedError).cause).toMatchObject({ type: 'RunAbortedError' });
+  });
+  expect(stubs.calls.publishSegments).toBe(0);
+  expect(stubs.calls.pruneStaging).toBe(0);
+});
+
+test('`retry` of a held run audits it again, and publishes it as audited once the audit passes', async () => {
+  const taskQueue = newQueue('retry-held');
+  const stubs = heldOnce();
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  await worker.runUntil(async () => {
+    const handle = await start(taskQueue);
+    await untilStatus(handle, 'awaiting-operator');
+    const receipt = await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'retry' }] });
+    expect(receipt).toEqual({ action: 'retry', step: 'audit', retryFrom: 'audit' });
+    expect((await handle.result()).status).toBe('completed');
+  });
+  expect(stubs.calls).toMatchObject({ reconcileRun: 1, auditRun: 2, publishSegments: 1 });
+  expect(stubs.publications).toEqual([expect.objectContaining({ kind: 'audit-passed' })]);
+  expect(stubs.publications[0].by).toBeUndefined();
+});
+
+test('a publication that finds another run published since the audit audits again, then publishes', async () => {
+  const taskQueue = newQueue('outdated');
+  let publications = 0;
+  const stubs = stubActivities({
+    auditRun: async () => PASSED,
+    publishSegments: async () =>
+      publications++ === 0 ? { outcome: 'audit-outdated', publishedNow: 'run-published-meanwhile' } : { outcome: 'published', rowsWritten: 4, replaced: 'run-published-meanwhile' },
+  });
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const done = await worker.runUntil(async () => await (await start(taskQueue)).result());
+  expect(done.status).toBe('completed');
+  expect(done.summary).toMatchObject({ published: true, rowsWritten: 4 });
+  expect(done.steps.audit.runs).toBe(2);
+  expect(stubs.calls).toMatchObject({ reconcileRun: 1, auditRun: 2, publishSegments: 2 });
+});
