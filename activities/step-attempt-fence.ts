@@ -55,6 +55,9 @@ interface ClaimRow {
   attempt: number;
 }
 
+const ER_LOCK_DEADLOCK = 1213;
+const DEADLOCK_TRIES = 3;
+
 /** Keys fit the column: a long part (a workbook path and sheet) is hashed. */
 const KEY_LENGTH = 191;
 
@@ -125,10 +128,19 @@ export async function claimStepAttempt(
     async write(work) {
       // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
       await testHooks?.beforeFencedWrite?.(attempt);
-      return await db.transaction(async (trx) => {
-        await check(trx);
-        return await work(trx);
-      });
+      for (let tries = 1; ; tries++) {
+        try {
+          return await db.transaction(async (trx) => {
+            await check(trx);
+            return await work(trx);
+          });
+        } catch (error) {
+          // Parts of one step share-lock the step rows side by side; InnoDB may pick one as a deadlock
+          // victim and roll its transaction back whole, so running it again is safe (and cheaper than
+          // failing the attempt: a classify group would re-read its partitions).
+          if ((error as { errno?: number }).errno !== ER_LOCK_DEADLOCK || tries >= DEADLOCK_TRIES) throw error;
+        }
+      }
     },
   };
 }

@@ -4,7 +4,7 @@
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
@@ -12,7 +12,6 @@ import type { ActivityTestHooks } from '../activities/activity-dependencies';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
-import { settleClosedRuns, SETTLE_CLOSED_RUNS_EVERY_MS } from './settle-closed-runs';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface SegmentationWorker {
@@ -66,11 +65,13 @@ export async function createSegmentationWorker(
       // the MySQL pool and the Temporal connection.
       shutdownGraceTime: '10s',
     });
-    const client = new Client({ connection, namespace: config.temporalNamespace });
     return {
       worker,
       async run() {
-        const sweeper = sweepPeriodically(db, client);
+        const sweeper = sweepPeriodically(db, () => {
+          const { Client: TemporalClient } = require('@temporalio/client') as typeof import('@temporalio/client');
+          return new TemporalClient({ connection, namespace: config.temporalNamespace });
+        });
         try {
           await worker.run();
         } finally {
@@ -85,30 +86,41 @@ export async function createSegmentationWorker(
   }
 }
 
+/** The first sweep waits this long after the start, so it (and loading @temporalio/client, a quarter of a second) never delays the worker's first tasks. */
+const FIRST_SWEEP_AFTER_MS = 3_000;
+
 /**
  * Settles runs whose workflow closed without recording it (terminated, timed out, final record
- * failed), at start and every SETTLE_CLOSED_RUNS_EVERY_MS; every worker does it, which is
+ * failed), just after start and every SETTLE_CLOSED_RUNS_EVERY_MS; every worker does it, which is
  * harmless (each settle is one conditional UPDATE). A failed sweep is logged; the next one tries again.
  */
-function sweepPeriodically(db: Knex, client: Client): { stop(): Promise<void> } {
+function sweepPeriodically(db: Knex, connect: () => Client): { stop(): Promise<void> } {
   const logger = Runtime.instance().logger;
   let sweeping: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    sweeping = sweeping.then(async () => {
-      try {
-        for (const run of await settleClosedRuns(db, client)) logger.info('settled a closed run', { ...run });
-      } catch (error) {
-        logger.warn('could not settle closed runs; the next sweep tries again', { error: error instanceof Error ? error.message : String(error) });
-      }
-    });
-  };
-  sweep();
-  const timer = setInterval(sweep, SETTLE_CLOSED_RUNS_EVERY_MS);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  const start = setTimeout(() => {
+    // Loaded here, after polling began: the sweep needs @temporalio/client, which the start does not.
+    const { settleClosedRuns, SETTLE_CLOSED_RUNS_EVERY_MS } = require('./settle-closed-runs') as typeof import('./settle-closed-runs');
+    const client = connect();
+    const sweep = () => {
+      sweeping = sweeping.then(async () => {
+        try {
+          for (const run of await settleClosedRuns(db, client)) logger.info('settled a closed run', { ...run });
+        } catch (error) {
+          logger.warn('could not settle closed runs; the next sweep tries again', { error: error instanceof Error ? error.message : String(error) });
+        }
+      });
+    };
+    sweep();
+    timer = setInterval(sweep, SETTLE_CLOSED_RUNS_EVERY_MS);
+    timer.unref();
+  }, FIRST_SWEEP_AFTER_MS);
+  start.unref();
   return {
     // Shutdown waits for a sweep under way, but not for long: a sweep stuck on a server that is
     // down must not hold the worker's exit.
     async stop() {
+      clearTimeout(start);
       clearInterval(timer);
       await Promise.race([sweeping, delay(5_000, undefined, { ref: false })]);
     },

@@ -1,6 +1,6 @@
 /**
  * `segment worker` starts fast: from the process being spawned to the worker polling and taking
- * its first workflow task in under a second, with the workflow bundle already built (what a
+ * its first workflow task in well under two seconds, with the workflow bundle already built (what a
  * deploy does with `npm run build:workflows`). It stops promptly on SIGTERM.
  *
  * Measured here (2 cores shared with other engineers' test runs): 0.65 to 0.75 s on a quiet
@@ -23,7 +23,12 @@ import { createTestEnvironment, type TestEnvironment } from '../support/test-env
 
 jest.setTimeout(60_000);
 
-const LIMIT_MS = 1_000;
+/**
+ * On 2026-12-01 the code from before that day's changes started in 1.1 to 1.2 s on this machine,
+ * quiet (its own figure had been 0.65 to 0.75 s): the machine, not the code, had slowed. 1.5 s
+ * still catches a bundle built at start (0.5 s or more on top).
+ */
+const LIMIT_MS = 1_500;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-start-'));
 let env: TestEnvironment;
 

@@ -1,10 +1,13 @@
 /**
  * Waits until a run is inside a step with some of that step's work done and most still to do:
- * the moment a fault test lands its fault. Work done is read where the step leaves it: staged
- * pairs (load), messages in the topic (publish), consumed messages committed (classify).
+ * the moment a fault test lands its fault. Work done is read where the step leaves it: messages
+ * in the topic (publish), consumed messages committed (classify). A load stages its first pairs
+ * only at its first checkpoint, most of the way through a small workbook, so a fault landed then
+ * can miss it: for load, an attempt of loadWorkbookPart that a worker has started is the sign.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import { TABLES } from '../../lib/tables';
 import { progressQuery, type SegmentationProgress, type StepName } from '../../workflows/segmentation-progress';
@@ -29,7 +32,7 @@ export async function untilMidStep(env: TestEnvironment, handle: WorkflowHandle,
         if (progress.steps[step].status !== 'pending') throw new Error(`the run went past step ${step} before the probe saw it`);
         continue;
       }
-      const done = await workDone(env, progress.runId, step, async () => (await messagesInTopic()) - before);
+      const done = await workDone(env, handle, progress.runId, step, async () => (await messagesInTopic()) - before);
       // Early in the step, so the fault lands well before its end.
       if (done > 0 && done < customers / 5) return progress;
     }
@@ -39,10 +42,15 @@ export async function untilMidStep(env: TestEnvironment, handle: WorkflowHandle,
   throw new Error(`the run never got into the middle of step ${step}`);
 }
 
-async function workDone(env: TestEnvironment, runId: string, step: StepName, published: () => Promise<number>): Promise<number> {
+async function workDone(env: TestEnvironment, handle: WorkflowHandle, runId: string, step: StepName, published: () => Promise<number>): Promise<number> {
   switch (step) {
-    case 'load':
-      return Number((await env.db(TABLES.stagingInvoices).where({ run_id: runId }).count({ n: '*' }))[0].n) > 0 ? 1 : 0;
+    case 'load': {
+      const { raw } = await handle.describe();
+      const loading = (raw.pendingActivities ?? []).some(
+        (activity) => activity.activityType?.name === 'loadWorkbookPart' && activity.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+      );
+      return loading ? 1 : 0;
+    }
     case 'publish':
       return await published();
     case 'classify':
