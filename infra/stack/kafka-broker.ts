@@ -159,17 +159,28 @@ export function forgetBrokerCount(stackDir: string): void {
 
 /**
  * The cluster id every node of one cluster is formatted with: 16 random bytes, base64url
- * (what `kafka-storage random-uuid` prints), made by whichever node starts first.
+ * (what `kafka-storage random-uuid` prints), made by whichever node starts first. Like Kafka's own
+ * Uuid.randomUuid, never one that starts with '-': `format -t -Edf…` takes it for an option and
+ * fails (one id in 64 did, and a fresh machine's stack then never came up).
  */
 function clusterId(clusterDir: string): string {
   const file = path.join(clusterDir, 'cluster-id');
   fs.mkdirSync(clusterDir, { recursive: true });
+  // An id with a leading '-' was never formatted with (the format refused it): safe to replace.
+  if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').startsWith('-')) fs.rmSync(file);
   try {
-    fs.writeFileSync(file, crypto.randomBytes(16).toString('base64url'), { flag: 'wx' });
+    fs.writeFileSync(file, newClusterId(), { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+export function newClusterId(): string {
+  let id: string;
+  do id = crypto.randomBytes(16).toString('base64url');
+  while (id.startsWith('-'));
+  return id;
 }
 
 const installs = new Map<string, Promise<void>>();
