@@ -39,7 +39,7 @@ export class StepProgressBars {
         bar.update(value, { title, detail });
       } else if (value >= total && total > 0 && detail !== 'pending' && !this.reported.has(step)) {
         this.reported.add(step);
-        process.stderr.write(`${STEP_TITLES[step]}: done (${detail})\n`);
+        process.stderr.write(`${STEP_TITLES[step]}: done${detail ? ` (${detail})` : ''}\n`);
       }
     }
   }

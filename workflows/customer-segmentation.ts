@@ -289,11 +289,15 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
       audits
         ? { customersConsumed: result.customersConsumed, low: result.low, high: result.high }
         : { customersConsumed: result.customersConsumed, rowsWritten: result.rowsWritten, low: result.low, high: result.high },
-    audit: (result) => ({
-      checksFailed: result.checks.filter((check) => check.outcome === 'failed').length,
-      checksPassed: result.checks.filter((check) => check.outcome === 'passed').length,
-    }),
-    publication: (result): Record<string, number> => (result.outcome === 'published' ? { rowsWritten: result.rowsWritten } : {}),
+    // A superseded run compared nothing, and its publication wrote nothing: no figures to show.
+    audit: (result): Record<string, number> =>
+      result.superseded
+        ? {}
+        : {
+            checksFailed: result.checks.filter((check) => check.outcome === 'failed').length,
+            checksPassed: result.checks.filter((check) => check.outcome === 'passed').length,
+          },
+    publication: (result): Record<string, number> => ({ rowsWritten: result.outcome === 'published' ? result.rowsWritten : 0 }),
   };
 
   /** While a step fans out: what its finished activities have done so far (the CLI adds the running ones' heartbeats). */
