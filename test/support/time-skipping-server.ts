@@ -18,6 +18,8 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { loadStackSettings } from '../../infra/stack/stack-settings';
 import { runCommand } from '../../infra/stack/run-command';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle';
+import { customerSegmentation } from '../../workflows';
+import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { progressQuery, type RunStatus, type SegmentationProgress } from '../../workflows/segmentation-progress';
 
 export const TEST_SERVER_VERSION = '1.32.1';
@@ -91,4 +93,20 @@ export async function untilStatus(handle: WorkflowHandle, status: RunStatus, tim
     if (Date.now() > deadline) throw new Error(`run ${handle.workflowId} did not reach ${status} in ${timeoutMs} ms; last seen ${progress?.status}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** A run the stubs can drive: one activity per fanned-out step, one attempt, an hour's operator wait. */
+export const STUBBED_RUN_INPUT: SegmentationInput = { file: 'orders.xlsx', publishActivities: 1, classifyActivities: 1, maxAttempts: 1, operatorWait: '1h' };
+
+/** Starts the workflow on its own task queue (one per test, so no test's worker takes another's tasks). */
+export function startStubbedRun(
+  env: TestWorkflowEnvironment,
+  taskQueue: string,
+  input: SegmentationInput = STUBBED_RUN_INPUT,
+): Promise<WorkflowHandle<typeof customerSegmentation>> {
+  return env.client.workflow.start(customerSegmentation, { taskQueue, workflowId: `${taskQueue}-run`, args: [input] });
+}
+
+export function newTaskQueue(prefix: string): string {
+  return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 }

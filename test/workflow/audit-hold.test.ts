@@ -3,15 +3,13 @@
  * run waits for an operator (approve, abort, retry), and a publication that finds its audit
  * outdated audits again. No MySQL, Kafka or Temporal dev server.
  */
-import { randomBytes } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AuditResult } from '../../activities/audit-run';
-import { customerSegmentation } from '../../workflows';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, untilStatus } from '../support/time-skipping-server';
 
 // Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
 jest.setTimeout(30_000);
@@ -26,7 +24,6 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const INPUT: SegmentationInput = { file: 'orders.xlsx', publishActivities: 1, classifyActivities: 1, maxAttempts: 1, operatorWait: '1h' };
 const SHRUNK = '4 customers against 4,338 published: 99.91% fewer (limit 50%)';
 const HELD: AuditResult = {
   outcome: 'held',
@@ -39,13 +36,7 @@ const HELD: AuditResult = {
 };
 const PASSED: AuditResult = { ...HELD, outcome: 'passed', checks: [{ ...HELD.checks[0] }] };
 
-function start(taskQueue: string): Promise<WorkflowHandle<typeof customerSegmentation>> {
-  return env.client.workflow.start(customerSegmentation, { taskQueue, workflowId: `${taskQueue}-run`, args: [INPUT] });
-}
-
-function newQueue(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
+const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(env, taskQueue, input);
 
 /** The audit holds the run the first time, passes after that. */
 function heldOnce() {
@@ -54,7 +45,7 @@ function heldOnce() {
 }
 
 test('a held run waits for an operator, its failed check in the progress and the current details; `approve` publishes it as approved, with by and reason', async () => {
-  const taskQueue = newQueue('approve');
+  const taskQueue = newTaskQueue('approve');
   const stubs = heldOnce();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -80,7 +71,7 @@ test('a held run waits for an operator, its failed check in the progress and the
 });
 
 test('`abort` of a held run publishes nothing', async () => {
-  const taskQueue = newQueue('abort-held');
+  const taskQueue = newTaskQueue('abort-held');
   const stubs = heldOnce();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -96,7 +87,7 @@ test('`abort` of a held run publishes nothing', async () => {
 });
 
 test('`retry` of a held run audits it again, and publishes it as audited once the audit passes', async () => {
-  const taskQueue = newQueue('retry-held');
+  const taskQueue = newTaskQueue('retry-held');
   const stubs = heldOnce();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -112,7 +103,7 @@ test('`retry` of a held run audits it again, and publishes it as audited once th
 });
 
 test('a publication that finds another run published since the audit audits again, then publishes', async () => {
-  const taskQueue = newQueue('outdated');
+  const taskQueue = newTaskQueue('outdated');
   let publications = 0;
   const stubs = stubActivities({
     auditRun: async () => PASSED,

@@ -3,7 +3,6 @@
  * activities: retry, abort, the wait running out, an Update landing together with the timer,
  * and a cancel while a step runs. No MySQL, Kafka or Temporal dev server.
  */
-import { randomBytes } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { isGrpcServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -11,11 +10,10 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import { customerSegmentation } from '../../workflows';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities, type StubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, untilStatus } from '../support/time-skipping-server';
 
 const GRPC_NOT_FOUND = 5;
 
@@ -32,15 +30,8 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-const INPUT: SegmentationInput = { file: 'orders.xlsx', publishActivities: 1, classifyActivities: 1, maxAttempts: 1, operatorWait: '1h' };
 
-function start(taskQueue: string, input: SegmentationInput = INPUT): Promise<WorkflowHandle<typeof customerSegmentation>> {
-  return env.client.workflow.start(customerSegmentation, { taskQueue, workflowId: `${taskQueue}-run`, args: [input] });
-}
-
-function newQueue(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
+const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(env, taskQueue, input);
 
 /**
  * Reconcile fails for good the first `times` times it is called (MySQL unreachable, and one
@@ -66,7 +57,7 @@ async function failureOf(handle: WorkflowHandle): Promise<unknown> {
 }
 
 test('a step failing for good waits for an operator; `retry` runs that step and the later ones, not the earlier ones', async () => {
-  const taskQueue = newQueue('retry');
+  const taskQueue = newTaskQueue('retry');
   const stubs = reconcileFailing();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -96,7 +87,7 @@ test('a step failing for good waits for an operator; `retry` runs that step and 
 });
 
 test('`abort` fails the run with RunAbortedError and runs nothing after', async () => {
-  const taskQueue = newQueue('abort');
+  const taskQueue = newTaskQueue('abort');
   const stubs = reconcileFailing();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -114,7 +105,7 @@ test('`abort` fails the run with RunAbortedError and runs nothing after', async 
 });
 
 test('no decision within the operator wait (an hour, skipped): the run fails with OperatorTimeoutError', async () => {
-  const taskQueue = newQueue('timeout');
+  const taskQueue = newTaskQueue('timeout');
   const stubs = reconcileFailing();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   const before = await env.currentTimeMs();
@@ -132,7 +123,7 @@ test('no decision within the operator wait (an hour, skipped): the run fails wit
 });
 
 test('`approve` is refused for a run whose failure is not an audit hold; the run keeps waiting', async () => {
-  const taskQueue = newQueue('approve-refused');
+  const taskQueue = newTaskQueue('approve-refused');
   const stubs = reconcileFailing();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
@@ -184,7 +175,7 @@ const JOB_ORDERS: Array<[string, Partial<WorkerOptions>]> = [
 ];
 
 test.each(JOB_ORDERS)('an Update that lands in the same activation as the operator-wait timer wins, %s: answered "retry", the step runs again and the run completes', async (_order, replacementWorker) => {
-  const taskQueue = newQueue('race');
+  const taskQueue = newTaskQueue('race');
   const stubs = reconcileFailing();
   // No workflow cache, so no sticky queue: the next workflow task goes to whichever worker polls next.
   const handle = await createTestWorker(env, taskQueue, stubs.activities, { maxCachedWorkflows: 0 }).then((worker) =>
@@ -258,7 +249,7 @@ async function admitted(workflowId: string, updateId: string): Promise<true | un
 }
 
 test('a cancel while a step runs ends the run cancelled and records it', async () => {
-  const taskQueue = newQueue('cancel');
+  const taskQueue = newTaskQueue('cancel');
   let classifying!: () => void;
   const classifyStarted = new Promise<void>((resolve) => (classifying = resolve));
   const stubs = stubActivities({
