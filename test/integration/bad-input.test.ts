@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
 import ExcelJS from 'exceljs';
 import { TRANSACTION_COLUMNS } from '../../lib/workbook/transaction-columns';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { progressQuery } from '../../workflows/segmentation-progress';
-import { historyFacts, startSegmentation } from '../support/run-workflow';
+import { failedRun, historyFacts } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
 let env: TestEnvironment;
@@ -40,16 +40,7 @@ async function writeWorkbook(name: string, rows: unknown[][]): Promise<void> {
 
 /** Runs the workflow (failing at once, not waiting for an operator), expects it to fail, and returns the innermost failure. */
 async function failure(input: SegmentationInput): Promise<{ workflowId: string; cause: ApplicationFailure }> {
-  const handle = await startSegmentation(env.client, env.config, { operatorWait: 0, ...input }, 'bad-input');
-  const error = await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  let cause = (error as WorkflowFailedError).cause;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return { workflowId: handle.workflowId, cause: cause as ApplicationFailure };
+  return await failedRun(env.client, env.config, input, 'bad-input');
 }
 
 async function expectNothingWritten(workflowId: string, errorText: string): Promise<void> {

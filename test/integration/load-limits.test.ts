@@ -7,14 +7,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import type { SegmentationActivities } from '../../activities';
 import { inflatedBytesPerSheet } from '../../activities/run-limits';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { loadWorkflowBundle } from '../../workers/workflow-bundle';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
-import { historyFacts, startSegmentation } from '../support/run-workflow';
+import { failedRun, historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 import { UCI_HEADER, uciRow, writeWorkbook } from '../unit/support/write-workbook';
 
@@ -93,16 +93,7 @@ beforeEach(() => Object.assign(loads, { running: 0, most: 0, started: 0, holdUnt
 /** Runs the workflow (failing at once, not waiting for an operator), expects it to fail, and returns the innermost failure. */
 async function failure(input: SegmentationInput): Promise<{ workflowId: string; cause: ApplicationFailure }> {
   published = await env.db('customer_segments').orderBy('CustomerID').select();
-  const handle = await startSegmentation(env.client, env.config, { operatorWait: 0, ...input }, 'load-limits');
-  const error = await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  let cause = (error as WorkflowFailedError).cause;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return { workflowId: handle.workflowId, cause: cause as ApplicationFailure };
+  return await failedRun(env.client, env.config, input, 'load-limits');
 }
 
 /** Tried once (bad input is not retried), and what is published stays as it was. */

@@ -1,6 +1,6 @@
 /** Starting a run and reading back what it left in Temporal and MySQL, for the integration tests. */
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, type Client, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../../lib/config';
@@ -13,6 +13,25 @@ export function startSegmentation(client: Client, config: AppConfig, input: Segm
     workflowId: `${prefix}-${randomBytes(4).toString('hex')}`,
     args: [input],
   });
+}
+
+/** Starts a run that must fail at once (no operator wait) and returns its innermost failure. */
+export async function failedRun(
+  client: Client,
+  config: AppConfig,
+  input: SegmentationInput,
+  prefix: string,
+): Promise<{ workflowId: string; cause: ApplicationFailure }> {
+  const handle = await startSegmentation(client, config, { operatorWait: 0, ...input }, prefix);
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  let cause = (error as WorkflowFailedError).cause;
+  while (cause instanceof ActivityFailure) cause = cause.cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return { workflowId: handle.workflowId, cause: cause as ApplicationFailure };
 }
 
 export interface HistoryFacts {
