@@ -3,24 +3,15 @@
  * read by both readers. What exceljs gets wrong is tested on the fast reader alone and listed in
  * reader-equivalence.test.ts.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { listTransactionSheets, readTransactionCells, type WorkbookReaderKind } from '../../lib/workbook/read-transaction-rows';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
 import { CUSTOMER_ID_MAX, INVOICE_NO_MAX_LENGTH } from '../../lib/segmentation/business-keys';
 import { buildXlsx, headerRow, inline, num, row, shared, worksheetXml, type XlsxSpec } from './support/build-xlsx';
 import { readAll, readError } from './support/read-all';
-import { makeTempDir, UCI_HEADER } from './support/write-workbook';
+import { packageFolder, UCI_HEADER } from './support/write-workbook';
 
-const { dir, cleanup } = makeTempDir('cell-encodings');
-afterAll(cleanup);
-
-let files = 0;
-function save(spec: XlsxSpec): string {
-  const filePath = join(dir, `workbook-${++files}.xlsx`);
-  writeFileSync(filePath, buildXlsx(spec));
-  return filePath;
-}
+const folder = packageFolder('cell-encodings');
+const save = (spec: XlsxSpec): string => folder.save(buildXlsx(spec));
 
 /** Shared strings 0-7 are the UCI header; the rest are used by the rows below. */
 const SHARED = [

@@ -4,23 +4,14 @@
  * exceljs can read the shape, both readers must see the same cells; where it cannot, the test
  * says so and holds the fast reader alone to what the writer meant.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { PlainCellValue } from '../../lib/workbook/plain-cell-value';
 import { readTransactionCells, type WorkbookReaderKind } from '../../lib/workbook/read-transaction-rows';
 import { buildXlsx, buildZip, inline, num, row, shared, worksheetXml, type XlsxSpec } from './support/build-xlsx';
 import { readAll, readError } from './support/read-all';
-import { makeTempDir, UCI_HEADER } from './support/write-workbook';
+import { packageFolder, UCI_HEADER } from './support/write-workbook';
 
-const { dir, cleanup } = makeTempDir('writer-shapes');
-afterAll(cleanup);
-
-let files = 0;
-function save(spec: XlsxSpec): string {
-  const filePath = join(dir, `workbook-${++files}.xlsx`);
-  writeFileSync(filePath, buildXlsx(spec));
-  return filePath;
-}
+const folder = packageFolder('writer-shapes');
+const save = (spec: XlsxSpec): string => folder.save(buildXlsx(spec));
 
 /** Shared strings 0-7 are the UCI header. */
 const SHARED = [...UCI_HEADER, 'C536379', 'United Kingdom', 'WHITE HANGING HEART T-LIGHT HOLDER'];
@@ -77,8 +68,7 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('shapes other writers wri
       { path: '_rels/.rels', data: rootRels },
       { path: 'word/document.xml', data: '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body/></w:document>' },
     ]);
-    const filePath = join(dir, 'letter.xlsx');
-    writeFileSync(filePath, docx);
+    const filePath = folder.save(docx, 'letter.xlsx');
     const error = await readError({ filePath, displayName: 'letter.xlsx', reader });
     expect(error.message).toMatch(/is a zip file but not an xlsx workbook \(its main part word\/document\.xml is not a workbook\)/);
   });

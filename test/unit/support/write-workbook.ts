@@ -1,5 +1,5 @@
 /** Writes small hand-made workbooks for reader tests: every cell exactly as the test spells it. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS, { type CellValue } from 'exceljs';
@@ -33,4 +33,21 @@ export function uciRow(invoiceNo: CellValue, quantity: CellValue, unitPrice: Cel
 export function makeTempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A temporary folder for one test file's hand-built packages, removed after the file's tests;
+ * `save` writes one (named workbook-1.xlsx, workbook-2.xlsx... unless named) and returns its path.
+ */
+export function packageFolder(prefix: string): { save(bytes: Buffer, name?: string): string } {
+  const { dir, cleanup } = makeTempDir(prefix);
+  afterAll(cleanup);
+  let files = 0;
+  return {
+    save(bytes, name = `workbook-${++files}.xlsx`) {
+      const filePath = join(dir, name);
+      writeFileSync(filePath, bytes);
+      return filePath;
+    },
+  };
 }
