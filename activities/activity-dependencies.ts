@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
 import type { RunLimits, StagingRetention } from '../lib/config';
-import type { StepAttempt } from './step-attempt-fence';
+import type { ActivityTestHooks } from './step-attempt-fence';
 
 export interface ActivityDependencies {
   /** The worker's MySQL user: rows only, no DDL. */
@@ -17,9 +17,4 @@ export interface ActivityDependencies {
   runLimits?: Partial<RunLimits>;
   /** For tests only (never set by the worker's entry point): a named point an attempt passes, to hold it there. */
   testHooks?: ActivityTestHooks;
-}
-
-export interface ActivityTestHooks {
-  /** Called as an attempt is about to run a fenced write (before its transaction): the stale-attempt tests hold a zombie here. */
-  beforeFencedWrite?(attempt: StepAttempt): Promise<void>;
 }

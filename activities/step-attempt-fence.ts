@@ -27,11 +27,15 @@ import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { StaleAttemptError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
-import type { ActivityDependencies } from './activity-dependencies';
 
 /** The steps that write a run's rows, in the order the workflow runs them. */
 export const FENCED_STEPS = ['plan', 'load', 'aggregate', 'publish', 'classify', 'reconcile', 'publication'] as const;
 export type FencedStep = (typeof FENCED_STEPS)[number];
+
+export interface ActivityTestHooks {
+  /** Called as an attempt is about to run a fenced write (before its transaction): the stale-attempt tests hold a zombie here. */
+  beforeFencedWrite?(attempt: StepAttempt): Promise<void>;
+}
 
 export interface StepAttempt {
   runId: string;
@@ -63,7 +67,7 @@ const KEY_LENGTH = 191;
 
 /** The attempt running now (from the activity's context) claims its key; throws StaleAttemptError if it is already superseded. */
 export async function claimStepAttempt(
-  { db, testHooks }: Pick<ActivityDependencies, 'db' | 'testHooks'>,
+  { db, testHooks }: { db: Knex; testHooks?: ActivityTestHooks },
   runId: string,
   step: FencedStep,
   part?: string,

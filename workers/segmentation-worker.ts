@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
-import type { ActivityTestHooks } from '../activities/activity-dependencies';
+import type { ActivityTestHooks } from '../activities/step-attempt-fence';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';

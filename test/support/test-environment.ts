@@ -12,7 +12,7 @@ import { loadConfig, mysqlConnectionOptions, setting, type AppConfig } from '../
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import type { SegmentationActivities } from '../../activities';
-import type { ActivityTestHooks } from '../../activities/activity-dependencies';
+import type { ActivityTestHooks } from '../../activities/step-attempt-fence';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
 
 export interface TestEnvironment {
