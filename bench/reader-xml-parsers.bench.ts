@@ -9,7 +9,7 @@
  *
  *   npx tsx bench/reader-xml-parsers.bench.ts [path/to/online-retail.xlsx] [rounds]
  *
- * The README's "Performance: reading the workbook" quotes one run.
+ * docs/performance.md ("Reading the workbook") quotes one run.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';

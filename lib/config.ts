@@ -1,6 +1,6 @@
 /**
  * Every connection setting comes from the environment, in this one place, with the defaults the
- * README, .env.example and docker-compose.yml document. Nothing here logs a secret.
+ * docs/configuration.md, .env.example and docker-compose.yml document. Nothing here logs a secret.
  */
 import fs from 'node:fs';
 import { isIP } from 'node:net';

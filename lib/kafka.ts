@@ -12,7 +12,7 @@ import { loadKafkaSecurity, type KafkaSecurity } from './config';
  * kafkajs logs every retriable hiccup (a group coordinator still loading on a fresh broker) at
  * ERROR, though it retries them itself. Silenced here: a failure that survives kafkajs's own
  * retries is thrown, and Temporal shows it on the activity (last failure, attempt count). kafkajs
- * never puts the password in its errors (tested in test/integration/kafka-security.test.ts).
+ * never puts the password in its errors (tested in test/integration/kafka-broker.test.ts).
  */
 export function kafkaClient(brokers: string[], clientId: string, security: KafkaSecurity = loadKafkaSecurity()): Kafka {
   return new Kafka({

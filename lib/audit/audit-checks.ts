@@ -3,7 +3,8 @@
  * with itself can still be a bad night (an empty, cut-off or blank export). Its result is compared
  * with the published one before it may replace it; a run that fails a check is held for an
  * operator. One definition of each check: its default, what it means, and how it is judged, read
- * by the workflow input, the CLI flags, the activity and the README alike.
+ * by the workflow input, the CLI flags and the activity alike; the table in docs/guarantees.md
+ * follows it.
  *
  * Pure: imported by workflow code.
  */
@@ -15,7 +16,7 @@ export interface AuditCheckDefinition {
   integer: boolean;
   /** Only meaningful next to a published run: skipped while nothing is published. */
   compares: boolean;
-  /** What exceeding it means, for help texts and the README. */
+  /** What exceeding it means, for help texts and docs/guarantees.md. */
   meaning: string;
 }
 

@@ -9,8 +9,8 @@
  * from one chunk to the next only from the start of an unfinished tag or cell, so what is held
  * is bounded by the cell-size limit, not by the sheet.
  *
- * Measured against saxes (the streaming parser exceljs uses) on the UCI sheet: see the README's
- * section "Performance: reading the workbook".
+ * Measured against saxes (the streaming parser exceljs uses) on the UCI sheet: see
+ * docs/performance.md, "Reading the workbook".
  */
 import { InvalidWorkbookError, type WorkbookLocation } from '../errors';
 import type { PlainCellValue } from './plain-cell-value';

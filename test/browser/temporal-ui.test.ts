@@ -8,7 +8,7 @@
  * - a run its audit holds → its page names the failed check and how to go on; `approve` sent from
  *   the UI publishes it, recorded with who and why.
  * Screenshots of each page land in STACK_DIR/screenshots/browser; DOCS_SCREENSHOTS=1 also copies
- * the README's into docs/ and fills the form with the task queue the README names.
+ * the docs' into docs/ and fills the form with the task queue docs/operations.md names.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -37,7 +37,7 @@ let env: TestEnvironment;
 let expected: GeneratedWorkbook;
 let browser: Browser;
 let ui: TemporalUi;
-/** The task queue typed into the form: the README's in docs mode, else the test's own. */
+/** The task queue typed into the form: the docs' in docs mode, else the test's own. */
 let taskQueue: string;
 let docsWorker: { worker: SegmentationWorker; running: Promise<void> } | undefined;
 
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await ensureChromium((line) => process.stderr.write(`  ${line}\n`));
   env = await createTestEnvironment('browser', { dataDir });
   if (DOCS_MODE) {
-    // The README's task queue; this test's database, topic and DATA_DIR behind it.
+    // The docs' task queue; this test's database, topic and DATA_DIR behind it.
     taskQueue = 'customer-segmentation';
     const worker = await createSegmentationWorker({ ...env.config, taskQueue });
     docsWorker = { worker, running: worker.run() };

@@ -1,6 +1,6 @@
 /**
  * Saves the event history of a finished run as a replay fixture:
- *   npx tsx test/replay/record-history.ts WORKFLOW_ID test/fixtures/histories/NAME.json
+ *   npx tsx test/replay/record-history.ts WORKFLOW_ID test/fixtures/histories/<name>.json
  * Record a new fixture when the workflow changes on purpose (behind a patch), and keep the old
  * ones: they are the runs already in production that the new code must still replay.
  */

@@ -1,7 +1,7 @@
 /**
  * Where the browser tests keep what they saw: every run's screenshots under
  * STACK_DIR/screenshots/browser (not committed, replaced each run); with DOCS_SCREENSHOTS=1 the
- * ones the README shows are also copied into docs/.
+ * ones the docs show (docs/operations.md) are also copied into docs/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import { PROJECT_ROOT, setting } from '../../../lib/config';
 export const SCREENSHOT_DIR = path.join(path.resolve(PROJECT_ROOT, setting('STACK_DIR')), 'screenshots', 'browser');
 export const DOCS_DIR = path.join(PROJECT_ROOT, 'docs');
 
-/** Refreshing the README's pictures: the browser test then also fills the form exactly as the README says. */
+/** Refreshing the docs' pictures: the browser test then also fills the form exactly as docs/operations.md says. */
 export const DOCS_MODE = process.env.DOCS_SCREENSHOTS === '1';
 
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean; forDocs?: boolean } = {}): Promise<string> {
