@@ -275,3 +275,30 @@ test('a cancel while a step runs ends the run cancelled and records it', async (
   expect(stubs.recorded.at(-1)).toMatchObject({ status: 'cancelled', currentStep: 'classify' });
   expect(stubs.calls).toMatchObject({ classifyCustomers: 1, reconcileRun: 0, auditRun: 0, publishSegments: 0, pruneStaging: 0 });
 });
+
+test('a decision for a run that is not waiting (a step still running) is refused, and the run goes on', async () => {
+  const taskQueue = newTaskQueue('not-waiting');
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let classifying!: () => void;
+  const classifyStarted = new Promise<void>((resolve) => (classifying = resolve));
+  const stubs = stubActivities({
+    classifyCustomers: async () => {
+      classifying();
+      await released;
+      return { messagesConsumed: 4 };
+    },
+  });
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  await worker.runUntil(async () => {
+    const handle = await start(taskQueue);
+    await classifyStarted;
+    const refused = await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'retry' }] }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toContain('the run is not waiting for an operator (it is running)');
+    release();
+    const done = await handle.result();
+    expect(done.status).toBe('completed');
+    expect(done.decisions).toEqual([]);
+  });
+});
