@@ -9,3 +9,11 @@ import { installTimeSkippingServer } from './support/time-skipping-server';
 export default async function globalSetup(): Promise<void> {
   await installTimeSkippingServer();
 }
+
+// `.ci/run` fetches it while the stack comes up: `npx tsx test/workflow-global-setup.ts`.
+if (require.main === module) {
+  globalSetup().catch((error: unknown) => {
+    process.stderr.write(`could not fetch the time-skipping test server: ${String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
