@@ -1,10 +1,36 @@
-/** Tests run against the real Temporal, Kafka and MySQL: the global set-up brings the local stack up. */
-module.exports = {
+/**
+ * The test pyramid, one jest project per layer (`npm run test:unit`, `test:workflow`,
+ * `test:integration`; `npm test` runs them all):
+ * - unit: pure code and replays of recorded histories; no server at all.
+ * - workflow: the real workflow code on Temporal's time-skipping test server with stub
+ *   activities; no MySQL, Kafka or Temporal dev server.
+ * - integration: the real Temporal, Kafka and MySQL (and a browser for the UI). Its global set-up
+ *   only checks they answer; `npx segment stack up` brings them up.
+ * - outage: integration files that stop, kill or restart servers. `npm test` runs them last and
+ *   one at a time, after everything else, so no other file sees a server go away.
+ */
+const SERVER_KILLING = ['fault-table', 'infrastructure-outage', 'operator-retry', 'stack', 'kafka-cluster'];
+
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
+  rootDir: __dirname,
   transform: { '^.+\\.ts$': 'ts-jest' },
-  globalSetup: '<rootDir>/test/global-setup.ts',
   setupFiles: ['<rootDir>/test/support/quiet-temporal-logs.ts'],
+};
+const servers = { ...shared, globalSetup: '<rootDir>/test/global-setup.ts' };
+const killing = SERVER_KILLING.map((name) => `<rootDir>/test/integration/${name}.test.ts`);
+
+module.exports = {
   testTimeout: 120_000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'] },
+    { ...shared, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'], globalSetup: '<rootDir>/test/workflow-global-setup.ts' },
+    {
+      ...servers,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/browser/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...SERVER_KILLING.map((name) => `/test/integration/${name}\\.test\\.ts$`)],
+    },
+    { ...servers, displayName: 'outage', testMatch: killing },
+  ],
 };

@@ -13,7 +13,7 @@ import { temporal } from '@temporalio/proto';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities, type StubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
 
 const GRPC_NOT_FOUND = 5;
 
@@ -104,20 +104,21 @@ test('`abort` fails the run with RunAbortedError and runs nothing after', async 
   expect(stubs.recorded.at(-1)).toMatchObject({ status: 'failed' });
 });
 
-test('no decision within the operator wait (an hour, skipped): the run fails with OperatorTimeoutError', async () => {
+test('no decision within the default operator wait (24 hours, skipped): the run fails with OperatorTimeoutError', async () => {
   const taskQueue = newTaskQueue('timeout');
   const stubs = reconcileFailing();
   const worker = await createTestWorker(env, taskQueue, stubs.activities);
   const before = await env.currentTimeMs();
   await worker.runUntil(async () => {
-    const handle = await start(taskQueue);
-    await untilStatus(handle, 'awaiting-operator');
+    const handle = await start(taskQueue, { ...STUBBED_RUN_INPUT, operatorWait: undefined });
+    const waiting = await untilStatus(handle, 'awaiting-operator');
+    expect(Date.parse(waiting.awaitingOperatorUntil!) - before).toBeGreaterThanOrEqual(24 * 3_600_000);
     // Awaiting the result lets the server skip to the timer.
     const cause = await failureOf(handle);
     expect(cause).toMatchObject({ type: 'OperatorTimeoutError' });
-    expect((cause as Error).message).toContain('no operator decision within 3600s after step reconcile failed');
+    expect((cause as Error).message).toContain('no operator decision within 86400s after step reconcile failed');
   });
-  expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(3_600_000);
+  expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(24 * 3_600_000);
   expect(stubs.calls).toMatchObject({ reconcileRun: 1, auditRun: 0, publishSegments: 0 });
   expect(stubs.recorded.at(-1)).toMatchObject({ status: 'failed' });
 });
@@ -273,4 +274,31 @@ test('a cancel while a step runs ends the run cancelled and records it', async (
   });
   expect(stubs.recorded.at(-1)).toMatchObject({ status: 'cancelled', currentStep: 'classify' });
   expect(stubs.calls).toMatchObject({ classifyCustomers: 1, reconcileRun: 0, auditRun: 0, publishSegments: 0, pruneStaging: 0 });
+});
+
+test('a decision for a run that is not waiting (a step still running) is refused, and the run goes on', async () => {
+  const taskQueue = newTaskQueue('not-waiting');
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let classifying!: () => void;
+  const classifyStarted = new Promise<void>((resolve) => (classifying = resolve));
+  const stubs = stubActivities({
+    classifyCustomers: async () => {
+      classifying();
+      await released;
+      return { messagesConsumed: 4 };
+    },
+  });
+  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  await worker.runUntil(async () => {
+    const handle = await start(taskQueue);
+    await classifyStarted;
+    const refused = await handle.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'retry' }] }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause?.message).toContain('the run is not waiting for an operator (it is running)');
+    release();
+    const done = await handle.result();
+    expect(done.status).toBe('completed');
+    expect(done.decisions).toEqual([]);
+  });
 });
