@@ -5,7 +5,8 @@
  * (`NON_RETRYABLE_ERROR_TYPES`) and the CLI all read it from here.
  *
  * Bad input (a misshapen workbook, a wrong workflow field) is never retried: retrying cannot fix
- * it. Anything else (Kafka or MySQL down, a crash) is any other error, retried with backoff.
+ * it. An error of no class here (Kafka or MySQL down, a crash, a timeout) is infrastructure:
+ * retried with backoff, and an operator's retry runs its step again.
  *
  * Temporal turns a thrown Error into an ApplicationFailure whose `type` is the error's `name`;
  * each class's `type` is that name.
@@ -20,11 +21,13 @@ import type { StepName } from '../workflows/steps';
  */
 export type RetryFrom = 'failed-step' | StepName | 'never';
 
+/** The base of the policy's errors; its defaults are those of an infrastructure error. */
 export class SegmentationError extends Error {
   /** The ApplicationFailure type Temporal records (the error's `name`). */
   static readonly type: string = 'SegmentationError';
   /** Whether Temporal retries the activity (with backoff) before its step fails for good. */
   static readonly retryable: boolean = true;
+  /** Where an operator's `retry` starts once the step has failed for good. */
   static readonly retryFrom: RetryFrom = 'failed-step';
 
   constructor(message: string) {
