@@ -20,7 +20,8 @@ import { connectKafkaAdmin } from '../lib/kafka';
 import { previewWorkbook } from '../lib/workbook/preview-workbook';
 import { createSegmentationWorker } from '../workers/segmentation-worker';
 import { customerSegmentation } from '../workflows';
-import { STEPS, type SegmentationProgress } from '../workflows/segmentation-progress';
+import type { SegmentationProgress } from '../workflows/segmentation-progress';
+import { STEPS } from '../workflows/steps';
 
 const workbook = path.resolve(process.argv[2] ?? path.join(__dirname, '../../shared/data/online-retail.xlsx'));
 const rounds = Number(process.argv[3] ?? 3);

@@ -3,7 +3,7 @@
  * terminal (CI, a pipe) it prints one line when a step finishes instead.
  */
 import cliProgress from 'cli-progress';
-import { STEP_TITLES, type StepName } from '../workflows/segmentation-progress';
+import { STEP_TABLE, type StepName } from '../workflows/steps';
 import type { StepBar } from './run-progress';
 
 export class StepProgressBars {
@@ -28,7 +28,7 @@ export class StepProgressBars {
 
   update(steps: StepBar[]): void {
     for (const { step, value, total, detail } of steps) {
-      const title = STEP_TITLES[step].padEnd(34);
+      const title = STEP_TABLE[step].title.padEnd(34);
       if (this.multibar) {
         let bar = this.bars.get(step);
         if (!bar) {
@@ -39,7 +39,7 @@ export class StepProgressBars {
         bar.update(value, { title, detail });
       } else if (value >= total && total > 0 && detail !== 'pending' && !this.reported.has(step)) {
         this.reported.add(step);
-        process.stderr.write(`${STEP_TITLES[step]}: done${detail ? ` (${detail})` : ''}\n`);
+        process.stderr.write(`${STEP_TABLE[step].title}: done${detail ? ` (${detail})` : ''}\n`);
       }
     }
   }

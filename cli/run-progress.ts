@@ -6,11 +6,9 @@
  * activities' heartbeats.
  */
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
-import type { ClassifyHeartbeat } from '../activities/classify-customers';
-import type { LoadCheckpoint } from '../activities/load-workbook';
-import type { PublishCheckpoint } from '../activities/publish-purchase-counts';
 import type { SegmentationActivities } from '../activities';
-import { progressQuery, STEPS, type SegmentationProgress, type StepName } from '../workflows/segmentation-progress';
+import { progressQuery, type SegmentationProgress } from '../workflows/segmentation-progress';
+import { STEPS, STEP_TABLE, type StepName } from '../workflows/steps';
 
 export interface StepBar {
   step: StepName;
@@ -25,18 +23,11 @@ export interface RunSnapshot {
   bars: StepBar[];
 }
 
-interface StepHeartbeats {
-  load: LoadCheckpoint[];
-  publish: PublishCheckpoint[];
-  classify: ClassifyHeartbeat[];
-}
+/** The running activities' latest heartbeats, by the step they belong to. */
+type StepHeartbeats = Partial<Record<StepName, unknown[]>>;
 
-/** Which step each heartbeating activity belongs to. */
-const HEARTBEATING: Partial<Record<keyof SegmentationActivities, keyof StepHeartbeats>> = {
-  loadWorkbookPart: 'load',
-  publishPurchaseCounts: 'publish',
-  classifyCustomers: 'classify',
-};
+/** Which step each heartbeating activity belongs to, from the step table. */
+const HEARTBEATING = new Map<keyof SegmentationActivities, StepName>(STEPS.flatMap((step) => (STEP_TABLE[step].heartbeats ? [[STEP_TABLE[step].heartbeats!.activity, step] as const] : [])));
 
 const CLOSED_RUN_QUERY_MS = 3_000;
 
@@ -50,11 +41,11 @@ export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
   } catch {
     // Not started by a worker yet, failed before its first task, or closed with no worker to ask.
   }
-  const heartbeats: StepHeartbeats = { load: [], publish: [], classify: [] };
+  const heartbeats: StepHeartbeats = {};
   for (const activity of description.raw.pendingActivities ?? []) {
-    const step = HEARTBEATING[activity.activityType?.name as keyof SegmentationActivities];
+    const step = HEARTBEATING.get(activity.activityType?.name as keyof SegmentationActivities);
     const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (step && payload) heartbeats[step].push(defaultPayloadConverter.fromPayload(payload) as never);
+    if (step && payload) (heartbeats[step] ??= []).push(defaultPayloadConverter.fromPayload(payload));
   }
   return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress!, heartbeats)) : [] };
 }
@@ -63,47 +54,13 @@ const figures = (values: Record<string, number>) =>
   Object.entries(values)
     .map(([name, value]) => `${name} ${value.toLocaleString('en-US')}`)
     .join(', ');
-const sum = <T>(items: T[], value: (item: T) => number) => items.reduce((total, item) => total + value(item), 0);
 
+/** A step's bar: done or not yet started, or while it runs, what the step table makes of its activities' heartbeats. */
 function bar(step: StepName, progress: SegmentationProgress, heartbeats: StepHeartbeats): StepBar {
   const { status, counts = {} } = progress.steps[step];
   if (status === 'completed') return { step, value: 1, total: 1, detail: figures(counts) };
   if (status !== 'running') return { step, value: 0, total: 1, detail: status === 'failed' ? `failed: ${progress.steps[step].error ?? ''}` : status };
-  switch (step) {
-    case 'load': {
-      // Each sheet counts as one share of the bar: the finished ones whole, the running ones by bytes read.
-      const sheets = sum(progress.files ?? [], (file) => file.sheets.length);
-      if (sheets === 0) break;
-      const running = heartbeats.load;
-      return {
-        step,
-        value: Math.round(1000 * ((counts.sheetsLoaded ?? 0) + sum(running, (part) => part.bytesRead / (part.totalBytes || 1)))),
-        total: 1000 * sheets,
-        detail: figures({
-          rowsRead: (counts.rowsRead ?? 0) + sum(running, (part) => part.report.rowsRead),
-          rowsKept: (counts.rowsKept ?? 0) + sum(running, (part) => part.report.rowsKept),
-        }),
-      };
-    }
-    case 'publish': {
-      // The finished slices' counts, and the running ones' heartbeats.
-      const published = (counts.messagesPublished ?? 0) + sum(heartbeats.publish, (slice) => slice.messagesPublished);
-      return {
-        step,
-        value: published,
-        total: progress.steps.aggregate.counts?.customers || 1,
-        detail: figures({ messagesPublished: published }),
-      };
-    }
-    case 'classify': {
-      const consumed = (counts.messagesConsumed ?? 0) + sum(heartbeats.classify, (group) => group.messagesConsumed);
-      return {
-        step,
-        value: consumed,
-        total: progress.steps.aggregate.counts?.customers || 1,
-        detail: figures({ messagesConsumed: consumed }),
-      };
-    }
-  }
+  const running = STEP_TABLE[step].heartbeats?.bar(progress, counts, heartbeats[step] ?? []);
+  if (running) return { step, value: running.value, total: running.total, detail: figures(running.figures) };
   return { step, value: 0, total: 1, detail: 'running' };
 }

@@ -1,11 +1,53 @@
 /**
- * Typed errors decide retry behaviour. Bad input (a misshapen workbook, a wrong workflow field)
- * is never retried: retrying cannot fix it. Anything else (Kafka or MySQL down, a crash) is
- * retried with backoff by Temporal.
+ * The run's failure policy, one class per kind of failure. Each says whether Temporal retries the
+ * activity that threw it (with backoff) and, once its step has failed for good, where an
+ * operator's `retry` starts again. The workflow, the activities' retry options
+ * (`NON_RETRYABLE_ERROR_TYPES`) and the CLI all read it from here.
  *
- * Temporal turns a thrown Error into an ApplicationFailure whose `type` is the error's `name`,
- * so the workflow's retry policies list these names in `nonRetryableErrorTypes`.
+ * Bad input (a misshapen workbook, a wrong workflow field) is never retried: retrying cannot fix
+ * it. An error of no class here (Kafka or MySQL down, a crash, a timeout) is infrastructure:
+ * retried with backoff, and an operator's retry runs its step again.
+ *
+ * Temporal turns a thrown Error into an ApplicationFailure whose `type` is the error's `name`;
+ * each class's `type` is that name.
  */
+import { ApplicationFailure } from '@temporalio/common';
+import type { StepName } from '../workflows/steps';
+
+/**
+ * Where an operator's `retry` starts again after a step failed for good with this error: the
+ * failed step itself, an earlier step whose work must be redone, or nowhere (`never`: no operator
+ * decision can mend it, and the run fails at once instead of waiting for one).
+ */
+export type RetryFrom = 'failed-step' | StepName | 'never';
+
+/** The base of the policy's errors; its defaults are those of an infrastructure error. */
+export class SegmentationError extends Error {
+  /** The ApplicationFailure type Temporal records (the error's `name`). */
+  static readonly type: string = 'SegmentationError';
+  /** Whether Temporal retries the activity (with backoff) before its step fails for good. */
+  static readonly retryable: boolean = true;
+  /** Where an operator's `retry` starts once the step has failed for good. */
+  static readonly retryFrom: RetryFrom = 'failed-step';
+
+  constructor(message: string) {
+    super(message);
+    this.name = (new.target as typeof SegmentationError).type;
+  }
+
+  /** Details the failure carries beside its message (none unless a subclass says). */
+  protected failureDetails(): unknown[] | undefined {
+    return undefined;
+  }
+
+  /**
+   * The error as workflow code throws it: only an ApplicationFailure fails the run (any other
+   * error fails just the workflow task, retried for ever), and the workflow's own are never retried.
+   */
+  toFailure(): ApplicationFailure {
+    return ApplicationFailure.create({ type: this.name, message: this.message, nonRetryable: true, details: this.failureDetails() });
+  }
+}
 
 /** Where in a workbook a problem was found. Every field is optional but `file`. */
 export interface WorkbookLocation {
@@ -15,8 +57,9 @@ export interface WorkbookLocation {
   column?: string;
 }
 
-export class InvalidWorkbookError extends Error {
-  override readonly name = 'InvalidWorkbookError';
+export class InvalidWorkbookError extends SegmentationError {
+  static override readonly type = 'InvalidWorkbookError';
+  static override readonly retryable = false;
   constructor(
     readonly location: WorkbookLocation,
     readonly problem: string,
@@ -25,40 +68,59 @@ export class InvalidWorkbookError extends Error {
   }
 }
 
-export class InvalidInputError extends Error {
-  override readonly name = 'InvalidInputError';
+/** A workflow input field is wrong: no operator decision can mend it, so the run fails at once. */
+export class InvalidInputError extends SegmentationError {
+  static override readonly type = 'InvalidInputError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'never';
   constructor(
     readonly field: string,
     readonly problem: string,
   ) {
     super(`input field "${field}" ${problem}`);
   }
+
+  /** The field, for a caller that wants to point at it. */
+  protected override failureDetails(): unknown[] {
+    return [{ field: this.field }];
+  }
 }
 
-/** published, consumed and written disagree: re-running the same step would not change that. */
-export class ReconciliationError extends Error {
-  override readonly name = 'ReconciliationError';
+/**
+ * published, consumed and written disagree: re-running the same step would not change that,
+ * publishing and consuming again can (runs from before the patch reconcile-retries-from-publish
+ * retry reconcile itself: see workflows/step-failure.ts).
+ */
+export class ReconciliationError extends SegmentationError {
+  static override readonly type = 'ReconciliationError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'publish';
 }
 
 /** A step re-run (after a reset) needs an earlier step's staging rows, and they were pruned. */
-export class StagingMissingError extends Error {
-  override readonly name = 'StagingMissingError';
+export class StagingMissingError extends SegmentationError {
+  static override readonly type = 'StagingMissingError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'load';
 }
 
 /**
  * The workbook is not the file this load started on: resuming by row number would mix two
  * versions. The operator's `retry` re-runs the load from the start, on the file as it is now.
  */
-export class WorkbookChangedError extends Error {
-  override readonly name = 'WorkbookChangedError';
+export class WorkbookChangedError extends SegmentationError {
+  static override readonly type = 'WorkbookChangedError';
+  static override readonly retryable = false;
 }
 
 /**
  * Messages a run published were deleted by Kafka (retention, or deleteRecords) before the run
  * consumed them. Consuming again cannot bring them back: they have to be published again.
  */
-export class PublishedRangeGoneError extends Error {
-  override readonly name = 'PublishedRangeGoneError';
+export class PublishedRangeGoneError extends SegmentationError {
+  static override readonly type = 'PublishedRangeGoneError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'publish';
 }
 
 /**
@@ -66,19 +128,52 @@ export class PublishedRangeGoneError extends Error {
  * earlier step) while it was frozen or cut off: it writes nothing. Temporal ignores a superseded
  * attempt's outcome; retrying it could only be superseded again.
  */
-export class StaleAttemptError extends Error {
-  override readonly name = 'StaleAttemptError';
+export class StaleAttemptError extends SegmentationError {
+  static override readonly type = 'StaleAttemptError';
+  static override readonly retryable = false;
 }
 
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'InvalidWorkbookError',
-  'InvalidInputError',
-  'ReconciliationError',
-  'StagingMissingError',
-  'WorkbookChangedError',
-  'PublishedRangeGoneError',
-  'StaleAttemptError',
-];
+// The workflow's own failures: raised by the workflow, never by an activity.
+
+/** The audit's "no": not an error of any step, but the same operator wait, where `approve` is also allowed. */
+export class AuditHeldError extends SegmentationError {
+  static override readonly type = 'AuditHeldError';
+  static override readonly retryable = false;
+}
+
+/** Another run kept publishing between audits: an operator's retry audits again against what is published now. */
+export class PublicationRaceError extends SegmentationError {
+  static override readonly type = 'PublicationRaceError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'audit';
+}
+
+/** An operator aborted the run. */
+export class RunAbortedError extends SegmentationError {
+  static override readonly type = 'RunAbortedError';
+  static override readonly retryable = false;
+}
+
+/** No operator decided within the run's operator wait. */
+export class OperatorTimeoutError extends SegmentationError {
+  static override readonly type = 'OperatorTimeoutError';
+  static override readonly retryable = false;
+}
+
+/** The errors activities throw, in the order their retry options list them. */
+const ACTIVITY_ERRORS = [InvalidWorkbookError, InvalidInputError, ReconciliationError, StagingMissingError, WorkbookChangedError, PublishedRangeGoneError, StaleAttemptError];
+const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];
+
+/** The activities' `retry.nonRetryableErrorTypes`: every activity error that retrying cannot mend. */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = ACTIVITY_ERRORS.filter((error) => !error.retryable).map((error) => error.type);
+
+/**
+ * The policy of a failure by its type (ApplicationFailure.type): any type not listed here (a
+ * network error, a crash, a timeout) is infrastructure, retried, and retried from its own step.
+ */
+export function failurePolicy(type: string): Pick<typeof SegmentationError, 'retryable' | 'retryFrom'> {
+  return [...ACTIVITY_ERRORS, ...RUN_ERRORS].find((error) => error.type === type) ?? SegmentationError;
+}
 
 function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {
   const parts = [`file "${file}"`];

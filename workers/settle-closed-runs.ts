@@ -13,6 +13,7 @@
  * the workflow closed, so retention (STAGING_KEEP_FAILED_HOURS) counts from then.
  */
 import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
+import { rootCause } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { runColumns } from '../activities/record-run';
 import { TABLES } from '../lib/tables';
@@ -105,7 +106,8 @@ async function outcome(client: Client, closed: ClosedExecution): Promise<{ statu
     () => undefined,
     (error: unknown) => error,
   );
-  const reason = failure instanceof WorkflowFailedError ? innermostMessage(failure) : undefined;
+  // The innermost failure's message: what the workflow or its activity said.
+  const reason = failure instanceof WorkflowFailedError ? rootCause(failure.cause) || undefined : undefined;
   const error =
     closed.status === 'TERMINATED'
       ? `terminated in Temporal${reason ? `: ${reason}` : ''}`
@@ -113,12 +115,6 @@ async function outcome(client: Client, closed: ClosedExecution): Promise<{ statu
         ? 'timed out in Temporal: the workflow run or execution timeout elapsed'
         : (reason ?? `closed in Temporal as ${closed.status}`);
   return { status: 'failed', columns: { error } };
-}
-
-function innermostMessage(error: WorkflowFailedError): string | undefined {
-  let current: Error | undefined = error.cause;
-  while (current?.cause instanceof Error) current = current.cause;
-  return current?.message || undefined;
 }
 
 /** A string literal for a visibility query (workflow ids are typed by people). */

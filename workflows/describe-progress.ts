@@ -1,6 +1,8 @@
 /** The run summary shown in the Temporal UI's "current details" (Temporal markdown). */
 import type { AuditCheckResult } from '../lib/audit/audit-checks';
-import { STEPS, STEP_TITLES, type SegmentationProgress } from './segmentation-progress';
+import { AuditHeldError } from '../lib/errors';
+import type { SegmentationProgress } from './segmentation-progress';
+import { STEPS, STEP_TABLE } from './steps';
 
 const MARK = { pending: '·', running: '▶', completed: '✓', failed: '✗' } as const;
 const CHECK_MARK: Record<AuditCheckResult['outcome'], string> = { passed: '✓', failed: '✗', skipped: '·', off: '–' };
@@ -9,7 +11,7 @@ const number = (value: number) => value.toLocaleString('en-US');
 export function describeProgress(progress: SegmentationProgress): string {
   const lines = [`**Customer segmentation** — ${progress.status}`, ''];
   // A held run's question comes first: it is what the operator opened the page for.
-  if (progress.status === 'awaiting-operator' && progress.failure?.type === 'AuditHeldError') lines.push(...describeHold(progress), '');
+  if (progress.status === 'awaiting-operator' && progress.failure?.type === AuditHeldError.type) lines.push(...describeHold(progress), '');
   for (const step of STEPS) {
     const { status, seconds, counts, runs } = progress.steps[step];
     const figures = counts
@@ -19,7 +21,7 @@ export function describeProgress(progress: SegmentationProgress): string {
       : '';
     const time = seconds !== undefined ? ` in ${seconds.toFixed(1)}s` : '';
     const again = runs !== undefined && runs > 1 ? ` (run ${runs} times)` : '';
-    lines.push(`- ${MARK[status]} ${STEP_TITLES[step]}${time}${again}${figures ? `: ${figures}` : ''}`);
+    lines.push(`- ${MARK[status]} ${STEP_TABLE[step].title}${time}${again}${figures ? `: ${figures}` : ''}`);
   }
   for (const file of progress.files ?? []) {
     lines.push('', `Read \`${file.file}\` (${number(file.size)} bytes, sha256 ${file.sha256.slice(0, 12)}…; sheets ${file.sheets.join(', ')})`);
@@ -32,7 +34,7 @@ export function describeProgress(progress: SegmentationProgress): string {
     lines.push('', `${number(customers)} customers: ${number(low)} Low Frequency, ${number(high)} High Frequency`);
     lines.push(published ? 'Published to customer_segments.' : `Not published: run ${supersededBy} holds newer data (or the same, started later) and stays published.`);
   }
-  if (progress.status === 'awaiting-operator' && progress.failure?.type === 'AuditHeldError') {
+  if (progress.status === 'awaiting-operator' && progress.failure?.type === AuditHeldError.type) {
     // Said at the top.
   } else if (progress.status === 'awaiting-operator' && progress.failure) {
     const { step, type, message, retryFrom } = progress.failure;

@@ -6,7 +6,7 @@
  * the validator turns away a decision the run cannot take, so the sender learns at once.
  */
 import { defineUpdate } from '@temporalio/workflow';
-import type { StepName } from './segmentation-progress';
+import type { StepName } from './steps';
 
 export type OperatorAction = 'retry' | 'abort' | 'approve';
 

@@ -3,9 +3,10 @@
  * `{"file": "online-retail.xlsx"}`, or what a schedule passes. Every field but the workbook has
  * a default.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import type { ApplicationFailure } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { AuditSettingProblem, resolveAuditLimits, type AuditInput, type AuditLimits } from '../lib/audit/audit-checks';
+import { InvalidInputError } from '../lib/errors';
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../lib/segmentation/frequency-category';
 
 export type WorkbookReaderKind = 'fast' | 'exceljs';
@@ -162,10 +163,5 @@ function duration(field: string, value: unknown): number {
 }
 
 function invalid(field: string, problem: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'InvalidInputError',
-    message: `input field "${field}" ${problem}`,
-    nonRetryable: true,
-    details: [{ field }],
-  });
+  return new InvalidInputError(field, problem).toFailure();
 }

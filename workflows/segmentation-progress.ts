@@ -5,22 +5,10 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { AuditReport } from '../lib/audit/audit-checks';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
+import { STEPS, type StepName } from './steps';
 
-/** Write, audit, publish: the run writes its own rows, checks them, compares them with what is published, then publishes. */
-export const STEPS = ['load', 'aggregate', 'publish', 'classify', 'reconcile', 'audit', 'publication'] as const;
-export type StepName = (typeof STEPS)[number];
-/** Runs recorded before the audit step: reconcile published, and there was no audit. */
-export const STEPS_BEFORE_AUDIT: readonly StepName[] = ['load', 'aggregate', 'publish', 'classify', 'reconcile'];
-
-export const STEP_TITLES: Record<StepName, string> = {
-  load: 'Load and clean the workbook',
-  aggregate: 'Aggregate unique invoices',
-  publish: 'Publish purchase counts to Kafka',
-  classify: 'Consume and classify',
-  reconcile: 'Reconcile published, consumed and written',
-  audit: 'Audit against the published result',
-  publication: 'Publish to customer_segments',
-};
+/** The steps are named by the step table (steps.ts); exported here too for the code that reads a run's progress. */
+export type { StepName };
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed';
 

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { rootCause } from '@temporalio/common';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { relativeToDataDir } from '../../lib/data-dir';
 import { customerSegmentation } from '../../workflows';
@@ -180,7 +181,7 @@ export function toOutcome(workflowId: string, config: AppConfig, finished: { pro
       error: progress.error,
     };
   }
-  const error = finished.error instanceof WorkflowFailedError ? failureMessage(finished.error) : String(finished.error);
+  const error = finished.error instanceof WorkflowFailedError ? (rootCause(finished.error.cause) ?? finished.error.message) : String(finished.error);
   const cancelled = finished.error instanceof WorkflowFailedError && /cancel/i.test(finished.error.cause?.name ?? '');
   return { workflowId, status: cancelled ? 'cancelled' : 'failed', error, temporalUi };
 }
@@ -188,12 +189,6 @@ export function toOutcome(workflowId: string, config: AppConfig, finished: { pro
 export function exitCode(outcome: RunOutcome): number {
   if (outcome.status === 'completed' || outcome.status === 'superseded') return EXIT.ok;
   return outcome.status === 'awaiting-operator' ? EXIT.awaitingOperator : EXIT.failed;
-}
-
-export function failureMessage(error: WorkflowFailedError): string {
-  let current: Error | undefined = error.cause;
-  while (current?.cause instanceof Error) current = current.cause;
-  return current?.message ?? error.message;
 }
 
 export function printOutcome(outcome: RunOutcome, json?: boolean): void {
