@@ -12,7 +12,7 @@ import type { SegmentationActivities } from '../../activities';
 import { InvalidInputError, PublishedRangeGoneError, ReconciliationError, StagingMissingError, WorkbookChangedError } from '../../lib/errors';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
-import { STEPS, type StepName } from '../../workflows/segmentation-progress';
+import { STEPS, type StepName } from '../../workflows/steps';
 import { stubActivities, type ActivityName, type StubActivities } from '../support/stub-activities';
 import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
 
