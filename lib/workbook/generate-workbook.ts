@@ -2,19 +2,19 @@
  * Writes a workbook shaped like the UCI "Online Retail" export, dirt included, so the demo works
  * without the real file and tests can check the pipeline against figures known in advance.
  *
- * The expected figures come from the generator's own ground truth (the values it meant to write,
- * before they were rendered as text, padded with spaces and so on), never from reading the file
- * back: a reader bug must not be able to agree with itself.
+ * The expected figures come from the generator's own ground truth: why it drew each row (a guest,
+ * a cancellation, a soiled quantity or price), never from reading the file back or from the
+ * project's cleaning and counting code. A bug in the reader or in those rules must not be able to
+ * agree with itself.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ExcelJS from 'exceljs';
-import { PurchaseCounter, type PurchaseSummary } from '../aggregation/purchase-counter';
-import { cleanTransaction } from '../cleaning/clean-transaction';
-import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cleaning/data-quality-report';
-import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
+import type { PurchaseSummary } from '../aggregation/purchase-counter';
+import type { DataQualityReport } from '../cleaning/data-quality-report';
+import type { DropReason } from '../cleaning/drop-reason';
 import { SeededRandom } from './seeded-random';
 import { TRANSACTION_COLUMNS } from './transaction-columns';
 import { EXCEL_MAX_ROWS } from './workbook-limits';
@@ -37,6 +37,8 @@ export interface GenerateWorkbookOptions {
    */
   lastRowsOnly?: number;
   blankCustomerIds?: boolean;
+  /** Called with the (CustomerID, InvoiceNo) of every row the rules keep, for a test that needs the per-customer truth. */
+  onKeptRow?: (customerId: number, invoiceNo: string) => void;
 }
 
 /** How many of each kind of dirt were written, so a test can check the reader met every kind. */
@@ -104,6 +106,8 @@ const MEAN_LINES_PER_INVOICE = 20;
 const MAX_ZIP_BACKLOG_BYTES = 1024 * 1024;
 /** Invoices go to customer floor(n * u^2): a few customers buy often, most buy once or twice. */
 const CUSTOMER_SKEW = 2;
+/** DESIGN.md: more than 5 distinct invoices is High Frequency. Restated here, not imported, on purpose. */
+const HIGH_FREQUENCY_ABOVE = 5;
 
 const COUNTRIES = ['France', 'Germany', 'EIRE', 'Spain', 'Netherlands', 'Belgium', 'Switzerland', 'Portugal', 'Australia', 'Norway'];
 const QUANTITIES = [1, 1, 2, 2, 3, 4, 6, 6, 8, 10, 12, 12, 12, 24, 24, 36, 48, 72, 96, 144];
@@ -138,8 +142,10 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
   const random = new SeededRandom(seed);
   const customers = makeCustomers(random, customerCount);
   const products = makeProducts(random, Math.min(4000, Math.max(50, Math.round(rows / 130))));
-  const report = emptyDataQualityReport();
-  const purchases = new PurchaseCounter();
+  const rowsDropped: Record<DropReason, number> = { missingCustomerId: 0, missingInvoiceNo: 0, cancellation: 0, nonPositiveQuantity: 0, nonPositiveUnitPrice: 0 };
+  let rowsRead = 0;
+  let rowsKept = 0;
+  const invoicesByCustomer = new Map<number, Set<string>>();
   const dirt = noDirt();
 
   /** A number as an export might store it as text: sometimes with stray spaces. */
@@ -201,25 +207,36 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
         // Drawn as always, so the rows that are written are exactly the full export's last ones.
         const omitted = written < firstWrittenRow;
         const product = products[Math.floor(products.length * random.next() ** 1.5)];
-        let quantity = random.pick(QUANTITIES);
-        if (isCancellation) quantity = -quantity;
-        else if (random.chance(NEGATIVE_QUANTITY_RATE)) {
-          quantity = -quantity;
-          dirt.negativeQuantitiesOnNormalInvoices += 1;
-        }
-        let unitPrice = product.unitPrice;
-        if (random.chance(ZERO_PRICE_RATE)) {
+        let quantity = random.pick(QUANTITIES); // never 0: only the soiled ones are not positive
+        const soiledQuantity = !isCancellation && random.chance(NEGATIVE_QUANTITY_RATE);
+        if (isCancellation || soiledQuantity) quantity = -quantity;
+        if (soiledQuantity) dirt.negativeQuantitiesOnNormalInvoices += 1;
+        let unitPrice = product.unitPrice; // never 0: only the soiled ones are
+        const zeroPrice = random.chance(ZERO_PRICE_RATE);
+        if (zeroPrice) {
           unitPrice = 0;
           dirt.zeroUnitPrices += 1;
         }
 
         const customerId = options.blankCustomerIds ? null : (customer?.id ?? null);
-        // The ground truth: what the reader should decode from this row, whatever its cells look like.
-        const result = cleanTransaction({ invoiceNo, customerId, quantity, unitPrice });
+        // The ground truth: why this row was drawn dirty, named by the first of the seed's rules it
+        // breaks (a cancellation's quantities are negative too, but it counts as a cancellation).
+        // Every invoice has a number, so none is dropped for a missing one.
+        const dropReason: DropReason | undefined =
+          customerId === null ? 'missingCustomerId'
+          : isCancellation ? 'cancellation'
+          : soiledQuantity ? 'nonPositiveQuantity'
+          : zeroPrice ? 'nonPositiveUnitPrice'
+          : undefined;
         if (!omitted) {
-          countRow(report, result);
-          if (result.kept) {
-            purchases.add(result.customerId, result.invoiceNo);
+          rowsRead += 1;
+          if (dropReason !== undefined) rowsDropped[dropReason] += 1;
+          else {
+            rowsKept += 1;
+            let invoices = invoicesByCustomer.get(customerId!);
+            if (invoices === undefined) invoicesByCustomer.set(customerId!, (invoices = new Set()));
+            invoices.add(invoiceNo);
+            options.onKeptRow?.(customerId!, invoiceNo);
             newestInvoiceTime = Math.max(newestInvoiceTime, invoiceTime);
           }
           if (customerId === null) dirt.rowsWithoutCustomerId += 1;
@@ -279,7 +296,13 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
     throw error;
   }
   const newestInvoiceDate = newestInvoiceTime > 0 ? new Date(newestInvoiceTime).toISOString().slice(0, 19) : undefined;
-  return { ...report, ...purchases.summary(DEFAULT_FREQUENCY_THRESHOLD), newestInvoiceDate, dirt, sheets };
+  const purchases: PurchaseSummary = { customers: invoicesByCustomer.size, low: 0, high: 0, purchases: 0 };
+  for (const invoices of invoicesByCustomer.values()) {
+    purchases.purchases += invoices.size;
+    if (invoices.size > HIGH_FREQUENCY_ABOVE) purchases.high += 1;
+    else purchases.low += 1;
+  }
+  return { rowsRead, rowsKept, rowsDropped, ...purchases, newestInvoiceDate, dirt, sheets };
 }
 
 /**
