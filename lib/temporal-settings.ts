@@ -14,8 +14,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
+import type { ClientConfigProfile, ConfigDataSource } from '@temporalio/envconfig';
 import { Secret } from './secret';
+
+/**
+ * Loaded when the settings are read, not when lib/config.ts is imported: envconfig brings
+ * @temporalio/common (0.1 s), which `segment --help` would otherwise pay for.
+ */
+const envconfig = () => require('@temporalio/envconfig') as typeof import('@temporalio/envconfig');
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -99,7 +105,7 @@ export function loadTemporalSettings(env: Environment): TemporalSettings {
 
 /** The options both Temporal connections (the CLI's Connection, the worker's NativeConnection) take; certificates are read now. */
 export function connectionOptions(settings: TemporalSettings) {
-  return toClientOptions(toProfile(settings)).connectionOptions;
+  return envconfig().toClientOptions(toProfile(settings)).connectionOptions;
 }
 
 /** Back to the SDK's own shape, secrets revealed only here, on their way to the connection. */
@@ -150,7 +156,7 @@ function readProfile(variables: Record<string, string>): ClientConfigProfile {
   if (file !== undefined && !fs.existsSync(file)) throw new Error(`TEMPORAL_CONFIG_FILE names ${path.resolve(file)}, which does not exist`);
   try {
     // Strict: a misspelt key in the profile file fails at start instead of being ignored.
-    return loadClientConfigProfile({ overrideEnvVars: variables, configFileStrict: true });
+    return envconfig().loadClientConfigProfile({ overrideEnvVars: variables, configFileStrict: true });
   } catch (error) {
     // envconfig's own messages name keys and profiles only; a TOML syntax error's message also
     // quotes the lines around it (an api_key, perhaps), so only its first line and position are kept.
