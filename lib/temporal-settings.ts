@@ -9,8 +9,8 @@
  *   3. the profile in the file
  *   4. the local dev server's defaults (127.0.0.1:7233, namespace "default", no TLS)
  *
- * The environment comes in as an argument (lib/config.ts passes it): nothing here reads
- * process.env. API keys, key contents and gRPC headers are kept in Secrets, never logged.
+ * The environment comes in as an argument (lib/config.ts passes it), also to envconfig, which
+ * would otherwise read the process's own. API keys, key contents and gRPC headers are kept in Secrets, never logged.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -68,14 +68,15 @@ export function loadTemporalSettings(env: Environment): TemporalSettings {
   const apiKey = profile.apiKey;
   const tls = profile.tls;
   if (tls?.disabled) {
-    if (apiKey) throw new Error('TEMPORAL_API_KEY is sent only over TLS: leave TEMPORAL_TLS unset or true');
+    const off = 'TLS is off (TEMPORAL_TLS=false, or tls.disabled in the profile)';
+    if (apiKey) throw new Error(`an API key (TEMPORAL_API_KEY, or api_key in the profile) is sent only over TLS, and ${off}`);
     const given = [
       tls.serverCACert && sourceOf('TEMPORAL_TLS_SERVER_CA_CERT_PATH'),
       tls.clientCert && sourceOf('TEMPORAL_TLS_CLIENT_CERT_PATH'),
       tls.clientKey && sourceOf('TEMPORAL_TLS_CLIENT_KEY_PATH'),
       tls.serverName && 'TEMPORAL_TLS_SERVER_NAME',
     ].filter(Boolean);
-    if (given.length) throw new Error(`${given.join(', ')} set but TEMPORAL_TLS is false`);
+    if (given.length) throw new Error(`${given.join(', ')} set but ${off}`);
   }
   const settings: TemporalSettings = {
     address: profile.address?.trim() || TEMPORAL_DEFAULTS.TEMPORAL_ADDRESS,

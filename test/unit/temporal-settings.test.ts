@@ -86,7 +86,7 @@ test('mutual TLS reads the client certificate and key (and a CA) from the files 
   expect(() => loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CERT_FILE: env.TEMPORAL_TLS_CERT_FILE })).toThrow(
     /TEMPORAL_TLS_CERT_FILE is set but not TEMPORAL_TLS_CLIENT_KEY_PATH: a client certificate and its key go together/,
   );
-  expect(() => loadConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA_FILE: env.TEMPORAL_TLS_CA_FILE })).toThrow(/TEMPORAL_TLS_CA_FILE set but TEMPORAL_TLS is false/);
+  expect(() => loadConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA_FILE: env.TEMPORAL_TLS_CA_FILE })).toThrow(/TEMPORAL_TLS_CA_FILE set but TLS is off \(TEMPORAL_TLS=false/);
   expect(() => loadConfig({ TEMPORAL_TLS: 'true', TEMPORAL_TLS_CA_FILE: path.join(dir, 'missing') })).toThrow(/TEMPORAL_TLS_CA_FILE names .*missing, which does not exist/);
   expect(() => loadConfig({ TEMPORAL_TLS: 'yes' })).toThrow(/TEMPORAL_TLS must be true or false/);
   // As in envconfig (and a profile's [tls] table), a certificate alone turns TLS on.
