@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     await connection.close();
     await admin.query(`DROP DATABASE ${mysql.escapeId(config.mysql.database)}`);
     await admin.end();
-    const kafka = await connectKafkaAdmin(config.kafkaBrokers, 'bench-cleanup');
+    const kafka = await connectKafkaAdmin(config.kafkaBrokers, 'bench-cleanup', config.kafkaSecurity);
     await kafka.deleteTopics({ topics: [config.kafkaTopic] });
     await kafka.disconnect();
   }

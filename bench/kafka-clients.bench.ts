@@ -27,7 +27,7 @@ import { CompressionTypes, Partitioners } from 'kafkajs';
 import { decodePurchaseCount, encodePurchaseCount, RUN_ID_HEADER } from '../activities/purchase-count-message';
 import { kafkaBrokers } from '../infra/stack/kafka-broker';
 import { loadStackSettings } from '../infra/stack/stack-settings';
-import { loadConfig, PROJECT_ROOT } from '../lib/config';
+import { loadConfig, PROJECT_ROOT, type KafkaSecurity } from '../lib/config';
 import { connectKafkaAdmin, ensureTopic, kafkaClient } from '../lib/kafka';
 import { consumerPerformance, producerPerformance } from './scale/kafka-perf-tools';
 
@@ -80,8 +80,8 @@ function check(value: Buffer | string | null, runId: string | undefined): void {
   decodePurchaseCount(typeof value === 'string' ? Buffer.from(value) : value);
 }
 
-function kafkajsVariant(brokers: string[]): Variant {
-  const kafka = kafkaClient(brokers, 'bench-kafkajs');
+function kafkajsVariant(brokers: string[], security: KafkaSecurity): Variant {
+  const kafka = kafkaClient(brokers, 'bench-kafkajs', security);
   return {
     async produce(topic, messages) {
       // The publish step's producer.
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   const libsDir = path.join(stack.toolsDir, 'kafka', 'libs');
   const require = installClients();
   const variants: Record<Client, Variant> = {
-    kafkajs: kafkajsVariant(brokers),
+    kafkajs: kafkajsVariant(brokers, config.kafkaSecurity),
     confluent: confluentVariant(require, brokers),
     platformatic: platformaticVariant(require, brokers),
   };
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     return Buffer.byteLength(sample.key) + Buffer.byteLength(sample.value) + RUN_ID_HEADER.length + RUN_ID.length;
   })();
 
-  const admin = await connectKafkaAdmin(brokers, 'bench-clients');
+  const admin = await connectKafkaAdmin(brokers, 'bench-clients', config.kafkaSecurity);
   const topics: string[] = [];
   const newTopic = async () => {
     const topic = `bench-clients-${randomBytes(4).toString('hex')}`;

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const migrations = createDatabase(config.mysqlMigration);
   await migrateToLatest(migrations).finally(() => migrations.destroy());
   const db = createDatabase(config.mysql);
-  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'scale-bench');
+  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'scale-bench', config.kafkaSecurity);
   await ensureTopic(admin, config.kafkaTopic, PARTITIONS);
   await ensureTopic(admin, anchorTopic, PARTITIONS);
   const connection = await Connection.connect({ address: config.temporalAddress });

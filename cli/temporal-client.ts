@@ -1,6 +1,6 @@
 /** A Temporal client for the CLI, closed by the caller. */
 import { Client, Connection } from '@temporalio/client';
-import { hostOf, loadConfig, setting, temporalConnectionOptions, type AppConfig } from '../lib/config';
+import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 
 export async function connectClient(config: AppConfig = loadConfig()): Promise<{ client: Client; close: () => Promise<void> }> {
   const connection = await Connection.connect(temporalConnectionOptions(config));
@@ -9,6 +9,6 @@ export async function connectClient(config: AppConfig = loadConfig()): Promise<{
 }
 
 export function temporalUiLink(config: AppConfig, workflowId?: string): string {
-  const base = `http://${hostOf(config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}/namespaces/${config.temporalNamespace}/workflows`;
+  const base = `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`;
   return workflowId ? `${base}/${encodeURIComponent(workflowId)}` : base;
 }

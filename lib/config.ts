@@ -1,6 +1,8 @@
 /**
- * Every connection setting comes from the environment, in this one place, with the defaults the
- * docs/configuration.md, .env.example and docker-compose.yml document. Nothing here logs a secret.
+ * Every setting comes from the environment, and this is the one module that reads it
+ * (process.env): the others take an environment as an argument (the local stack's own settings,
+ * infra/stack/stack-settings.ts; the Temporal connection, lib/temporal-settings.ts). The defaults
+ * are the ones docs/configuration.md, .env.example and docker-compose.yml document. Nothing here logs a secret.
  */
 import fs from 'node:fs';
 import { isIP } from 'node:net';
@@ -8,6 +10,9 @@ import path from 'node:path';
 import { localBrokerAddresses } from './local-kafka-ports';
 import { DEFAULT_WORKBOOK_LIMITS, type WorkbookLimits } from './workbook/workbook-limits';
 import { Secret } from './secret';
+import { connectionOptions, loadTemporalSettings, TEMPORAL_DEFAULTS, type Environment, type TemporalSettings } from './temporal-settings';
+
+export type { Environment } from './temporal-settings';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
@@ -22,8 +27,13 @@ export interface MysqlSettings {
 }
 
 export interface AppConfig {
+  /** TEMPORAL_ADDRESS, or the profile's address (lib/temporal-settings.ts). */
   temporalAddress: string;
   temporalNamespace: string;
+  /** TLS, an API key and gRPC headers for Temporal (a secured cluster, Temporal Cloud); none for the local dev server. */
+  temporalSecurity: TemporalSecurity;
+  /** Where links to the Temporal Web UI point: http://TEMPORAL_ADDRESS's host:TEMPORAL_UI_PORT. */
+  temporalUiUrl: string;
   taskQueue: string;
   kafkaBrokers: string[];
   kafkaTopic: string;
@@ -39,9 +49,9 @@ export interface AppConfig {
   runLimits: RunLimits;
   /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
   kafkaSecurity: KafkaSecurity;
-  /** TLS and an API key for Temporal (a secured cluster, Temporal Cloud); empty for the local dev server. */
-  temporalSecurity: TemporalSecurity;
 }
+
+export type TemporalSecurity = Pick<TemporalSettings, 'tls' | 'apiKey' | 'grpcMeta'>;
 
 /** The workbook limits that hold for a whole run, not each sheet alone. */
 export type RunLimits = Pick<WorkbookLimits, 'maxRows' | 'maxDecompressedBytes'>;
@@ -54,22 +64,24 @@ export interface StagingRetention {
   keepFailedHours: number;
 }
 
+/**
+ * The app's settings and their defaults. The local stack's own (STACK_DIR, ports) are in
+ * infra/stack/stack-settings.ts; TEMPORAL_UI_PORT and KAFKA_BROKER_COUNT are read by both.
+ */
 export const DEFAULTS = {
-  TEMPORAL_ADDRESS: '127.0.0.1:7233',
-  TEMPORAL_NAMESPACE: 'default',
+  ...TEMPORAL_DEFAULTS,
   TEMPORAL_TASK_QUEUE: 'customer-segmentation',
+  /** The Web UI's port on TEMPORAL_ADDRESS's host: where the CLI's links point, and where the local stack serves it. */
   TEMPORAL_UI_PORT: '8233',
   KAFKA_BROKERS: '127.0.0.1:9092',
   KAFKA_TOPIC: 'purchase-frequency',
   KAFKA_TOPIC_PARTITIONS: '6',
-  KAFKA_CONTROLLER_PORT: '9093',
   MYSQL_URL: 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation',
   /** The migrations' user: DDL rights on the same database. The worker's MYSQL_URL user has DML only. */
   MYSQL_MIGRATION_URL: 'mysql://segmentation_migrator:segmentation_migrator@127.0.0.1:3306/segmentation',
   DATA_DIR: path.join(PROJECT_ROOT, 'data'),
   STAGING_KEEP_FINISHED_RUNS: '3',
   STAGING_KEEP_FAILED_HOURS: '168',
-  STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
   /** Brokers the local stack runs; with more than one, clients bootstrap from all of them. */
   KAFKA_BROKER_COUNT: '1',
   KAFKA_SSL: 'false',
@@ -80,15 +92,23 @@ export const DEFAULTS = {
 
 type SettingName = keyof typeof DEFAULTS;
 
-export function setting(name: SettingName, env: NodeJS.ProcessEnv = process.env): string {
+/** The process's environment, for a module that takes one (the local stack's settings, a child process): read here only. */
+export function processEnvironment(): Environment {
+  return process.env;
+}
+
+export function setting(name: SettingName, env: Environment = process.env): string {
   const value = env[name]?.trim();
   return value ? value : DEFAULTS[name];
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(env: Environment = process.env): AppConfig {
+  const { address, namespace, ...temporalSecurity } = loadTemporalSettings(env);
   return {
-    temporalAddress: setting('TEMPORAL_ADDRESS', env),
-    temporalNamespace: setting('TEMPORAL_NAMESPACE', env),
+    temporalAddress: address,
+    temporalNamespace: namespace,
+    temporalSecurity,
+    temporalUiUrl: `http://${hostOf(address)}:${positiveInteger('TEMPORAL_UI_PORT', env)}`,
     taskQueue: setting('TEMPORAL_TASK_QUEUE', env),
     kafkaBrokers: kafkaBrokerAddresses(env),
     kafkaTopic: setting('KAFKA_TOPIC', env),
@@ -105,7 +125,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxDecompressedBytes: positiveInteger('WORKBOOK_MAX_DECOMPRESSED_BYTES', env),
     },
     kafkaSecurity: loadKafkaSecurity(env),
-    temporalSecurity: loadTemporalSecurity(env),
   };
 }
 
@@ -141,7 +160,7 @@ export interface MysqlTls {
 }
 
 /** Reads MYSQL_SSL_MODE, MYSQL_SSL_CA, MYSQL_SSL_CERT and MYSQL_SSL_KEY; a contradictory set fails here, naming variables only. */
-export function loadMysqlTls(env: NodeJS.ProcessEnv = process.env): MysqlTls | undefined {
+export function loadMysqlTls(env: Environment = process.env): MysqlTls | undefined {
   const mode = setting('MYSQL_SSL_MODE', env).toLowerCase() as MysqlSslMode;
   if (!MYSQL_SSL_MODES.includes(mode)) {
     const hint = mode === ('preferred' as string) ? ' (preferred may fall back to plaintext: use required)' : '';
@@ -202,7 +221,7 @@ export function hostOf(address: string): string {
   return address.slice(0, address.lastIndexOf(':'));
 }
 
-function positiveInteger(name: SettingName, env: NodeJS.ProcessEnv): number {
+function positiveInteger(name: SettingName, env: Environment): number {
   const value = Number(setting(name, env));
   if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
   return value;
@@ -213,7 +232,7 @@ function positiveInteger(name: SettingName, env: NodeJS.ProcessEnv): number {
  * broker and KAFKA_BROKER_COUNT asks the local stack for several, every local broker, so a run
  * still connects while any one of them is down.
  */
-function kafkaBrokerAddresses(env: NodeJS.ProcessEnv): string[] {
+function kafkaBrokerAddresses(env: Environment): string[] {
   const listed = setting('KAFKA_BROKERS', env).split(',').map((broker) => broker.trim());
   const count = positiveInteger('KAFKA_BROKER_COUNT', env);
   return listed.length === 1 && count > 1 ? localBrokerAddresses(listed[0], count) : listed;
@@ -235,7 +254,7 @@ export interface KafkaSecurity {
 }
 
 /** Reads the Kafka security settings; a half-given one fails here, naming the variable but never its value. */
-export function loadKafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSecurity {
+export function loadKafkaSecurity(env: Environment = process.env): KafkaSecurity {
   const security: KafkaSecurity = {};
   const mechanism = optionalSetting('KAFKA_SASL_MECHANISM', env)?.toLowerCase();
   if (mechanism !== undefined) {
@@ -271,57 +290,19 @@ export function loadKafkaSecurity(env: NodeJS.ProcessEnv = process.env): KafkaSe
   return security;
 }
 
-/**
- * How the worker and the CLI reach a Temporal frontend that is not the local dev server: TLS
- * (TEMPORAL_TLS=true), with a client certificate and key when the server asks for one
- * (TEMPORAL_TLS_CERT_FILE, TEMPORAL_TLS_KEY_FILE: Temporal Cloud's mTLS), a CA of its own
- * (TEMPORAL_TLS_CA_FILE), or an API key (TEMPORAL_API_KEY, Temporal Cloud's other way; implies TLS).
- */
-export interface TemporalSecurity {
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
-  apiKey?: Secret;
-}
-
-export function loadTemporalSecurity(env: NodeJS.ProcessEnv = process.env): TemporalSecurity {
-  const apiKey = optionalSetting('TEMPORAL_API_KEY', env);
-  const tlsSetting = (optionalSetting('TEMPORAL_TLS', env) ?? (apiKey ? 'true' : 'false')).toLowerCase();
-  if (tlsSetting !== 'true' && tlsSetting !== 'false') throw new Error('TEMPORAL_TLS must be true or false');
-  if (apiKey && tlsSetting === 'false') throw new Error('TEMPORAL_API_KEY is sent only over TLS: leave TEMPORAL_TLS unset or true');
-  const files = {
-    caFile: optionalFile('TEMPORAL_TLS_CA_FILE', env),
-    certFile: optionalFile('TEMPORAL_TLS_CERT_FILE', env),
-    keyFile: optionalFile('TEMPORAL_TLS_KEY_FILE', env),
-  };
-  if (Boolean(files.certFile) !== Boolean(files.keyFile)) throw new Error('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE go together: set both or neither');
-  const security: TemporalSecurity = {};
-  if (tlsSetting === 'true') security.tls = Object.fromEntries(Object.entries(files).filter(([, file]) => file !== undefined));
-  else if (Object.values(files).some(Boolean)) throw new Error('TEMPORAL_TLS_* files set but TEMPORAL_TLS is not true');
-  if (apiKey) security.apiKey = new Secret(apiKey);
-  return security;
-}
-
-/** The connection options both Temporal clients (the CLI's and the worker's native one) take. */
-export function temporalConnectionOptions(config: Pick<AppConfig, 'temporalAddress' | 'temporalSecurity'>) {
-  const { tls, apiKey } = config.temporalSecurity;
-  const read = (file?: string) => (file ? fs.readFileSync(file) : undefined);
-  return {
-    address: config.temporalAddress,
-    tls: tls && {
-      serverRootCACertificate: read(tls.caFile),
-      clientCertPair: tls.certFile && tls.keyFile ? { crt: read(tls.certFile)!, key: read(tls.keyFile)! } : undefined,
-    },
-    apiKey: apiKey?.reveal(),
-  };
+/** The connection options both Temporal clients (the CLI's Connection, the worker's NativeConnection) take. */
+export function temporalConnectionOptions(config: Pick<AppConfig, 'temporalAddress' | 'temporalNamespace' | 'temporalSecurity'>) {
+  return connectionOptions({ address: config.temporalAddress, namespace: config.temporalNamespace, ...config.temporalSecurity });
 }
 
 /** A setting without a default: undefined when unset or blank. */
-function optionalSetting(name: string, env: NodeJS.ProcessEnv): string | undefined {
+function optionalSetting(name: string, env: Environment): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
 }
 
 /** A file a setting names, checked now so a typo fails at start rather than at the first connection. */
-function optionalFile(name: string, env: NodeJS.ProcessEnv): string | undefined {
+function optionalFile(name: string, env: Environment): string | undefined {
   const file = optionalSetting(name, env);
   if (file === undefined) return undefined;
   const resolved = path.resolve(file);

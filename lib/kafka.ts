@@ -2,19 +2,19 @@
 import fs from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type SASLOptions } from 'kafkajs';
-import { loadKafkaSecurity, type KafkaSecurity } from './config';
+import type { KafkaSecurity } from './config';
 
 /**
  * Every Kafka client of the project is made here, so SASL and TLS apply to all of them (worker,
- * stack probes, tests). `security` defaults to the environment's settings (KAFKA_SASL_*,
- * KAFKA_SSL*): a caller that forgets to pass it still authenticates like the rest.
+ * stack probes, tests). `security` (the config's kafkaSecurity: KAFKA_SASL_*, KAFKA_SSL*) is
+ * required, so no client can be made that forgets to authenticate like the rest.
  *
  * kafkajs logs every retriable hiccup (a group coordinator still loading on a fresh broker) at
  * ERROR, though it retries them itself. Silenced here: a failure that survives kafkajs's own
  * retries is thrown, and Temporal shows it on the activity (last failure, attempt count). kafkajs
  * never puts the password in its errors (tested in test/integration/kafka-broker.test.ts).
  */
-export function kafkaClient(brokers: string[], clientId: string, security: KafkaSecurity = loadKafkaSecurity()): Kafka {
+export function kafkaClient(brokers: string[], clientId: string, security: KafkaSecurity): Kafka {
   return new Kafka({
     clientId,
     brokers,
@@ -27,7 +27,7 @@ export function kafkaClient(brokers: string[], clientId: string, security: Kafka
   });
 }
 
-export async function connectKafkaAdmin(brokers: string[], clientId: string, security?: KafkaSecurity): Promise<Admin> {
+export async function connectKafkaAdmin(brokers: string[], clientId: string, security: KafkaSecurity): Promise<Admin> {
   const admin = kafkaClient(brokers, clientId, security).admin();
   await admin.connect();
   return admin;

@@ -4,7 +4,7 @@
  * runs with how they ended.
  */
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import { hostOf, setting, type AppConfig } from '../../lib/config';
+import type { AppConfig } from '../../lib/config';
 import { fillDatePlaceholders } from '../../lib/workbook-file-pattern';
 import { SEGMENTATION_STATUS } from '../../lib/search-attributes';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
@@ -110,5 +110,5 @@ export function printScheduleView(view: ScheduleView): void {
 }
 
 export function temporalUiScheduleLink(config: AppConfig, scheduleId: string): string {
-  return `http://${hostOf(config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}/namespaces/${config.temporalNamespace}/schedules/${encodeURIComponent(scheduleId)}`;
+  return `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/schedules/${encodeURIComponent(scheduleId)}`;
 }

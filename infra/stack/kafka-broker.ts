@@ -33,7 +33,7 @@ function kafkaBroker(settings: StackSettings, node: KafkaNode): StackServer {
   const dataDir = path.join(nodeDir, 'data');
   const propertiesFile = path.join(nodeDir, 'server.properties');
   const proc = managedProcess(settings.stackDir, node.name);
-  const java = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+  const { java } = settings.kafka;
   const classpath = `${libsDir}/*`;
 
   return {

@@ -47,7 +47,7 @@ export function startDetached(
   // detached + its own session: the server outlives the CLI or jest process that started it.
   const child = spawn(command, args, {
     cwd: options.cwd,
-    env: options.env ?? process.env,
+    env: options.env, // none given: this process's environment (spawn's default)
     detached: true,
     stdio: ['ignore', log, log],
   });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import type { MysqlSettings } from '../../lib/config';
+import { processEnvironment, type MysqlSettings } from '../../lib/config';
 import { grantWorkerTables, WORKER_TABLE_PRIVILEGES, workerRole } from '../../lib/worker-grants';
 import { managedProcess, startDetached, type ManagedProcess } from './managed-process';
 import { commandExists, runCommand } from './run-command';
@@ -40,7 +40,7 @@ export function mysqlServer(settings: StackSettings): StackServer {
     async install(log) {
       if (await hasMariadb()) return;
       log('mysql: installing mariadb-server-core and mariadb-client with apt-get');
-      const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+      const env = { ...processEnvironment(), DEBIAN_FRONTEND: 'noninteractive' };
       const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
       const apt = (args: string[]) => runCommand(sudo[0] ?? 'apt-get', sudo.length ? ['apt-get', ...args] : args, { env });
       await apt(['update', '-qq']);

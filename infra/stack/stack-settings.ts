@@ -1,6 +1,11 @@
-/** Where the local stack keeps its state and which ports it serves, derived from the app's settings. */
+/**
+ * The local stack's settings (`segment stack`, the tests' servers): where it keeps its state, the
+ * ports it serves and the tools it runs. Its own variables are here (STACK_DEFAULTS); the
+ * addresses it serves on are the app's (lib/config.ts), so the clients find the servers. Only
+ * lib/config.ts reads the process's environment: this module takes it as an argument.
+ */
 import path from 'node:path';
-import { hostOf, loadConfig, portOf, PROJECT_ROOT, setting, type KafkaSecurity, type MysqlSettings } from '../../lib/config';
+import { hostOf, loadConfig, portOf, processEnvironment, PROJECT_ROOT, setting, type Environment, type KafkaSecurity, type MysqlSettings } from '../../lib/config';
 import { localBrokerPort } from '../../lib/local-kafka-ports';
 import { Secret } from '../../lib/secret';
 
@@ -18,10 +23,29 @@ export interface KafkaNode {
   saslPort: number;
 }
 
+/** The stack's own variables, none of which the worker or the CLI's clients read. */
+export const STACK_DEFAULTS = {
+  /** Where `segment stack` keeps the servers' binaries, data and logs. */
+  STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
+  /** KRaft controller port of the first local broker. */
+  KAFKA_CONTROLLER_PORT: '9093',
+} as const;
+
+function stackSetting(name: keyof typeof STACK_DEFAULTS, env: Environment): string {
+  const value = env[name]?.trim();
+  return value ? value : STACK_DEFAULTS[name];
+}
+
 export interface StackSettings {
   stackDir: string;
   toolsDir: string;
-  temporal: { address: string; namespace: string; uiPort: number };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiPort: number;
+    /** TEMPORAL_CLI: a `temporal` binary to run instead of the one the stack installs. */
+    cli?: string;
+  };
   kafka: {
     host: string;
     nodes: KafkaNode[];
@@ -33,6 +57,8 @@ export interface StackSettings {
     saslUser: { username: string; password: Secret };
     topic: string;
     partitions: number;
+    /** The JVM the brokers run on: JAVA_HOME's, or `java` on the PATH. */
+    java: string;
   };
   mysql: MysqlSettings;
   mysqlMigration: MysqlSettings;
@@ -40,9 +66,10 @@ export interface StackSettings {
 
 export const LOCAL_SASL_USER = 'segmentation';
 
-export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSettings {
+export function loadStackSettings(env: Environment = processEnvironment()): StackSettings {
   const config = loadConfig(env);
-  const stackDir = path.resolve(PROJECT_ROOT, setting('STACK_DIR', env));
+  const stackDir = path.resolve(PROJECT_ROOT, stackSetting('STACK_DIR', env));
+  const javaHome = env.JAVA_HOME?.trim();
   // The first address KAFKA_BROKERS names is broker 1's plaintext listener; the rest follow from it.
   const firstBroker = setting('KAFKA_BROKERS', env).split(',')[0].trim();
   const host = hostOf(firstBroker);
@@ -54,6 +81,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
       address: config.temporalAddress,
       namespace: config.temporalNamespace,
       uiPort: Number(setting('TEMPORAL_UI_PORT', env)),
+      cli: env.TEMPORAL_CLI?.trim() || undefined,
     },
     kafka: {
       host,
@@ -66,6 +94,7 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
       },
       topic: config.kafkaTopic,
       partitions: config.kafkaTopicPartitions,
+      java: javaHome ? path.join(javaHome, 'bin', 'java') : 'java',
     },
     mysql: config.mysql,
     mysqlMigration: config.mysqlMigration,
@@ -73,10 +102,10 @@ export function loadStackSettings(env: NodeJS.ProcessEnv = process.env): StackSe
 }
 
 /** The brokers KAFKA_BROKER_COUNT asks for, on the ports lib/local-kafka-ports.ts lays out. */
-function kafkaNodes(env: NodeJS.ProcessEnv, host: string, firstClientPort: number): KafkaNode[] {
+function kafkaNodes(env: Environment, host: string, firstClientPort: number): KafkaNode[] {
   const count = Number(setting('KAFKA_BROKER_COUNT', env));
   if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error('KAFKA_BROKER_COUNT must be a whole number from 1 to 9');
-  const firstControllerPort = Number(setting('KAFKA_CONTROLLER_PORT', env));
+  const firstControllerPort = Number(stackSetting('KAFKA_CONTROLLER_PORT', env));
   // Default: the port after the controller's, so each broker's three ports sit side by side.
   const firstSaslPort = Number(env.KAFKA_SASL_PORT?.trim() || firstControllerPort + 1);
   if (!Number.isInteger(firstSaslPort) || firstSaslPort <= 0) throw new Error('KAFKA_SASL_PORT must be a port number');

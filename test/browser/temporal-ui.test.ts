@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hostOf, setting } from '../../lib/config';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker, type SegmentationWorker } from '../../workers/segmentation-worker';
@@ -55,7 +54,7 @@ beforeAll(async () => {
   }
   expected = await generateWorkbook({ outPath: path.join(dataDir, 'online-retail.xlsx'), rows: 20_000, seed: 5 });
   browser = await launchChromium();
-  ui = new TemporalUi(await browser.context.newPage(), `http://${hostOf(env.config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}`, env.config.temporalNamespace);
+  ui = new TemporalUi(await browser.context.newPage(), env.config.temporalUiUrl, env.config.temporalNamespace);
 });
 
 afterAll(async () => {

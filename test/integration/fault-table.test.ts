@@ -140,7 +140,7 @@ const crash = (server: 'kafka' | 'mysql'): Scenario['fault'] => async (context) 
 
 /** Messages in the run's topic: publish's work done, readable while Temporal is down. */
 async function messagesInTopic(env: TestEnvironment): Promise<number> {
-  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'fault-table-probe');
+  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'fault-table-probe', env.config.kafkaSecurity);
   try {
     if (!(await admin.listTopics()).includes(env.config.kafkaTopic)) return 0; // created by the first publish
     return (await admin.fetchTopicOffsets(env.config.kafkaTopic)).reduce((sum, { high }) => sum + Number(high), 0);

@@ -38,13 +38,13 @@ async function roundTrip(kafka: Kafka, topic: string): Promise<{ key: string; va
 
 test('a message produced with kafkajs is consumed back', async () => {
   const topic = `kafka-broker-test-${randomUUID()}`;
-  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin', config.kafkaSecurity);
   try {
     await ensureTopic(admin, topic, 3);
     await ensureTopic(admin, topic, 3); // a second call is a no-op
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(metadata.topics[0].partitions).toHaveLength(3);
-    expect(await roundTrip(kafkaClient(config.kafkaBrokers, 'kafka-test'), topic)).toEqual({ key: '12748', value: 'hello', runId: 'r1' });
+    expect(await roundTrip(kafkaClient(config.kafkaBrokers, 'kafka-test', config.kafkaSecurity), topic)).toEqual({ key: '12748', value: 'hello', runId: 'r1' });
   } finally {
     await admin.deleteTopics({ topics: [topic] });
     await admin.disconnect();
@@ -52,7 +52,7 @@ test('a message produced with kafkajs is consumed back', async () => {
 });
 
 test('the application topic exists with its partitions', async () => {
-  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+  const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin', config.kafkaSecurity);
   try {
     const metadata = await admin.fetchTopicMetadata({ topics: [config.kafkaTopic] });
     expect(metadata.topics[0].partitions).toHaveLength(config.kafkaTopicPartitions);
@@ -75,12 +75,12 @@ describe('the SASL/PLAIN listener', () => {
   const topic = `kafka-sasl-test-${randomUUID()}`;
 
   beforeAll(async () => {
-    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin', config.kafkaSecurity);
     await ensureTopic(admin, topic, 1).finally(() => admin.disconnect());
   });
 
   afterAll(async () => {
-    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin');
+    const admin = await connectKafkaAdmin(config.kafkaBrokers, 'kafka-test-admin', config.kafkaSecurity);
     await admin.deleteTopics({ topics: [topic] }).finally(() => admin.disconnect());
   });
 

@@ -65,7 +65,7 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
   const expected = await generateWorkbook({ outPath: path.join(dataDir, 'cluster.xlsx'), rows: 50_000, seed: 11 });
 
   // The topic as the stack would make it on this cluster: three replicas, two must have each write.
-  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test');
+  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test', cluster!.kafka.security);
   try {
     await ensureTopic(admin, config.kafkaTopic, config.kafkaTopicPartitions);
     const { topics } = await admin.fetchTopicMetadata({ topics: [config.kafkaTopic] });
@@ -149,7 +149,7 @@ async function isPending(handle: WorkflowHandle, type: string): Promise<boolean>
 
 /** Until every partition of the topic has all its replicas in sync again (the restarted broker caught up). */
 async function waitForFullReplicas(topic: string): Promise<void> {
-  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test');
+  const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test', cluster!.kafka.security);
   try {
     for (;;) {
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });

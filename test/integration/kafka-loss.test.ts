@@ -110,7 +110,7 @@ async function untilAwaitingOperator(handle: WorkflowHandle, boundMs: number): P
 
 /** An admin client of its own: one made before the topic existed would not know its partitions. */
 async function kafkaAdmin<T>(use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'kafka-loss-test');
+  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'kafka-loss-test', env.config.kafkaSecurity);
   try {
     return await use(admin);
   } finally {

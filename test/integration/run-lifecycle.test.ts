@@ -45,7 +45,7 @@ function withRangeDeletion(activities: SegmentationActivities): SegmentationActi
     ...activities,
     async classifyCustomers(input) {
       if (deleteRangeOf.delete(input.runId)) {
-        const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'retention');
+        const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'retention', env.config.kafkaSecurity);
         await admin.fetchTopicMetadata({ topics: [env.config.kafkaTopic] }); // kafkajs needs it loaded first
         await admin.deleteTopicRecords({
           topic: env.config.kafkaTopic,

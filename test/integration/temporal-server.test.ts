@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { hostOf, loadConfig, setting } from '../../lib/config';
+import { loadConfig, temporalConnectionOptions } from '../../lib/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { greetingWorkflow } from '../fixtures/greeting-workflow';
 
@@ -10,7 +10,7 @@ const config = loadConfig();
 
 test('a workflow and its activity complete on the dev server', async () => {
   const taskQueue = `temporal-server-test-${randomUUID()}`;
-  const workerConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     connection: workerConnection,
     namespace: config.temporalNamespace,
@@ -18,7 +18,7 @@ test('a workflow and its activity complete on the dev server', async () => {
     workflowsPath: require.resolve('../fixtures/greeting-workflow'),
     activities: { greet: async (name: string) => `Hello, ${name}` },
   });
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   try {
     const client = new Client({ connection, namespace: config.temporalNamespace });
     const result = await worker.runUntil(
@@ -32,7 +32,7 @@ test('a workflow and its activity complete on the dev server', async () => {
 });
 
 test('the custom search attributes are registered', async () => {
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   try {
     const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: config.temporalNamespace });
     for (const key of CUSTOM_SEARCH_ATTRIBUTES) expect(Object.keys(customAttributes ?? {})).toContain(key.name);
@@ -42,7 +42,7 @@ test('the custom search attributes are registered', async () => {
 });
 
 test('the Web UI answers', async () => {
-  const response = await fetch(`http://${hostOf(config.temporalAddress)}:${setting('TEMPORAL_UI_PORT')}`);
+  const response = await fetch(config.temporalUiUrl);
   expect(response.status).toBe(200);
   expect(await response.text()).toContain('<html');
 });

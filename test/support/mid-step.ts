@@ -14,7 +14,7 @@ import { progressQuery, type SegmentationProgress, type StepName } from '../../w
 import type { TestEnvironment } from './test-environment';
 
 export async function untilMidStep(env: TestEnvironment, handle: WorkflowHandle, step: StepName, customers: number): Promise<SegmentationProgress> {
-  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'mid-step-probe');
+  const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'mid-step-probe', env.config.kafkaSecurity);
   const messagesInTopic = async () => {
     if (!(await admin.listTopics()).includes(env.config.kafkaTopic)) return 0; // created by the first publish
     return (await admin.fetchTopicOffsets(env.config.kafkaTopic)).reduce((sum, { high }) => sum + Number(high), 0);

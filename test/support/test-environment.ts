@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { stackStatus } from '../../infra/stack/stack';
-import { loadConfig, mysqlConnectionOptions, setting, type AppConfig } from '../../lib/config';
+import { loadConfig, mysqlConnectionOptions, setting, temporalConnectionOptions, type AppConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import type { SegmentationActivities } from '../../activities';
@@ -50,7 +50,7 @@ export async function createTestEnvironment(
   const migrations = createDatabase(config.mysqlMigration);
   await migrateToLatest(migrations).finally(() => migrations.destroy());
 
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const db = createDatabase(config.mysql);
   const workers: SegmentationWorker[] = [];
@@ -81,7 +81,7 @@ export async function createTestEnvironment(
       await Promise.allSettled(runs);
       await db.destroy();
       await connection.close();
-      const kafkaAdmin = await connectKafkaAdmin(config.kafkaBrokers, 'test-cleanup');
+      const kafkaAdmin = await connectKafkaAdmin(config.kafkaBrokers, 'test-cleanup', config.kafkaSecurity);
       await kafkaAdmin.deleteTopics({ topics: [config.kafkaTopic] }).catch(() => undefined);
       await kafkaAdmin.disconnect();
       const root = await mysql.createConnection(mysqlConnectionOptions(base.mysqlMigration));

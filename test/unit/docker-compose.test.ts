@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { KAFKA_VERSION } from '../../infra/stack/kafka-broker';
 import { MIGRATION_PRIVILEGES, WORKER_PRIVILEGES } from '../../infra/stack/mysql-server';
-import { LOCAL_SASL_USER, loadStackSettings } from '../../infra/stack/stack-settings';
+import { LOCAL_SASL_USER, loadStackSettings, STACK_DEFAULTS } from '../../infra/stack/stack-settings';
 import { DEFAULTS, parseMysqlUrl, portOf, PROJECT_ROOT } from '../../lib/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { workerRole } from '../../lib/worker-grants';
@@ -190,12 +190,12 @@ describe('MySQL 8.4 with least privilege', () => {
 
 test('.env.example documents every setting with its default', () => {
   const example = fs.readFileSync(path.join(PROJECT_ROOT, '.env.example'), 'utf8');
-  for (const [name, value] of Object.entries(DEFAULTS)) {
+  for (const [name, value] of Object.entries({ ...DEFAULTS, ...STACK_DEFAULTS })) {
     if (name === 'DATA_DIR' || name === 'STACK_DIR') expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
     else expect(example).toMatch(new RegExp(`^${name}=${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   }
   // Settings without a default are shown commented out.
-  for (const name of ['KAFKA_SASL_PORT', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'MYSQL_SSL_CA', 'MYSQL_SSL_CERT', 'MYSQL_SSL_KEY']) {
+  for (const name of ['TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_PROFILE', 'TEMPORAL_CONFIG_FILE', 'KAFKA_SASL_PORT', 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SSL_CA_FILE', 'KAFKA_SSL_CERT_FILE', 'KAFKA_SSL_KEY_FILE', 'MYSQL_SSL_CA', 'MYSQL_SSL_CERT', 'MYSQL_SSL_KEY']) {
     expect(example).toMatch(new RegExp(`^# ${name}=`, 'm'));
   }
 });

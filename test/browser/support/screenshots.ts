@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { PROJECT_ROOT, setting } from '../../../lib/config';
+import { loadStackSettings } from '../../../infra/stack/stack-settings';
+import { PROJECT_ROOT } from '../../../lib/config';
 
-export const SCREENSHOT_DIR = path.join(path.resolve(PROJECT_ROOT, setting('STACK_DIR')), 'screenshots', 'browser');
+export const SCREENSHOT_DIR = path.join(loadStackSettings().stackDir, 'screenshots', 'browser');
 export const DOCS_DIR = path.join(PROJECT_ROOT, 'docs');
 
 /** Refreshing the docs' pictures: the browser test then also fills the form exactly as docs/operations.md says. */
