@@ -106,7 +106,7 @@ const MEAN_LINES_PER_INVOICE = 20;
 const MAX_ZIP_BACKLOG_BYTES = 1024 * 1024;
 /** Invoices go to customer floor(n * u^2): a few customers buy often, most buy once or twice. */
 const CUSTOMER_SKEW = 2;
-/** DESIGN.md: more than 5 distinct invoices is High Frequency. Restated here, not imported, on purpose. */
+/** ../shared/DESIGN.md: more than 5 distinct invoices is High Frequency. Restated here, not imported, on purpose. */
 const HIGH_FREQUENCY_ABOVE = 5;
 
 const COUNTRIES = ['France', 'Germany', 'EIRE', 'Spain', 'Netherlands', 'Belgium', 'Switzerland', 'Portugal', 'Australia', 'Norway'];

@@ -3,7 +3,7 @@
  * expects never come from the code it checks. Nothing here imports lib/: a bug in the project's
  * reader, cleaning or counting cannot agree with itself through this file.
  *
- * The rules (DESIGN.md, ../shared/data/SOURCE.md): a row is dropped, under the first rule it
+ * The rules (../shared/DESIGN.md, ../shared/data/SOURCE.md): a row is dropped, under the first rule it
  * breaks, for a missing CustomerID, a missing InvoiceNo, a cancellation (InvoiceNo starting with
  * C), a Quantity that is not positive, a UnitPrice that is not positive. A customer's
  * PurchaseCount is the number of distinct InvoiceNo among their kept rows; more than 5 is High
@@ -76,7 +76,7 @@ export async function plainFigures(rows: Iterable<PlainRow> | AsyncIterable<Plai
 
 /**
  * One CSV line split into fields: a field in double quotes may hold commas, and a quote inside it
- * is written twice (SOURCE.md: minimal quoting, no line breaks inside a field).
+ * is written twice (../shared/data/SOURCE.md: minimal quoting, no line breaks inside a field).
  */
 export function splitCsvLine(line: string): string[] {
   const fields: string[] = [];

@@ -42,7 +42,7 @@ describeWithOnlineRetail(
   'the real UCI Online Retail workbook',
   () => {
     it('the plain counter reads the CSV as SOURCE.md measured it', async () => {
-      // SOURCE.md's own checks of the file, made when it was assembled: a parser that split a
+      // ../shared/data/SOURCE.md's own checks of the file, made when it was assembled: a parser that split a
       // quoted description would miss them.
       const reference = await onlineRetailReference();
       expect(reference.rowsRead).toBe(541_909);
