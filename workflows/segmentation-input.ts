@@ -244,7 +244,7 @@ export const INPUT_FIELDS = {
   operatorWait: {
     schema: duration(DEFAULT_OPERATOR_WAIT),
     docs: {
-      default: `\`"${DEFAULT_OPERATOR_WAIT}"\` (a schedule's: \`"12h"\`)`,
+      default: `\`"${DEFAULT_OPERATOR_WAIT}"\``,
       values: 'a duration such as `"24h"` or `"30m"`, or milliseconds',
       meaning: 'how long a run whose step failed for good waits for `retry` or `abort`; `0` fails at once',
     },
