@@ -45,7 +45,7 @@ export function addInputFlags(command: Command, use: InputFlagCommand, purpose =
 }
 
 function inputOption(name: InputFieldName, flag: InputFlag, purpose: string): Option {
-  const option = new Option(flag.flag, typeof flag.help === 'function' ? flag.help(purpose) : flag.help);
+  const option = new Option(flag.flag, typeof flag.help === 'function' ? flag.help(purpose) : (flag.help ?? ''));
   // The flag's value lands in options[name]; inputOfFlags relies on it.
   if (option.attributeName() !== name) throw new Error(`flag ${flag.flag} would set "${option.attributeName()}", not the input field "${name}"`);
   if (flag.required) option.makeOptionMandatory();

@@ -34,8 +34,11 @@ export interface InputFieldDocs {
 export interface InputFlag {
   /** In commander's syntax, e.g. `--chunk-size <n>`. */
   flag: string;
-  /** The help line; a function of what the command does with it (e.g. "to read each night") where that differs. */
-  help: string | ((purpose: string) => string);
+  /**
+   * The help line; a function of what the command does with it (e.g. "to read each night") where
+   * that differs. None for `audit`: its flags and their help are the audit checks' own.
+   */
+  help?: string | ((purpose: string) => string);
   /**
    * How the flag's text becomes the field's value: as it is; several workbook paths (`file` or
    * `files`); a whole number; a duration (`24h`, or digits for milliseconds); one of the readers.
@@ -64,7 +67,7 @@ export const DEFAULT_CLASSIFY_BATCH_SIZE = 5_000;
 /** With backoff from 1 s doubling to a 1-minute ceiling, 20 attempts ride out about 15 minutes of outage. */
 export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
-export const DEFAULT_TIMEZONE = 'UTC';
+const DEFAULT_TIMEZONE = 'UTC';
 const MAX_FILES = 100;
 const TIME_ZONE = /^[A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*$/;
 
@@ -128,7 +131,7 @@ const auditLimits = () =>
 
 const SHEET_HELP = 'worksheet (default: every sheet with a transactions header)';
 const THRESHOLD_HELP = 'Low Frequency is at most this many invoices';
-const AUDIT_FLAG: InputFlag = { flag: '--audit <NAME=VALUE>', help: '', value: 'audit' };
+const AUDIT_FLAG: InputFlag = { flag: '--audit <NAME=VALUE>', value: 'audit' };
 
 /** The fields, in the order the "not a known field" message and the field table list them. */
 export const INPUT_FIELDS = {
