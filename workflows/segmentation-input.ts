@@ -281,7 +281,7 @@ export const INPUT_FIELDS = {
       values: `\`false\`, or an object of checks (${AUDIT_CHECK_NAMES.map((name) => `\`${name}\``).join(', ')})`,
       meaning:
         'the checks before publication, e.g. `{"maxShrinkPercent": 80, "maxMovedPercent": "off"}` (a check left out keeps its default); ' +
-        '`false`: none (see [What a run guarantees](guarantees.md))',
+        '`false`: none (see [the audit](guarantees.md#the-audit-holds-a-bad-night))',
     },
     flags: { run: AUDIT_FLAG, schedule: AUDIT_FLAG },
   },
