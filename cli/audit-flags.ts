@@ -29,7 +29,7 @@ export function addAuditOptions(command: Command): Command {
 }
 
 /** The flags as the input's `audit` field, merged onto `previous` (what a schedule had); undefined: leave as it is. */
-export function auditInputOf(flag: AuditFlag, previous?: AuditInput): AuditInput | undefined {
+export function auditInputOf(flag: AuditFlag, previous?: AuditInput | null): AuditInput | undefined {
   if (flag === false) return false;
   if (flag === undefined || flag.length === 0) return undefined;
   return { ...(previous || {}), ...auditInputOfFlags(flag) };

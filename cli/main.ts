@@ -1,6 +1,6 @@
 /** The `segment` command: one entry point for the stack, the worker and the runs. */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { addAuditOptions } from './audit-flags';
+import { Command, Option } from 'commander';
+import { addInputFlags, wholeNumber } from './input-flags';
 
 // Each command loads its own modules when it runs, so `segment stack status` does not pay for
 // the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
@@ -18,12 +18,6 @@ const load = {
   runs: () => require('./commands/runs') as typeof import('./commands/runs'),
   operator: () => require('./commands/operator-decision') as typeof import('./commands/operator-decision'),
   publish: () => require('./commands/publish') as typeof import('./commands/publish'),
-};
-
-const wholeNumber = (value: string) => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('must be a whole number');
-  return number;
 };
 
 /** Runs a command and exits with its code; an error prints its message, not a stack trace. */
@@ -66,19 +60,8 @@ program
   .description('run a worker for the customer-segmentation task queue until SIGINT/SIGTERM')
   .action(() => exitWith(async () => load.worker().workerCommand())());
 
-addAuditOptions(program
-  .command('run')
-  .description('start a segmentation run on a workbook inside DATA_DIR'))
-  .requiredOption('--file <path...>', 'workbook (absolute, or relative to the current folder), inside DATA_DIR; several are read as one export')
-  .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
-  .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
-  .option('--chunk-size <n>', 'messages per Kafka publish request', wholeNumber)
-  .addOption(new Option('--reader <reader>', 'workbook parser: fast (default) or exceljs (slower, a second opinion)').choices(['fast', 'exceljs']))
-  .option('--publish-activities <n>', 'publish activities sharing the customers', wholeNumber)
-  .option('--classify-activities <n>', 'consume-and-classify activities sharing the partitions', wholeNumber)
-  .option('--classify-batch-size <n>', 'messages per MySQL transaction when classifying', wholeNumber)
-  .option('--max-attempts <n>', 'attempts per step before the run waits for an operator', wholeNumber)
-  .option('--operator-wait <duration>', 'how long a failed run waits for retry or abort, e.g. 24h; 0 fails at once')
+// The input flags (--file, --threshold, --audit...) come from the input's fields (workflows/segmentation-input.ts).
+addInputFlags(program.command('run').description('start a segmentation run on a workbook inside DATA_DIR'), 'run')
   .option('--workflow-id <id>', 'workflow id (default: customer-segmentation-<time>-<random>)')
   .option('--wait', 'wait for the result (or for an operator), with a progress bar per step')
   .option('--json', 'print one JSON object as the last line')
@@ -146,14 +129,10 @@ const scheduleAction = (action: import('./commands/schedule').ScheduleAction, de
     .addOption(scheduleId())
     .option('--json', 'print JSON')
     .action((options) => exitWith(async () => load.schedule().scheduleCommand(action, options))());
-const workbookOptions = (command: Command, verb: string) =>
-  addAuditOptions(command)
-    .option('--file <path...>', `workbook inside DATA_DIR ${verb}; may hold {date} (the day of the run, YYYY-MM-DD in --timezone), {date-1}, and * or ? in the file name (the newest match)`)
-    .option('--sheet <name>', 'worksheet (default: every sheet with a transactions header)')
-    .option('--threshold <n>', 'Low Frequency is at most this many invoices', wholeNumber)
+// The input flags come from the input's fields (workflows/segmentation-input.ts); --cron and --run-timeout are the schedule's own.
+const workbookOptions = (command: Command, purpose: string) =>
+  addInputFlags(command, 'schedule', purpose)
     .option('--cron <expression>', 'when, as cron in --timezone (default "0 2 * * *": 02:00 every day)')
-    .option('--timezone <iana>', 'time zone of --cron and of {date} (default UTC), e.g. Europe/London')
-    .option('--operator-wait <duration>', 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)')
     .option('--run-timeout <duration>', 'Temporal ends a run still going after this; longer than --operator-wait (default 20h)');
 workbookOptions(scheduleAction('create', 'make the schedule; prints what it will run and when'), 'to read each night').option(
   '--note <text>',

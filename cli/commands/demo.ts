@@ -13,7 +13,8 @@ import { createDatabase, migrateToLatest } from '../../lib/database';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
 import { connectClient, temporalUiLink } from '../temporal-client';
-import { exitCode, startRun, watchRun, workflowInput } from './run';
+import { inputOfFlags } from '../input-flags';
+import { exitCode, startRun, watchRun } from './run';
 
 export const DEMO_WORKBOOK = 'generated-online-retail.xlsx';
 
@@ -41,7 +42,7 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
   const { worker, run } = await createSegmentationWorker(config);
   const { client, close } = await connectClient(config);
   try {
-    const handle = await startRun(client, config, workflowInput({ file: [file] }, config));
+    const handle = await startRun(client, config, inputOfFlags({ file: [file] }, config));
     say(`Run ${handle.workflowId} started; watch it at ${temporalUiLink(config, handle.workflowId)}`);
     const outcome = await worker.runUntil(watchRun(handle, config, { json: options.json }));
     if (outcome.status === 'awaiting-operator') {

@@ -20,9 +20,9 @@ export async function dryRunCommand(options: RunOptions, config: AppConfig = loa
   const preview = await previewWorkbook({
     filePath: workbook.absolutePath,
     displayName: workbook.displayName,
-    sheet: options.sheet,
+    sheet: options.sheet ?? undefined,
     reader: options.reader,
-    threshold: options.threshold,
+    threshold: options.threshold ?? undefined,
     onBytesRead: (bytesRead, totalBytes) => {
       bar?.setTotal(totalBytes);
       bar?.update(bytesRead);

@@ -8,30 +8,18 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { rootCause } from '@temporalio/common';
 import { loadConfig, type AppConfig } from '../../lib/config';
-import { relativeToDataDir } from '../../lib/data-dir';
 import { customerSegmentation } from '../../workflows';
-import type { SegmentationInput, WorkbookReaderKind } from '../../workflows/segmentation-input';
+import type { SegmentationInput } from '../../workflows/segmentation-input';
 import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
-import { auditInputOf, type AuditFlag } from '../audit-flags';
+import { inputOfFlags, type InputFlagValues } from '../input-flags';
 import { printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
 import { snapshot } from '../run-progress';
 import { connectClient, temporalUiLink } from '../temporal-client';
 
-export interface RunOptions {
+/** The input flags (cli/input-flags.ts) and the run's own. */
+export interface RunOptions extends InputFlagValues {
   file: string[];
-  sheet?: string;
-  threshold?: number;
-  chunkSize?: number;
-  /** Which parser reads the workbook: 'fast' (default) or 'exceljs'. */
-  reader?: WorkbookReaderKind;
-  publishActivities?: number;
-  classifyActivities?: number;
-  classifyBatchSize?: number;
-  maxAttempts?: number;
-  operatorWait?: string;
-  /** `--audit NAME=VALUE` pairs, or false for `--no-audit`. */
-  audit?: AuditFlag;
   workflowId?: string;
   wait?: boolean;
   json?: boolean;
@@ -72,7 +60,7 @@ export const EXIT = { ok: 0, failed: 1, awaitingOperator: 3 } as const;
 export async function runCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
   // The dry run lives in its own module so that it loads none of the Temporal client.
   if (options.dryRun) return await (require('./dry-run') as typeof import('./dry-run')).dryRunCommand(options, config);
-  const input = workflowInput(options, config);
+  const input = inputOfFlags(options, config);
   const { client, close } = await connectClient(config);
   try {
     const handle = await startRun(client, config, input, options.workflowId);
@@ -86,23 +74,6 @@ export async function runCommand(options: RunOptions, config: AppConfig = loadCo
   } finally {
     await close();
   }
-}
-
-export function workflowInput(options: Omit<RunOptions, 'file'> & { file?: string[] }, config: AppConfig): SegmentationInput {
-  const files = (options.file ?? []).map((file) => relativeToDataDir(config.dataDir, file));
-  const input: SegmentationInput = files.length === 1 ? { file: files[0] } : { files };
-  if (options.sheet !== undefined) input.sheet = options.sheet;
-  if (options.threshold !== undefined) input.threshold = options.threshold;
-  if (options.chunkSize !== undefined) input.chunkSize = options.chunkSize;
-  if (options.reader !== undefined) input.reader = options.reader;
-  if (options.publishActivities !== undefined) input.publishActivities = options.publishActivities;
-  if (options.classifyActivities !== undefined) input.classifyActivities = options.classifyActivities;
-  if (options.classifyBatchSize !== undefined) input.classifyBatchSize = options.classifyBatchSize;
-  if (options.maxAttempts !== undefined) input.maxAttempts = options.maxAttempts;
-  if (options.operatorWait !== undefined) input.operatorWait = /^\d+$/.test(options.operatorWait) ? Number(options.operatorWait) : options.operatorWait;
-  const audit = auditInputOf(options.audit);
-  if (audit !== undefined) input.audit = audit;
-  return input;
 }
 
 export async function startRun(

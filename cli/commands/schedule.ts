@@ -9,7 +9,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
-import { auditInputOf, type AuditFlag } from '../audit-flags';
+import { inputOfFlags, type InputFlagValues } from '../input-flags';
 import { printTable } from '../print-table';
 import { connectClient, temporalUiLink } from '../temporal-client';
 import { cronText, isDaily } from '../schedule/cron-text';
@@ -27,22 +27,15 @@ import { disturbedNights, scheduledTimes, type DisturbedNight } from '../schedul
 import { printScheduleView, scheduleView, type ScheduleView } from '../schedule/schedule-view';
 import { checkTimeZone, formatInZone, nextDay, startOfDayInZone } from '../schedule/zoned-time';
 import { fillDatePlaceholders } from '../../lib/workbook-file-pattern';
-import { workflowInput } from './run';
 
 export const SCHEDULE_ACTIONS = ['create', 'list', 'describe', 'update', 'pause', 'unpause', 'trigger', 'backfill', 'delete'] as const;
 export type ScheduleAction = (typeof SCHEDULE_ACTIONS)[number];
 
-export interface ScheduleCommandOptions {
+/** The input flags (cli/input-flags.ts) and the schedule's own. */
+export interface ScheduleCommandOptions extends InputFlagValues {
   id?: string;
-  file?: string[];
-  sheet?: string;
-  threshold?: number;
   cron?: string;
-  timezone?: string;
-  operatorWait?: string;
   runTimeout?: string;
-  /** `--audit NAME=VALUE` pairs, or false for `--no-audit`. */
-  audit?: AuditFlag;
   note?: string;
   from?: string;
   to?: string;
@@ -78,7 +71,7 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
       timezone,
       taskQueue: config.taskQueue,
       input: {
-        ...workflowInput({ file: options.file, sheet: options.sheet, threshold: options.threshold, audit: options.audit }, config),
+        ...inputOfFlags(options, config),
         timezone,
         operatorWait: options.operatorWait ?? NIGHTLY_DEFAULTS.operatorWait,
       },
@@ -136,17 +129,13 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
     await handle.update((previous) => {
       const previousInput = (previous.action.args?.[0] ?? {}) as SegmentationInput;
       const input: SegmentationInput = { ...previousInput };
-      if (options.file?.length) {
-        const { file, files } = workflowInput({ file: options.file }, config);
+      const given = inputOfFlags({ ...options, file: options.file?.length ? options.file : undefined }, config, previousInput.audit);
+      // A new workbook replaces the old one, whether that was one file or several.
+      if (given.file !== undefined || given.files !== undefined) {
         delete input.file;
         delete input.files;
-        Object.assign(input, file === undefined ? { files } : { file });
       }
-      if (options.sheet !== undefined) input.sheet = options.sheet;
-      if (options.threshold !== undefined) input.threshold = options.threshold;
-      if (options.operatorWait !== undefined) input.operatorWait = options.operatorWait;
-      const audit = auditInputOf(options.audit, previousInput.audit);
-      if (audit !== undefined) input.audit = audit;
+      Object.assign(input, given);
       const zone = timezone ?? previous.spec.timezone ?? 'UTC';
       input.timezone = zone;
       const cron = options.cron ?? (previous.spec.calendars ?? []).map(cronText)[0] ?? NIGHTLY_DEFAULTS.cron;
