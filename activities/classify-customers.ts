@@ -16,7 +16,7 @@ import { PublishedRangeGoneError, StaleAttemptError } from '../lib/errors';
 import { connectTopicIdReader } from '../lib/kafka-topic-id';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
-import type { PartitionRange } from '../workflows/segmentation-progress';
+import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
 import { assertBatchStartsAt, assertRangesServable } from './published-range-check';
 import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';

@@ -23,7 +23,7 @@ import { PublishedRangeGoneError } from '../lib/errors';
 import { ensureTopic } from '../lib/kafka';
 import { fetchTopicId } from '../lib/kafka-topic-id';
 import { TABLES } from '../lib/tables';
-import type { PartitionRange } from '../workflows/segmentation-progress';
+import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { claimStepAttempt } from './step-attempt-fence';

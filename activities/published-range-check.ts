@@ -17,7 +17,7 @@
 import type { Admin } from 'kafkajs';
 import { PublishedRangeGoneError } from '../lib/errors';
 import type { TopicIdReader } from '../lib/kafka-topic-id';
-import type { PartitionRange } from '../workflows/segmentation-progress';
+import type { PartitionRange } from '../lib/partition-range';
 
 const RETRY_ADVICE = '`segment retry` publishes the run\'s counts again and then consumes and classifies them afresh';
 

@@ -12,14 +12,20 @@
  * each class's `type` is that name.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import type { StepName } from '../workflows/steps';
 
 /**
  * Where an operator's `retry` starts again after a step failed for good with this error: the
  * failed step itself, an earlier step whose work must be redone, or nowhere (`never`: no operator
  * decision can mend it, and the run fails at once instead of waiting for one).
  */
-export type RetryFrom = 'failed-step' | StepName | 'never';
+export type RetryFrom = 'failed-step' | RestartStep | 'never';
+
+/**
+ * The earlier steps a retry may go back to. They are steps of the workflow's step table
+ * (workflows/steps.ts); the workflow assigns them to its StepName, so the compiler holds the two
+ * to each other without this module importing the workflow.
+ */
+export type RestartStep = 'load' | 'publish' | 'audit';
 
 /** The base of the policy's errors; its defaults are those of an infrastructure error. */
 export class SegmentationError extends Error {

@@ -4,7 +4,7 @@
  * activity, which commits its position with the rows it wrote. Partitions the run wrote nothing
  * to need no activity.
  */
-import type { PartitionRange } from './segmentation-progress';
+import type { PartitionRange } from '../lib/partition-range';
 
 export function partitionGroups(ranges: readonly PartitionRange[], count: number): PartitionRange[][] {
   const size = (range: PartitionRange) => Number(BigInt(range.toOffset) - BigInt(range.fromOffset));

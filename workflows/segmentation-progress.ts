@@ -5,6 +5,7 @@
 import { defineQuery } from '@temporalio/workflow';
 import type { AuditReport } from '../lib/audit/audit-checks';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
+import type { PartitionRange } from '../lib/partition-range';
 import { STEPS, type StepName } from './steps';
 
 /** The steps are named by the step table (steps.ts); exported here too for the code that reads a run's progress. */
@@ -41,19 +42,6 @@ export interface WorkbookFingerprint {
   sheets: string[];
 }
 
-/** The part of one partition a run wrote: offsets from `fromOffset` up to, not including, `toOffset`. */
-export interface PartitionRange {
-  partition: number;
-  fromOffset: string;
-  toOffset: string;
-  /**
-   * The topic the offsets are of, and its id (Kafka's UUID, new each time a topic of that name is
-   * created), so the consumer can tell it is still reading the same topic. Absent in runs
-   * published before they were recorded; the id also where the broker cannot say (before 2.8).
-   */
-  topic?: string;
-  topicId?: string;
-}
 
 export interface StepFailure {
   step: StepName;

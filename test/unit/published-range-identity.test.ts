@@ -1,7 +1,7 @@
 /** The pure parts of noticing lost Kafka messages: a batch that skips offsets, and ranges that keep their topic's identity. */
 import { assertBatchStartsAt } from '../../activities/published-range-check';
 import { mergePublishedRanges } from '../../workflows/partition-groups';
-import type { PartitionRange } from '../../workflows/segmentation-progress';
+import type { PartitionRange } from '../../lib/partition-range';
 
 const range: PartitionRange = { partition: 2, fromOffset: '100', toOffset: '200', topic: 'purchase-frequency', topicId: 'eIJxpBX8SYy-g0eXdftIgg' };
 
