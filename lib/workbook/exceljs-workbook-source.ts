@@ -15,16 +15,13 @@ import { StringDecoder } from 'node:string_decoder';
 import ExcelJS from 'exceljs';
 import type { Row } from 'exceljs';
 import { InvalidWorkbookError } from '../errors';
-import { ByteProgress } from './byte-progress';
-import type { OpenWorkbookOptions } from './fast-workbook-source';
 import { NamespacePrefixStripper } from './namespace-prefix';
 import { plainCellValue, type PlainCellValue } from './plain-cell-value';
 import { columnName } from './sheet-tokenizer';
-import type { WorkbookLimits } from './workbook-limits';
-import { readWorkbookParts, type WorkbookParts, type WorkbookSheet } from './workbook-parts';
-import type { SheetReadControl, SheetRowListener, WorkbookSource } from './workbook-source';
+import type { WorkbookSheet } from './workbook-parts';
+import type { SheetReadControl, SheetRowListener } from './workbook-source';
 import { rootElementStart } from './xml-text';
-import { XlsxPackage } from './xlsx-package';
+import { openWorkbook, XlsxWorkbookSource, type OpenedWorkbook, type OpenWorkbookOptions } from './xlsx-workbook-source';
 
 /**
  * What exceljs needs and nothing more, spelt out so an upgrade that changes its defaults cannot
@@ -52,42 +49,18 @@ interface ExcelJsWorksheetInternals {
   parse(): AsyncGenerator<Array<{ eventType: string; value: Row }>>;
 }
 
-export class ExcelJsWorkbookSource implements WorkbookSource {
+export class ExcelJsWorkbookSource extends XlsxWorkbookSource {
   private readonly workbook: ExcelJsWorkbookInternals;
   private sharedStringsRead = false;
 
-  private constructor(
-    private readonly xlsx: XlsxPackage,
-    private readonly parts: WorkbookParts,
-    private readonly limits: WorkbookLimits,
-    private readonly progress: ByteProgress,
-    private readonly signal: AbortSignal | undefined,
-  ) {
+  private constructor(opened: OpenedWorkbook) {
+    super(opened);
     this.workbook = new ExcelJS.stream.xlsx.WorkbookReader(undefined as unknown as string, EXCELJS_READER_OPTIONS) as unknown as ExcelJsWorkbookInternals;
     this.workbook.properties = {}; // what _parseWorkbook would set; only date formats read it, and styles are ignored
   }
 
-  static async open({ filePath, displayName, limits, signal, onBytesRead }: OpenWorkbookOptions): Promise<ExcelJsWorkbookSource> {
-    const xlsx = await XlsxPackage.open(filePath, displayName, limits);
-    try {
-      const parts = await readWorkbookParts(xlsx, signal);
-      return new ExcelJsWorkbookSource(xlsx, parts, limits, new ByteProgress(xlsx.fileSize, onBytesRead), signal);
-    } catch (error) {
-      xlsx.close();
-      throw error;
-    }
-  }
-
-  get displayName(): string {
-    return this.xlsx.displayName;
-  }
-
-  get sheets(): readonly WorkbookSheet[] {
-    return this.parts.sheets;
-  }
-
-  get date1904(): boolean {
-    return this.parts.date1904;
+  static async open(options: OpenWorkbookOptions): Promise<ExcelJsWorkbookSource> {
+    return new ExcelJsWorkbookSource(await openWorkbook(options));
   }
 
   async *readSheet(sheet: WorkbookSheet, onRow: SheetRowListener, control: SheetReadControl): AsyncGenerator<void> {
@@ -117,14 +90,6 @@ export class ExcelJsWorkbookSource implements WorkbookSource {
     }
   }
 
-  finish(): void {
-    this.progress.finish();
-  }
-
-  close(): void {
-    this.xlsx.close();
-  }
-
   private async readSharedStrings(): Promise<void> {
     if (this.sharedStringsRead) return;
     this.sharedStringsRead = true;
@@ -151,7 +116,7 @@ export class ExcelJsWorkbookSource implements WorkbookSource {
     const decoder = new StringDecoder('utf8');
     const prefixes = new NamespacePrefixStripper();
     let prologChecked = false;
-    for await (const inflated of this.xlsx.inflate(path, { signal: this.signal, onCompressedBytes: this.progress.add })) {
+    for await (const inflated of this.xlsx.inflate(path, this.inflating)) {
       if (!prologChecked) {
         rootElementStart(inflated); // throws on a DOCTYPE; saxes would otherwise read it
         prologChecked = true;

@@ -1,7 +1,8 @@
 /**
- * The text of a string item, shared (<si>) or inline (<is>): its <t> elements joined (rich text
+ * The text of a string item, shared (<si>) or inline (<is>): its <t> runs joined (rich text
  * keeps every run), phonetic guides (<rPh>) left out. One loop for both readers of string items,
- * so the shared strings and inline strings cannot drift apart.
+ * so the shared strings and inline strings cannot drift apart (they once had, and only one of
+ * two copies refused a <t> tag cut short).
  */
 import * as byteSearch from './byte-search';
 import { decodeXmlText, MalformedXmlError } from './xml-text';
@@ -13,8 +14,8 @@ const GT = 0x3e;
 const SLASH = 0x2f;
 const T = 0x74;
 
-/** The text of the item in bytes[start, end), untrimmed; '' when it has none. */
-export function richText(bytes: Uint8Array, start: number, end: number): string {
+/** The visible text of the item in bytes[start, end): its runs joined, trimmed; null when blank. */
+export function textOfRuns(bytes: Uint8Array, start: number, end: number): string | null {
   let text = '';
   for (let at = start; ; ) {
     const tag = findByte(bytes, 0x3c /* < */, at, end);
@@ -37,7 +38,8 @@ export function richText(bytes: Uint8Array, start: number, end: number): string 
       at = tag + 1;
     }
   }
-  return text;
+  const trimmed = text.trim();
+  return trimmed === '' ? null : trimmed;
 }
 
 /** What may follow an element's name in a tag: ">", "/" or any XML white space. */

@@ -10,7 +10,7 @@ import { InvalidWorkbookError } from '../errors';
 import type { WorkbookLimits } from './workbook-limits';
 import { findByte, indexOf } from './byte-search';
 import { NamespacePrefixStripper } from './namespace-prefix';
-import { isNameEnd, richText } from './rich-text';
+import { isNameEnd, textOfRuns } from './rich-text';
 import { MalformedXmlError, rootElementStart } from './xml-text';
 import type { XlsxPackage } from './xlsx-package';
 
@@ -132,7 +132,7 @@ export class SharedStringsParser {
           break;
         }
         if (end - start > limits.maxCellBytes) throw this.tooLong();
-        const text = itemText(bytes, open + 1, end);
+        const text = textOfRuns(bytes, open + 1, end);
         this.chars += text?.length ?? 0;
         strings.push(text);
         at = end + 5;
@@ -154,10 +154,4 @@ export class SharedStringsParser {
   private tooLong(): SharedStringsError {
     return new SharedStringsError(`shared string ${this.strings.length} is longer than ${this.limits.maxCellBytes} bytes (limit maxCellBytes)`);
   }
-}
-
-/** The visible text of one <si> item: its runs (rich-text.ts), trimmed; null when blank. */
-export function itemText(bytes: Uint8Array, start: number, end: number): string | null {
-  const trimmed = richText(bytes, start, end).trim();
-  return trimmed === '' ? null : trimmed;
 }

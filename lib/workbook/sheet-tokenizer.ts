@@ -18,7 +18,7 @@ import type { SharedStrings } from './shared-strings';
 import { EXCEL_MAX_ROWS, type WorkbookLimits } from './workbook-limits';
 import type { SheetReadControl, SheetRowListener } from './workbook-source';
 import * as byteSearch from './byte-search';
-import { richText } from './rich-text';
+import { textOfRuns } from './rich-text';
 import { decodeXmlText, MalformedXmlError, rootElementStart } from './xml-text';
 
 
@@ -310,7 +310,7 @@ export class SheetTokenizer {
       }
     }
 
-    if (type === CellType.InlineString) return inlineStart < 0 ? null : trimmed(richText(bytes, inlineStart, inlineEnd));
+    if (type === CellType.InlineString) return inlineStart < 0 ? null : textOfRuns(bytes, inlineStart, inlineEnd);
     // openpyxl writes formulas with an empty <v/>: no result was ever computed (an empty text result has t="str").
     if (valueStart < 0 || (formula && valueStart === valueEnd && type !== CellType.FormulaString)) {
       return formula ? { unusable: 'a formula without a stored result (open and save it in Excel)' } : null;

@@ -2,7 +2,8 @@
  * What the transaction reader needs from a workbook, whichever parser reads it: the sheets in tab
  * order, and each sheet's rows as plain cell values. Two implementations: the fast tokenizer
  * (fast-workbook-source.ts, the default) and exceljs (exceljs-workbook-source.ts, kept as a
- * second opinion and a fallback). Both read the zip through XlsxPackage, so both get its checks.
+ * second opinion and a fallback). Both read the zip through XlsxPackage, from one base class
+ * (xlsx-workbook-source.ts), so both get its checks.
  */
 import type { PlainCellValue } from './plain-cell-value';
 import type { WorkbookSheet } from './workbook-parts';

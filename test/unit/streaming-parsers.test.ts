@@ -111,6 +111,31 @@ describe('SharedStringsParser', () => {
   });
 });
 
+describe('textOfRuns: one reading of string items, shared (<si>) and inline (<is>) alike', () => {
+  const sharedItems = (items: string[]) => {
+    const parser = new SharedStringsParser(DEFAULT_WORKBOOK_LIMITS);
+    parser.write(Buffer.from(`<sst>${items.map((item) => `<si>${item}</si>`).join('')}</sst>`));
+    return parser.end().toArray();
+  };
+  const inlineItems = (items: string[]) =>
+    readInPieces([Buffer.from(worksheetXml([row(1, ...items.map((item, k) => `<c r="${String.fromCharCode(65 + k)}1" t="inlineStr"><is>${item}</is></c>`))]))])[0]?.[1].slice(1) ?? [];
+
+  it('gives the same text for the same item body in either place', () => {
+    const items = ['<t>plain</t>', '<r><t>C5363</t></r><r><rPr><b/></rPr><t>79</t></r><rPh sb="0" eb="1"><t>ruby</t></rPh>', '<t xml:space="preserve"> a &amp; b </t>', '<t/>', '<t>a</t><t/><t>b</t>'];
+    const expected = ['plain', 'C536379', 'a & b', null, 'ab'];
+    expect(sharedItems(items)).toEqual(expected);
+    expect(inlineItems(items)).toEqual(expected.map((text) => text ?? undefined)); // an empty cell is not set
+  });
+
+  // The case the two copies of this loop had drifted on: a <t tag with no ">" before the item ends.
+  it('refuses a <t> tag cut short inside the item, in a shared string and in an inline string alike', () => {
+    const cutShort = '<t xml:space="preserve"';
+    expect(() => sharedItems(['<t>fine</t>', cutShort])).toThrow('a <t> tag that is never finished');
+    expect(() => inlineItems([cutShort])).toThrow('is not a valid worksheet: a <t> tag that is never finished');
+    expect(() => inlineItems([`<r><t>fine</t></r>${cutShort}`])).toThrow('a <t> tag that is never finished');
+  });
+});
+
 describe('NamespacePrefixStripper', () => {
   const strip = (pieces: Buffer[]) => {
     const stripper = new NamespacePrefixStripper();
