@@ -117,7 +117,8 @@ export async function awaitOperator(run: Run, failed: StepName, error: unknown):
   const decided = await condition(() => run.state.decision !== undefined, waitMs);
   // An accepted decision wins over the timer, even when both land in one activation: the
   // operator was told "retrying" (the validator refuses decisions once the wait has ended).
-  // Histories from before that rule timed out there, and replay as they ran.
+  // Only a timer delivered before the Update in one activation reaches the patch check (SDK 1.24
+  // delivers the Update first); histories recorded so before a9fd569 timed out here, and replay so.
   const decision = run.state.decision !== undefined && (decided || patched(DECISION_WINS_OVER_TIMER)) ? run.state.decision : undefined;
   const next = state.afterWait(run.state.progress, decision, waitMs, Date.now());
   if ('endWith' in next) throw next.endWith.toFailure();
