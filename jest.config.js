@@ -6,10 +6,12 @@
  *   activities; no MySQL, Kafka or Temporal dev server.
  * - integration: the real Temporal, Kafka and MySQL (and a browser for the UI). Its global set-up
  *   only checks they answer; `npx segment stack up` brings them up.
- * - outage: integration files that stop, kill or restart servers. `npm test` runs them last and
- *   one at a time, after everything else, so no other file sees a server go away.
+ * - outage: integration files that stop, kill or restart servers, and the worker-start bound,
+ *   which a second test file's CPU would distort. `npm test` runs them last and one at a time,
+ *   after everything else, so no other file sees a server go away or shares the CPU.
  */
 const SERVER_KILLING = ['fault-table', 'infrastructure-outage', 'operator-retry', 'stack', 'kafka-cluster'];
+const ALONE = [...SERVER_KILLING, 'worker-start'];
 
 const shared = {
   testEnvironment: 'node',
@@ -18,7 +20,7 @@ const shared = {
   setupFiles: ['<rootDir>/test/support/quiet-temporal-logs.ts'],
 };
 const servers = { ...shared, globalSetup: '<rootDir>/test/global-setup.ts' };
-const killing = SERVER_KILLING.map((name) => `<rootDir>/test/integration/${name}.test.ts`);
+const alone = ALONE.map((name) => `<rootDir>/test/integration/${name}.test.ts`);
 
 module.exports = {
   testTimeout: 120_000,
@@ -29,8 +31,8 @@ module.exports = {
       ...servers,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/browser/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...SERVER_KILLING.map((name) => `/test/integration/${name}\\.test\\.ts$`)],
+      testPathIgnorePatterns: ['/node_modules/', ...ALONE.map((name) => `/test/integration/${name}\\.test\\.ts$`)],
     },
-    { ...servers, displayName: 'outage', testMatch: killing },
+    { ...servers, displayName: 'outage', testMatch: alone },
   ],
 };
