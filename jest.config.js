@@ -23,7 +23,8 @@ const killing = SERVER_KILLING.map((name) => `<rootDir>/test/integration/${name}
 module.exports = {
   testTimeout: 120_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'] },
+    // The replay and workflow-bundle tests load dist/workflow-bundle.js: built first, as for every project.
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'], globalSetup: '<rootDir>/test/support/build-project.ts' },
     { ...shared, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'], globalSetup: '<rootDir>/test/workflow-global-setup.ts' },
     {
       ...servers,
