@@ -17,7 +17,7 @@ import { loadWorkflowBundle } from './workflow-bundle';
 export interface SegmentationWorker {
   worker: Worker;
   /** Runs until shutdown (SIGINT/SIGTERM, or worker.shutdown()), then closes the connections. */
-  run(): Promise<void>;
+  run: () => Promise<void>;
 }
 
 /**
