@@ -25,7 +25,8 @@ const alone = ALONE.map((name) => `<rootDir>/test/integration/${name}.test.ts`);
 module.exports = {
   testTimeout: 120_000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'] },
+    // The replay and workflow-bundle tests load dist/workflow-bundle.js: built first, as for every project.
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/replay/**/*.test.ts'], globalSetup: '<rootDir>/test/support/build-project.ts' },
     { ...shared, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'], globalSetup: '<rootDir>/test/workflow-global-setup.ts' },
     {
       ...servers,

@@ -138,6 +138,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
               // Each partition's batches in order, the partitions side by side: one partition's
               // MySQL commit overlaps another's decoding (each commit holds its own connection).
               partitionsConsumedConcurrently: partitions.length,
+              // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's heartbeat is a closure, not a method of the payload
               eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
                 const partition = batch.partition;
                 const to = end.get(partition);

@@ -45,7 +45,7 @@ export interface LoadPlan {
 }
 
 export function createPlanLoad(dependencies: ActivityDependencies) {
-  const { db, dataDir, runLimits } = dependencies;
+  const { dataDir, runLimits } = dependencies;
   const limits = resolveRunLimits(runLimits);
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;

@@ -50,7 +50,7 @@ export interface StepAttempt {
 export interface StepFence {
   readonly attempt: StepAttempt;
   /** Runs `work` in a transaction that first checks, under lock, that this attempt is still the current one. */
-  write<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  write: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
 }
 
 interface ClaimRow {

@@ -75,5 +75,5 @@ export function inputOfFlags(options: InputFlagValues, config: AppConfig, previo
       if (value !== undefined) input[name] = value;
     }
   }
-  return input as SegmentationInput;
+  return input;
 }

@@ -162,4 +162,5 @@ program
   .option('--json', 'print the report as one JSON object')
   .action((workflowId: string | undefined, options) => exitWith(async () => load.report().reportCommand(workflowId, options))());
 
-program.parseAsync(process.argv);
+// Every action catches its own errors (exitWith): nothing is left to await here.
+void program.parseAsync(process.argv);

@@ -27,7 +27,7 @@ export interface RunSnapshot {
 type StepHeartbeats = Partial<Record<StepName, unknown[]>>;
 
 /** Which step each heartbeating activity belongs to, from the step table. */
-const HEARTBEATING = new Map<keyof SegmentationActivities, StepName>(STEPS.flatMap((step) => (STEP_TABLE[step].heartbeats ? [[STEP_TABLE[step].heartbeats!.activity, step] as const] : [])));
+const HEARTBEATING = new Map<keyof SegmentationActivities, StepName>(STEPS.flatMap((step) => (STEP_TABLE[step].heartbeats ? [[STEP_TABLE[step].heartbeats.activity, step] as const] : [])));
 
 const CLOSED_RUN_QUERY_MS = 3_000;
 
@@ -47,7 +47,7 @@ export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     if (step && payload) (heartbeats[step] ??= []).push(defaultPayloadConverter.fromPayload(payload));
   }
-  return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress!, heartbeats)) : [] };
+  return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress, heartbeats)) : [] };
 }
 
 const figures = (values: Record<string, number>) =>

@@ -14,7 +14,8 @@ import { connectionOptions, loadTemporalSettings, TEMPORAL_DEFAULTS, type Enviro
 
 export type { Environment } from './temporal-settings';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+// This file runs as lib/config.ts (tests) or compiled as dist/lib/config.js: the root is the folder with package.json.
+export const PROJECT_ROOT = path.resolve(__dirname, fs.existsSync(path.join(__dirname, '..', 'package.json')) ? '..' : '../..');
 
 export interface MysqlSettings {
   host: string;

@@ -45,6 +45,7 @@ export async function migrateToLatest(db: Knex, workerUser: string = loadConfig(
     if (['ER_PASSWORD_NO_MATCH', 'ER_CANT_CREATE_USER_WITH_GRANT'].includes((error as { code?: string }).code ?? '')) {
       throw new Error(
         `the schema is current, but role ${workerRole(workerUser)} (MYSQL_URL's user's rows) does not exist: \`segment stack up\` makes it, or see README "Least privilege"`,
+        { cause: error },
       );
     }
     throw error;

@@ -38,7 +38,7 @@ export class SegmentationError extends Error {
 
   constructor(message: string) {
     super(message);
-    this.name = (new.target as typeof SegmentationError).type;
+    this.name = new.target.type;
   }
 
   /** Details the failure carries beside its message (none unless a subclass says). */

@@ -62,7 +62,7 @@ function saslOptions({ sasl }: KafkaSecurity): SASLOptions | undefined {
   if (!sasl) return undefined;
   const { username, password } = sasl;
   // kafkajs's mechanism names: 'plain', 'scram-sha-256', 'scram-sha-512' (the same as ours).
-  return { mechanism: sasl.mechanism, username, password: password.reveal() } as SASLOptions;
+  return { mechanism: sasl.mechanism, username, password: password.reveal() };
 }
 
 function tlsOptions({ ssl }: KafkaSecurity): ConnectionOptions | undefined {

@@ -163,6 +163,7 @@ function readProfile(variables: Record<string, string>): ClientConfigProfile {
     // quotes the lines around it (an api_key, perhaps), so only its first line and position are kept.
     const { message, line, column } = error as Error & { line?: number; column?: number };
     const where = line === undefined ? '' : ` (line ${line}, column ${column})`;
+    // eslint-disable-next-line preserve-caught-error -- the cause's message may quote an api_key
     throw new Error(`Temporal connection settings: ${message.split('\n')[0]}${where}`);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The migrations, in the order they run. Listed here rather than discovered from the folder, so
- * they load the same way under tsx, jest and a prebuilt bundle.
+ * they load the same way compiled in dist/, under jest and in a bundle.
  */
 import type { Knex } from 'knex';
 import * as createSegmentationRuns from './20261124_001_create_segmentation_runs';

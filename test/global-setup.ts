@@ -7,8 +7,10 @@
  * Anything else the integration tests need built before they start belongs here too, in one place.
  */
 import { stackStatus } from '../infra/stack/stack';
+import { buildProject } from './support/build-project';
 
 export default async function globalSetup(): Promise<void> {
+  buildProject();
   const down = (await stackStatus()).filter((server) => !server.up);
   if (down.length === 0) return;
   const lines = down.map((server) => `  ${server.name} at ${server.address}: ${server.problem ?? 'not answering'}`);

@@ -4,9 +4,11 @@
  * never fetch it twice, and no test's own time pays for it. No server is started here: each test
  * file starts a test server of its own.
  */
+import { buildProject } from './support/build-project';
 import { installTimeSkippingServer } from './support/time-skipping-server';
 
 export default async function globalSetup(): Promise<void> {
+  buildProject(); // the workflow tests run the bundle the build makes
   await installTimeSkippingServer();
 }
 

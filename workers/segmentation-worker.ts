@@ -17,7 +17,7 @@ import { loadWorkflowBundle } from './workflow-bundle';
 export interface SegmentationWorker {
   worker: Worker;
   /** Runs until shutdown (SIGINT/SIGTERM, or worker.shutdown()), then closes the connections. */
-  run(): Promise<void>;
+  run: () => Promise<void>;
 }
 
 /**
@@ -29,6 +29,8 @@ export async function createSegmentationWorker(
   decorate: (activities: SegmentationActivities) => SegmentationActivities = (activities) => activities,
   testHooks?: ActivityTestHooks,
 ): Promise<SegmentationWorker> {
+  // First, before any connection: a worker without the bundle fails at once, naming `npm run build`.
+  const workflowBundle = loadWorkflowBundle();
   const db = createDatabase(config.mysql);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
@@ -38,8 +40,8 @@ export async function createSegmentationWorker(
       connection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      // Prebuilt (and rebuilt only when the workflow code changed): the start does not wait for webpack.
-      workflowBundle: await loadWorkflowBundle(),
+      // Built by `npm run build`: the start does not wait for webpack.
+      workflowBundle,
       activities: decorate(
         createActivities({
           db,

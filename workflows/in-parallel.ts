@@ -8,8 +8,9 @@ import { CancellationScope } from '@temporalio/workflow';
  */
 export async function inParallel<T>(tasks: Array<() => Promise<T>>, inFlight = Infinity): Promise<T[]> {
   const scope = new CancellationScope();
-  let firstError: unknown;
-  const fail = (error: unknown) => {
+  // An activity's failure reaches the workflow as an Error (ActivityFailure, CancelledFailure).
+  let firstError: Error | undefined;
+  const fail = (error: Error) => {
     if (firstError === undefined) {
       firstError = error;
       scope.cancel();

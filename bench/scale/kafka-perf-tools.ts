@@ -42,7 +42,7 @@ export async function producerPerformance(
   const line = stdout.trim().split('\n').reverse().find((candidate) => /records sent/.test(candidate));
   const match = line && /^(\d+) records sent, ([\d.]+) records\/sec/.exec(line);
   if (!match) throw new Error(`ProducerPerformance printed no summary:\n${stdout}`);
-  return { messages: Number(match[1]), messagesPerSecond: Number(match[2]), line: line! };
+  return { messages: Number(match[1]), messagesPerSecond: Number(match[2]), line };
 }
 
 /**

@@ -49,7 +49,7 @@ export async function runOnSyntheticExport(
     workflowTaskFinishEventId: resetPoint.eventId,
     requestId: `reset-${workflowId}`,
   });
-  const execution = reset.runId!;
+  const execution = reset.runId;
   const result: SegmentationProgress = await client.workflow.getHandle(workflowId, execution).result();
   if (result.runId !== runId) throw new Error(`the reset run has key ${result.runId}, not ${runId}`);
   return { workflowId, execution, result };

@@ -26,7 +26,7 @@ export async function operatorDecisionCommand(
         args: [{ action, reason: options.reason, by: options.by ?? os.userInfo().username }],
       });
     } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) throw new Error(`${workflowId} refused ${action}: ${error.cause?.message ?? error.message}`);
+      if (error instanceof WorkflowUpdateFailedError) throw new Error(`${workflowId} refused ${action}: ${error.cause?.message ?? error.message}`, { cause: error });
       throw error;
     }
     const said = {

@@ -54,7 +54,7 @@ export async function scheduleCommand(action: ScheduleAction, options: ScheduleC
   try {
     return await HANDLERS[action](client, config, { ...options, id: options.id ?? NIGHTLY_DEFAULTS.scheduleId });
   } catch (error) {
-    if (error instanceof ScheduleNotFoundError) throw new Error(`no schedule "${options.id ?? NIGHTLY_DEFAULTS.scheduleId}" (see \`segment schedule list\`)`);
+    if (error instanceof ScheduleNotFoundError) throw new Error(`no schedule "${options.id ?? NIGHTLY_DEFAULTS.scheduleId}" (see \`segment schedule list\`)`, { cause: error });
     throw error;
   } finally {
     await close();
@@ -84,7 +84,7 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
       await client.schedule.create(scheduleOptions);
     } catch (error) {
       if (error instanceof ScheduleAlreadyRunning) {
-        throw new Error(`schedule "${options.id}" exists already: change it with \`segment schedule update\`, or delete it first`);
+        throw new Error(`schedule "${options.id}" exists already: change it with \`segment schedule update\`, or delete it first`, { cause: error });
       }
       throw error;
     }

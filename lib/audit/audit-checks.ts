@@ -114,7 +114,7 @@ function checkLimit(name: AuditCheckName, limit: unknown): number | null {
       `check "${name}" must be ${integer ? 'a whole number, 0 or more' : name === 'maxDaysAhead' ? 'a number of days, 0 or more' : 'a number from 0 to 100'} or "off", got ${JSON.stringify(limit)}`,
     );
   }
-  return limit as number;
+  return limit;
 }
 
 /** A run's figures, and the published run's, as the audit compares them. */

@@ -4,11 +4,8 @@
  * that cannot be what the column means, or that would not fit the MySQL columns it ends up in
  * (lib/segmentation/business-keys.ts), is bad input, reported with what was expected.
  */
-import * as businessKeys from '../segmentation/business-keys';
+import { CUSTOMER_ID_MAX, INVOICE_NO_MAX_LENGTH } from '../segmentation/business-keys';
 import type { PlainCellValue } from './plain-cell-value';
-
-// Plain locals: tsx compiles imports to getter calls, paid on every row otherwise.
-const { CUSTOMER_ID_MAX, INVOICE_NO_MAX_LENGTH } = businessKeys;
 
 /** Thrown with what the column expected; the reader adds the file, sheet, row and column. */
 export class UnexpectedCellValue extends Error {

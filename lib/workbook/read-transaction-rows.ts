@@ -9,7 +9,7 @@
  */
 import { InvalidWorkbookError, type WorkbookLocation } from '../errors';
 import type { BytesReadListener } from './byte-progress';
-import * as decoders from './decode-transaction-cell';
+import { decodeCustomerId, decodeInvoiceDate, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } from './decode-transaction-cell';
 import { FastWorkbookSource } from './fast-workbook-source';
 import { describeCellValue, type PlainCellValue } from './plain-cell-value';
 import { DECODED_COLUMNS, TRANSACTION_COLUMNS, type DecodedColumn, type TransactionColumn } from './transaction-columns';
@@ -83,9 +83,6 @@ export const BATCH_ROWS = 5_000;
 const MIN_NAMES_FOR_A_HEADER = 2;
 
 type ColumnNumbers = Record<TransactionColumn, number>;
-
-// Plain locals: tsx compiles imports to getter calls, paid five times a row otherwise.
-const { decodeCustomerId, decodeInvoiceDate, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } = decoders;
 
 export function readTransactionRows(options: ReadTransactionRowsOptions): AsyncIterable<TransactionRowBatch> {
   return readBatches(options, DECODED_COLUMNS, decodeRow);

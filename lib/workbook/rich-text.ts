@@ -4,11 +4,8 @@
  * so the shared strings and inline strings cannot drift apart (they once had, and only one of
  * two copies refused a <t> tag cut short).
  */
-import * as byteSearch from './byte-search';
+import { findByte, indexOf, isXmlSpace, startsWithAt } from './byte-search';
 import { decodeXmlText, MalformedXmlError } from './xml-text';
-
-// Plain locals: tsx compiles imports to getter calls (see sheet-tokenizer.ts).
-const { findByte, indexOf, isXmlSpace, startsWithAt } = byteSearch;
 
 const GT = 0x3e;
 const SLASH = 0x2f;

@@ -17,7 +17,7 @@ import type { PlainCellValue } from './plain-cell-value';
 import type { SharedStrings } from './shared-strings';
 import { EXCEL_MAX_ROWS, type WorkbookLimits } from './workbook-limits';
 import type { SheetReadControl, SheetRowListener } from './workbook-source';
-import * as byteSearch from './byte-search';
+import { findByte, indexOf, startsWithAt } from './byte-search';
 import { textOfRuns } from './rich-text';
 import { decodeXmlText, MalformedXmlError, rootElementStart } from './xml-text';
 
@@ -51,10 +51,6 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const UPPER_A = 0x41;
 const UPPER_Z = 0x5a;
-
-// Plain locals: tsx compiles imports to getter calls, which the hot loop would pay for per byte run.
-const { findByte, indexOf, startsWithAt } = byteSearch;
-const MAX_ROWS = EXCEL_MAX_ROWS;
 
 /** 10^k for k ≤ 22 is exact in a double: m / 10^k is then correctly rounded (Clinger's fast path). */
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
@@ -211,7 +207,7 @@ export class SheetTokenizer {
         throw this.error(`has row ${rowNumber} after row ${this.rowNumber}: row numbers must increase down the sheet`, rowNumber);
       }
     }
-    if (rowNumber > MAX_ROWS) throw this.error(`has a row numbered ${rowNumber}, past Excel's last row (${MAX_ROWS})`);
+    if (rowNumber > EXCEL_MAX_ROWS) throw this.error(`has a row numbered ${rowNumber}, past Excel's last row (${EXCEL_MAX_ROWS})`);
     this.rowNumber = rowNumber;
     this.column = 0;
     this.rowHasContent = false;

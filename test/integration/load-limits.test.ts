@@ -115,7 +115,7 @@ test('six sheets, three loads in flight at most: all are loaded, in turns', asyn
   expect(loads.started).toBe(6);
   expect(loads.most).toBe(IN_FLIGHT);
   // Loading in turns is deterministic: the run's history replays.
-  await Worker.runReplayHistory({ workflowBundle: await loadWorkflowBundle() }, await handle.fetchHistory(), handle.workflowId);
+  await Worker.runReplayHistory({ workflowBundle: loadWorkflowBundle() }, await handle.fetchHistory(), handle.workflowId);
 });
 
 test('sheets under maxRows each, over it together, are refused as one run', async () => {

@@ -1,7 +1,7 @@
 /**
  * `segment worker` starts fast: from the process being spawned to the worker polling and taking
- * its first workflow task in well under two seconds, with the workflow bundle already built (what a
- * deploy does with `npm run build:workflows`). It stops promptly on SIGTERM.
+ * its first workflow task in well under two seconds, with the workflow bundle already built (by
+ * `npm run build`, as on a deployed machine). It stops promptly on SIGTERM.
  *
  * Measured here (2 cores shared with other engineers' test runs): 0.65 to 0.75 s on a quiet
  * machine, 0.9 to 1.2 s with a neighbour using a whole core. Most of it is loading modules
@@ -34,7 +34,7 @@ let env: TestEnvironment;
 
 beforeAll(async () => {
   env = await createTestEnvironment('worker_start', { dataDir });
-  await loadWorkflowBundle(); // warm: built now if the workflow code changed
+  loadWorkflowBundle(); // the bundle the global set-up's build made; fails at once if there is none
 });
 
 afterAll(async () => {
@@ -88,7 +88,7 @@ async function timeWorkerStart(): Promise<WorkerStart> {
 }
 
 test('`segment worker` polls and takes its first task within a second of being spawned, and stops on SIGTERM', async () => {
-  await timeWorkerStart(); // warms tsx's compile cache and the OS file cache, as on a deployed machine
+  await timeWorkerStart(); // warms the OS file cache, as on a deployed machine
   const starts: WorkerStart[] = [];
   for (let round = 0; round < 5; round += 1) starts.push(await timeWorkerStart());
   process.stderr.write(`  [worker-start] ${starts.map((s) => `polling ${s.pollingMs} ms, first task ${s.firstTaskMs} ms, stop ${s.stopMs} ms`).join('; ')}\n`);

@@ -41,14 +41,14 @@ test('there are recorded histories to replay', () => {
 
 test.each(fixtures)('%s replays without non-determinism', async (name) => {
   const history = readHistory(name);
-  // The same bundle the workers run (rebuilt first if the workflow code changed since), or for a
+  // The same bundle the workers run (the global set-up's build brought it up to date), or for a
   // timer-first history that code bundled with the interceptor it was recorded with.
   const options: ReplayWorkerOptions = TIMER_FIRST.includes(name)
     ? {
         workflowsPath: require.resolve('../../workflows'),
         interceptors: { workflowModules: [require.resolve('../support/timer-before-update-interceptor')] },
       }
-    : { workflowBundle: await loadWorkflowBundle() };
+    : { workflowBundle: loadWorkflowBundle() };
   await Worker.runReplayHistory(options, history, name.replace(/\.json$/, ''));
 });
 

@@ -89,8 +89,10 @@ export function splitCsvLine(line: string): string[] {
       else if (line[i + 1] === '"') field += line[i++];
       else quoted = false;
     } else if (char === '"') quoted = true;
-    else if (char === ',') fields.push(field), (field = '');
-    else field += char;
+    else if (char === ',') {
+      fields.push(field);
+      field = '';
+    } else field += char;
   }
   fields.push(field);
   return fields;

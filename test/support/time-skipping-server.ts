@@ -94,7 +94,7 @@ export async function createTestWorker(
   return await Worker.create({
     connection: env.nativeConnection,
     taskQueue,
-    workflowBundle: await loadWorkflowBundle(),
+    workflowBundle: loadWorkflowBundle(),
     activities,
     maxHeartbeatThrottleInterval: '50ms',
     defaultHeartbeatThrottleInterval: '50ms',

@@ -40,7 +40,7 @@ test('SASL settings are read, checked, and the password never printed', () => {
   expect(sasl?.password.reveal()).toBe(PASSWORD);
 
   const config = loadConfig(env);
-  for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), `${config.kafkaSecurity.sasl?.password}`]) {
+  for (const shown of [JSON.stringify(config), inspect(config, { depth: 10 }), String(config.kafkaSecurity.sasl?.password)]) {
     expect(shown).not.toContain(PASSWORD);
   }
 

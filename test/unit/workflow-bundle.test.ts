@@ -1,70 +1,64 @@
 /**
- * The prebuilt workflow bundle is never a second source of truth: its name is a hash of
- * everything that goes into it, so changed workflow code means a new bundle, built on demand.
+ * Workers run the workflow bundle that `npm run build` made from the compiled workflows (the
+ * global set-up builds before any test), and a project that was never built says so, naming
+ * `npm run build`, instead of failing somewhere deeper.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadWorkflowBundle, workflowBundleInputs } from '../../workers/workflow-bundle';
+import { PROJECT_ROOT } from '../../lib/config';
+import { loadWorkflowBundle, WORKFLOW_BUNDLE_PATH, WorkflowBundleMissingError } from '../../workers/workflow-bundle';
 
-jest.setTimeout(60_000);
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'workflow-bundle-'));
+afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-test("the inputs are exactly the project's modules webpack put in the bundle", async () => {
-  const inputs = workflowBundleInputs();
-  const { codePath } = await loadWorkflowBundle();
-  expect(path.basename(codePath)).toBe(`workflow-bundle-${inputs.hash}.js`);
-  // webpack names each module it bundled by its path, e.g. "./workflows/index.ts".
-  const bundled = new Set([...fs.readFileSync(codePath, 'utf8').matchAll(/"\.\/([\w./-]+\.ts)"/g)].map(([, file]) => file));
-  expect(inputs.files).toEqual([...bundled].sort());
-  expect(inputs.packages).toMatchObject({ '@temporalio/workflow': expect.any(String), '@temporalio/worker': expect.any(String) });
+test('the bundle is dist/workflow-bundle.js, made from the compiled workflows, with a source map back to the .ts files', () => {
+  const { codePath } = loadWorkflowBundle();
+  expect(codePath).toBe(path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'));
+  const code = fs.readFileSync(codePath, 'utf8');
+  // webpack names each module it bundled by its path (not toContain: a failure would print megabytes).
+  expect(code.includes('"./dist/workflows/index.js"')).toBe(true);
+  // The bundle's inline source map follows tsc's maps back to the sources: workflow stack traces name .ts lines.
+  const inlineMap = /sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)\s*$/.exec(code)?.[1] ?? '';
+  const sources = (JSON.parse(Buffer.from(inlineMap, 'base64').toString('utf8')) as { sources: string[] }).sources;
+  expect(sources).toContain(path.join(PROJECT_ROOT, 'workflows', 'customer-segmentation.ts'));
+  expect(fs.statSync(codePath).mtimeMs).toBeGreaterThanOrEqual(fs.statSync(path.join(PROJECT_ROOT, 'dist', 'workflows', 'index.js')).mtimeMs);
 });
 
-test('a missing bundle is built again', async () => {
-  const { codePath } = await loadWorkflowBundle();
-  fs.rmSync(codePath);
-  expect((await loadWorkflowBundle()).codePath).toBe(codePath);
-  expect(fs.statSync(codePath).size).toBeGreaterThan(0);
+test('no bundle: a typed error that names `npm run build`', () => {
+  const missing = path.join(scratch, 'nowhere', 'workflow-bundle.js');
+  expect(() => loadWorkflowBundle(missing)).toThrow(WorkflowBundleMissingError);
+  expect(() => loadWorkflowBundle(missing)).toThrow(/no workflow bundle at .*workflow-bundle\.js: run `npm run build` first/);
 });
 
-describe('what changes the hash', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-inputs-'));
-  const write = (file: string, text: string) => {
-    fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-    fs.writeFileSync(path.join(root, file), text);
-  };
-  const inputs = () => workflowBundleInputs(path.join(root, 'workflows', 'index.ts'), root);
+/** A copy of the built project (package.json, bin/, dist/ less what `leaveOut` names), sharing node_modules. */
+function builtProjectCopy(name: string, leaveOut: (file: string) => boolean): string {
+  const root = path.join(scratch, name);
+  fs.mkdirSync(root);
+  fs.copyFileSync(path.join(PROJECT_ROOT, 'package.json'), path.join(root, 'package.json'));
+  fs.cpSync(path.join(PROJECT_ROOT, 'bin'), path.join(root, 'bin'), { recursive: true });
+  fs.cpSync(path.join(PROJECT_ROOT, 'dist'), path.join(root, 'dist'), { recursive: true, filter: (source) => !leaveOut(source) });
+  fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'));
+  return root;
+}
 
-  beforeAll(() => {
-    write('workflows/index.ts', "export { run } from './run';\n");
-    write(
-      'workflows/run.ts',
-      [
-        "import { proxyActivities } from '@temporalio/workflow';",
-        "import type { Activities } from '../activities';",
-        "import {\n  threshold,\n  type Category,\n} from '../lib/threshold';",
-        "export async function run(): Promise<Category> { return threshold > 5 ? 'high' : 'low'; }",
-      ].join('\n'),
-    );
-    write('lib/threshold.ts', 'export const threshold = 5;\nexport type Category = string;\n');
-    write('activities/index.ts', "import fs from 'node:fs';\nexport type Activities = typeof fs;\n");
-  });
-  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+/** `segment ARGS` in `root`, against a Temporal address nothing listens on: no step may need a server. */
+function segmentIn(root: string, args: string[]) {
+  const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', MYSQL_URL: 'mysql://nobody:nothing@127.0.0.1:1/none', KAFKA_BROKERS: '127.0.0.1:1' };
+  return spawnSync(process.execPath, [path.join(root, 'bin', 'segment.js'), ...args], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+}
 
-  test('the files reached through imports for code, not type-only ones, and the packages they use', () => {
-    expect(inputs().files).toEqual(['lib/threshold.ts', 'workflows/index.ts', 'workflows/run.ts']);
-    expect(Object.keys(inputs().packages)).toEqual(['@temporalio/worker', '@temporalio/workflow']);
-  });
+test('a worker started without the bundle fails at once, before connecting, naming `npm run build`', () => {
+  const root = builtProjectCopy('no-bundle', (file) => file === WORKFLOW_BUNDLE_PATH);
+  const worker = segmentIn(root, ['worker']);
+  expect(worker.status).toBe(1);
+  expect(worker.stderr).toMatch(/^segment: no workflow bundle at dist\/workflow-bundle\.js: run `npm run build` first/m);
+});
 
-  test('an imported file changes it; a file only imported for its types does not', () => {
-    const before = inputs().hash;
-    write('activities/index.ts', "import fs from 'node:fs';\nexport type Activities = typeof fs & { extra: true };\n");
-    expect(inputs().hash).toBe(before);
-    write('lib/threshold.ts', 'export const threshold = 6;\nexport type Category = string;\n');
-    expect(inputs().hash).not.toBe(before);
-  });
-
-  test('an import of a file that is not there is named', () => {
-    write('workflows/index.ts', "export { run } from './run';\nimport './missing';\n");
-    expect(() => inputs()).toThrow(/workflows\/index\.ts imports .*workflows\/missing, which is not a file/);
-  });
+test('`segment` in a project that was never built names `npm run build`', () => {
+  const root = builtProjectCopy('never-built', () => true);
+  const help = segmentIn(root, ['--help']);
+  expect(help.status).toBe(1);
+  expect(help.stderr).toMatch(/^segment: dist\/cli\/main\.js is missing: run `npm run build` first/m);
 });

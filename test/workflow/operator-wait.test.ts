@@ -244,7 +244,7 @@ async function admitted(workflowId: string, updateId: string): Promise<true | un
     });
     return true;
   } catch (error) {
-    if (isGrpcServiceError(error) && error.code === GRPC_NOT_FOUND) return undefined;
+    if (isGrpcServiceError(error) && (error.code as number) === GRPC_NOT_FOUND) return undefined;
     throw error;
   }
 }

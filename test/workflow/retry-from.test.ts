@@ -14,7 +14,7 @@ import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { STEPS, type StepName } from '../../workflows/steps';
 import { stubActivities, type ActivityName, type StubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
 
 jest.setTimeout(30_000);
 

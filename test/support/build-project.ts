@@ -1,0 +1,17 @@
+/**
+ * `npm run build`, before any test runs: every jest project's global set-up calls it (the unit
+ * project has it as its set-up). Tests spawn `segment`, which runs the compiled dist/, and load
+ * dist/workflow-bundle.js, the bundle workers run: a dist/ older than the sources must never be
+ * what is tested. With nothing changed it takes about a second (tsc -b compares the sources with
+ * its build info; the bundle is kept).
+ */
+import { spawnSync } from 'node:child_process';
+import { PROJECT_ROOT } from '../../lib/config';
+
+export function buildProject(): void {
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status}`}):\n${build.stdout}${build.stderr}`);
+  process.stderr.write(`  ${build.stdout.trim()}\n`);
+}
+
+export default buildProject;
