@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { addInputFlags, wholeNumber } from './input-flags';
 
 // Each command loads its own modules when it runs, so `segment stack status` does not pay for
-// the Temporal worker or exceljs. (require, not import(): the tsx hook here is CommonJS.)
+// the Temporal worker or exceljs. (require, not import(): the build is CommonJS, and require keeps each command's load synchronous.)
 const load = {
   demo: () => require('./commands/demo') as typeof import('./commands/demo'),
   stack: () => require('./commands/stack') as typeof import('./commands/stack'),
