@@ -12,6 +12,10 @@
  */
 const SERVER_KILLING = ['fault-table', 'infrastructure-outage', 'operator-retry', 'stack', 'kafka-cluster'];
 const ALONE = [...SERVER_KILLING, 'worker-start'];
+// A renamed file would slip into the parallel project and kill servers under other files.
+for (const name of ALONE) {
+  if (!require('node:fs').existsSync(`${__dirname}/test/integration/${name}.test.ts`)) throw new Error(`jest.config.js: test/integration/${name}.test.ts is gone; update ALONE`);
+}
 
 const shared = {
   testEnvironment: 'node',

@@ -17,8 +17,9 @@ export type InputFlagCommand = 'run' | 'schedule';
 export type InputFlagValues = Omit<SegmentationInput, 'file' | 'files' | 'audit'> & { file?: string[]; audit?: AuditFlag };
 
 export const wholeNumber = (value: string): number => {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('must be a whole number');
+  // Digits only: Number() would also take '' or ' ' (0), '0x10' and '1e3'.
+  const number = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(number)) throw new InvalidArgumentError('must be a whole number');
   return number;
 };
 

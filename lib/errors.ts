@@ -8,8 +8,9 @@
  * it. An error of no class here (Kafka or MySQL down, a crash, a timeout) is infrastructure:
  * retried with backoff, and an operator's retry runs its step again.
  *
- * Temporal turns a thrown Error into an ApplicationFailure whose `type` is the error's `name`;
- * each class's `type` is that name.
+ * Temporal turns an error an activity throws into an ApplicationFailure whose `type` is the
+ * error's class name (constructor.name, before `name`); each class's `type` is its class name,
+ * which test/unit/run-state.test.ts holds for every class.
  */
 import { ApplicationFailure } from '@temporalio/common';
 
@@ -169,6 +170,8 @@ export class OperatorTimeoutError extends SegmentationError {
 /** The errors activities throw, in the order their retry options list them. */
 const ACTIVITY_ERRORS = [InvalidWorkbookError, InvalidInputError, ReconciliationError, StagingMissingError, WorkbookChangedError, PublishedRangeGoneError, StaleAttemptError];
 const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];
+/** Every class of the policy. */
+export const POLICY_ERRORS: ReadonlyArray<Pick<typeof SegmentationError, 'type' | 'retryable' | 'retryFrom'> & { name: string }> = [...ACTIVITY_ERRORS, ...RUN_ERRORS];
 
 /** The activities' `retry.nonRetryableErrorTypes`: every activity error that retrying cannot mend. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = ACTIVITY_ERRORS.filter((error) => !error.retryable).map((error) => error.type);
@@ -178,7 +181,7 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = ACTIVITY_ERRORS.filter((error
  * network error, a crash, a timeout) is infrastructure, retried, and retried from its own step.
  */
 export function failurePolicy(type: string): Pick<typeof SegmentationError, 'retryable' | 'retryFrom'> {
-  return [...ACTIVITY_ERRORS, ...RUN_ERRORS].find((error) => error.type === type) ?? SegmentationError;
+  return POLICY_ERRORS.find((error) => error.type === type) ?? SegmentationError;
 }
 
 function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {

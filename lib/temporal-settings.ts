@@ -151,13 +151,19 @@ function standardVariables(env: Environment): Record<string, string> {
   return variables;
 }
 
-/** The profile with the variables applied over it; a missing file is no profile, unless TEMPORAL_CONFIG_FILE names it. */
+/**
+ * The profile with the variables applied over it. The profile file is read only when asked for
+ * (TEMPORAL_CONFIG_FILE or TEMPORAL_PROFILE set): a personal ~/.config/temporalio/temporal.toml
+ * must never point a nightly worker, the local stack or the tests at another cluster unasked.
+ * A file TEMPORAL_CONFIG_FILE names must exist; without it, the temporal CLI's default location.
+ */
 function readProfile(variables: Record<string, string>): ClientConfigProfile {
   const file = variables.TEMPORAL_CONFIG_FILE;
   if (file !== undefined && !fs.existsSync(file)) throw new Error(`TEMPORAL_CONFIG_FILE names ${path.resolve(file)}, which does not exist`);
+  const askedForProfile = file !== undefined || variables.TEMPORAL_PROFILE !== undefined;
   try {
     // Strict: a misspelt key in the profile file fails at start instead of being ignored.
-    return envconfig().loadClientConfigProfile({ overrideEnvVars: variables, configFileStrict: true });
+    return envconfig().loadClientConfigProfile({ overrideEnvVars: variables, configFileStrict: true, disableFile: !askedForProfile });
   } catch (error) {
     // envconfig's own messages name keys and profiles only; a TOML syntax error's message also
     // quotes the lines around it (an api_key, perhaps), so only its first line and position are kept.

@@ -93,7 +93,9 @@ function wholeNumber(fallback: number, min: number, max: number) {
 
 const wholeNumberValues = (min: number, max: number) => `whole number, ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
 
-/** A duration ("24h", "30m", or milliseconds as a number) → milliseconds; null or absent: the default. */
+const MAX_DURATION_MS = 365 * 24 * 60 * 60 * 1000;
+
+/** A duration ("24h", "30m", or milliseconds as a number, at most 365 days) → milliseconds; null or absent: the default. */
 function duration(fallback: string) {
   const problem = (value: unknown) => `must be a duration such as "24h", "30m" or 0, got ${JSON.stringify(value)}`;
   return z
@@ -109,6 +111,12 @@ function duration(fallback: string) {
       }
       if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
         context.addIssue({ code: 'custom', message: problem(given), input: given });
+        return z.NEVER;
+      }
+      // A wait past any date the run can write down ("300000y") would fail every workflow task
+      // that tries: refused here, with a bound no operator needs to exceed.
+      if (ms > MAX_DURATION_MS) {
+        context.addIssue({ code: 'custom', message: `must be at most 365 days, got ${JSON.stringify(given)}`, input: given });
         return z.NEVER;
       }
       return ms;
@@ -249,7 +257,7 @@ export const INPUT_FIELDS = {
     schema: duration(DEFAULT_OPERATOR_WAIT),
     docs: {
       default: `\`"${DEFAULT_OPERATOR_WAIT}"\``,
-      values: 'a duration such as `"24h"` or `"30m"`, or milliseconds',
+      values: 'a duration such as `"24h"` or `"30m"`, or milliseconds; at most 365 days',
       meaning: 'how long a run whose step failed for good waits for `retry` or `abort`; `0` fails at once',
     },
     flags: {

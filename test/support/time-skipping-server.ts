@@ -117,6 +117,18 @@ export async function untilStatus(handle: WorkflowHandle, status: RunStatus, tim
 export const STUBBED_RUN_INPUT: SegmentationInput = { file: 'orders.xlsx', publishActivities: 1, classifyActivities: 1, maxAttempts: 1, operatorWait: '1h' };
 
 /** Starts the workflow on its own task queue (one per test, so no test's worker takes another's tasks). */
+/** One time-skipping server for a test file: started before its tests, torn down after them (`server.env`). */
+export function timeSkippingServerPerFile(): { readonly env: TestWorkflowEnvironment } {
+  const server = {} as { env: TestWorkflowEnvironment };
+  beforeAll(async () => {
+    server.env = await createTimeSkippingEnvironment();
+  });
+  afterAll(async () => {
+    await server.env?.teardown();
+  });
+  return server;
+}
+
 export function startStubbedRun(
   env: TestWorkflowEnvironment,
   taskQueue: string,

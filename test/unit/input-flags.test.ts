@@ -119,6 +119,9 @@ test('--audit pairs are merged onto what a schedule had', () => {
 test.each([
   [['--file', 'a.xlsx', '--threshold', '-1'], "option '--threshold <n>' argument '-1' is invalid. must be a whole number"],
   [['--file', 'a.xlsx', '--chunk-size', '1.5'], "option '--chunk-size <n>' argument '1.5' is invalid. must be a whole number"],
+  [['--file', 'a.xlsx', '--threshold', ''], "option '--threshold <n>' argument '' is invalid. must be a whole number"],
+  [['--file', 'a.xlsx', '--threshold', '0x10'], "option '--threshold <n>' argument '0x10' is invalid. must be a whole number"],
+  [['--file', 'a.xlsx', '--threshold', '1e3'], "option '--threshold <n>' argument '1e3' is invalid. must be a whole number"],
   [['--file', 'a.xlsx', '--reader', 'sax'], "error: option '--reader <reader>' argument 'sax' is invalid. Allowed choices are fast, exceljs."],
   [['--file', 'a.xlsx', '--audit', 'maxShrink=80'], 'there is no check "maxShrink"'],
   [['--threshold', '5'], "error: required option '--file <path...>' not specified"],

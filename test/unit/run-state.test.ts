@@ -2,7 +2,7 @@
  * The run's state transitions (workflows/run-state.ts) and the failure policy (lib/errors.ts),
  * alone: plain functions of the state and the workflow time, no Temporal server.
  */
-import { failurePolicy, InvalidInputError, NON_RETRYABLE_ERROR_TYPES, OperatorTimeoutError, RunAbortedError, StagingMissingError } from '../../lib/errors';
+import { failurePolicy, InvalidInputError, NON_RETRYABLE_ERROR_TYPES, OperatorTimeoutError, POLICY_ERRORS, RunAbortedError, StagingMissingError } from '../../lib/errors';
 import { emptyDataQualityReport } from '../../lib/cleaning/data-quality-report';
 import * as state from '../../workflows/run-state';
 import { newProgress, type SegmentationProgress, type StepFailure } from '../../workflows/segmentation-progress';
@@ -111,6 +111,9 @@ test('the failure policy: what the activities never retry, where an operator ret
   const infrastructure = failurePolicy('KafkaJSNumberOfRetriesExceeded');
   expect([infrastructure.retryable, infrastructure.retryFrom]).toEqual([true, 'failed-step']);
   expect(new StagingMissingError('pruned').name).toBe('StagingMissingError');
+  // Temporal names an activity's failure by the error's class name: a type that differed would
+  // be retried and wait for an operator as an infrastructure error.
+  for (const error of POLICY_ERRORS) expect(error.name).toBe(error.type);
 });
 
 test('InvalidInputError is one error: its message names the field, and as a workflow failure it carries the field and is never retried', () => {

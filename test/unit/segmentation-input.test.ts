@@ -122,6 +122,7 @@ test.each<[string, unknown, string]>([
   ['a word for a duration', { file: 'a.xlsx', operatorWait: 'soon' }, 'input field "operatorWait" must be a duration such as "24h", "30m" or 0, got "soon"'],
   ['a negative duration', { file: 'a.xlsx', operatorWait: -5 }, 'input field "operatorWait" must be a duration such as "24h", "30m" or 0, got -5'],
   ['a duration that is no text or number', { file: 'a.xlsx', operatorWait: true }, 'input field "operatorWait" must be a duration such as "24h", "30m" or 0, got true'],
+  ['a wait past any date a run can record', { file: 'a.xlsx', operatorWait: '300000y' }, 'input field "operatorWait" must be at most 365 days, got "300000y"'],
   ['a time zone with a space', { file: 'a.xlsx', timezone: 'Europe/Lon don' }, 'input field "timezone" must be an IANA time zone such as "Europe/London"'],
   ['a null time zone', { file: 'a.xlsx', timezone: null }, 'input field "timezone" must be an IANA time zone such as "Europe/London"'],
   ['audit as a list', { file: 'a.xlsx', audit: [] }, 'input field "audit" must be false (no audit) or an object such as {"maxShrinkPercent": 80}'],

@@ -140,12 +140,14 @@ test('the profile file: its default profile, TEMPORAL_PROFILE to pick another, t
   expect(both.tls?.serverCaCert).toEqual({ file: path.join(dir, 'profile-ca') });
 });
 
-test('the profile file is found where the temporal CLI keeps it: $XDG_CONFIG_HOME/temporalio/temporal.toml', () => {
+test('the profile file is read only when asked for (TEMPORAL_PROFILE), from where the temporal CLI keeps it', () => {
   fs.mkdirSync(path.join(dir, 'temporalio'));
-  fs.writeFileSync(path.join(dir, 'temporalio', 'temporal.toml'), '[profile.default]\naddress = "from-xdg.example:7233"\n');
-  expect(loadConfig({ XDG_CONFIG_HOME: dir }).temporalAddress).toBe('from-xdg.example:7233');
-  // No file there: the local defaults, no error.
-  expect(loadConfig({ XDG_CONFIG_HOME: path.join(dir, 'empty') }).temporalAddress).toBe('127.0.0.1:7233');
+  fs.writeFileSync(path.join(dir, 'temporalio', 'temporal.toml'), '[profile.default]\naddress = "from-xdg.example:7233"\nnamespace = "payments-prod"\n');
+  // A personal profile on the machine never redirects the worker, the stack or the tests unasked.
+  expect(loadConfig({ XDG_CONFIG_HOME: dir })).toMatchObject({ temporalAddress: '127.0.0.1:7233', temporalNamespace: 'default' });
+  expect(loadConfig({ XDG_CONFIG_HOME: dir, TEMPORAL_PROFILE: 'default' }).temporalAddress).toBe('from-xdg.example:7233');
+  // Asked for, but there is no such profile: an error naming it, not a silent default.
+  expect(() => loadConfig({ XDG_CONFIG_HOME: path.join(dir, 'empty'), TEMPORAL_PROFILE: 'default' })).toThrow(/Profile 'default' not found/);
 });
 
 test('a profile file that is missing, misspelt or unknown fails at start, quoting no secret', () => {

@@ -4,25 +4,16 @@
  * outdated audits again. No MySQL, Kafka or Temporal dev server.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { AuditResult } from '../../activities/audit-run';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, newTaskQueue, startStubbedRun, untilStatus, timeSkippingServerPerFile } from '../support/time-skipping-server';
 
 // Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
 jest.setTimeout(30_000);
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnvironment();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const server = timeSkippingServerPerFile();
 
 const SHRUNK = '4 customers against 4,338 published: 99.91% fewer (limit 50%)';
 const HELD: AuditResult = {
@@ -36,7 +27,7 @@ const HELD: AuditResult = {
 };
 const PASSED: AuditResult = { ...HELD, outcome: 'passed', checks: [{ ...HELD.checks[0] }] };
 
-const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(env, taskQueue, input);
+const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(server.env, taskQueue, input);
 
 /** The audit holds the run the first time, passes after that. */
 function heldOnce() {
@@ -47,7 +38,7 @@ function heldOnce() {
 test('a held run waits for an operator, its failed check in the progress and the current details; `approve` publishes it as approved, with by and reason', async () => {
   const taskQueue = newTaskQueue('approve');
   const stubs = heldOnce();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     const waiting = await untilStatus(handle, 'awaiting-operator');
@@ -73,7 +64,7 @@ test('a held run waits for an operator, its failed check in the progress and the
 test('`abort` of a held run publishes nothing', async () => {
   const taskQueue = newTaskQueue('abort-held');
   const stubs = heldOnce();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await untilStatus(handle, 'awaiting-operator');
@@ -89,7 +80,7 @@ test('`abort` of a held run publishes nothing', async () => {
 test('`retry` of a held run audits it again, and publishes it as audited once the audit passes', async () => {
   const taskQueue = newTaskQueue('retry-held');
   const stubs = heldOnce();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await untilStatus(handle, 'awaiting-operator');
@@ -110,7 +101,7 @@ test('a publication that finds another run published since the audit audits agai
     publishSegments: async () =>
       publications++ === 0 ? { outcome: 'audit-outdated', publishedNow: 'run-published-meanwhile' } : { outcome: 'published', rowsWritten: 4, replaced: 'run-published-meanwhile' },
   });
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   const done = await worker.runUntil(async () => await (await start(taskQueue)).result());
   expect(done.status).toBe('completed');
   expect(done.summary).toMatchObject({ published: true, rowsWritten: 4 });

@@ -7,31 +7,21 @@ import { Context } from '@temporalio/activity';
 import { isGrpcServiceError, WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { stubActivities, type StubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus, timeSkippingServerPerFile } from '../support/time-skipping-server';
 
 const GRPC_NOT_FOUND = 5;
 
 // Each test takes a second or two: a run that hangs (an Update no workflow task answers) should fail soon.
 jest.setTimeout(30_000);
 
-let env: TestWorkflowEnvironment;
+const server = timeSkippingServerPerFile();
 
-beforeAll(async () => {
-  env = await createTimeSkippingEnvironment();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
-
-
-const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(env, taskQueue, input);
+const start = (taskQueue: string, input?: SegmentationInput) => startStubbedRun(server.env, taskQueue, input);
 
 /**
  * Reconcile fails for good the first `times` times it is called (MySQL unreachable, and one
@@ -59,7 +49,7 @@ async function failureOf(handle: WorkflowHandle): Promise<unknown> {
 test('a step failing for good waits for an operator; `retry` runs that step and the later ones, not the earlier ones', async () => {
   const taskQueue = newTaskQueue('retry');
   const stubs = reconcileFailing();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     const waiting = await untilStatus(handle, 'awaiting-operator');
@@ -89,7 +79,7 @@ test('a step failing for good waits for an operator; `retry` runs that step and 
 test('`abort` fails the run with RunAbortedError and runs nothing after', async () => {
   const taskQueue = newTaskQueue('abort');
   const stubs = reconcileFailing();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await untilStatus(handle, 'awaiting-operator');
@@ -107,8 +97,8 @@ test('`abort` fails the run with RunAbortedError and runs nothing after', async 
 test('no decision within the default operator wait (24 hours, skipped): the run fails with OperatorTimeoutError', async () => {
   const taskQueue = newTaskQueue('timeout');
   const stubs = reconcileFailing();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
-  const before = await env.currentTimeMs();
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
+  const before = await server.env.currentTimeMs();
   await worker.runUntil(async () => {
     const handle = await start(taskQueue, { ...STUBBED_RUN_INPUT, operatorWait: undefined });
     const waiting = await untilStatus(handle, 'awaiting-operator');
@@ -118,7 +108,7 @@ test('no decision within the default operator wait (24 hours, skipped): the run 
     expect(cause).toMatchObject({ type: 'OperatorTimeoutError' });
     expect((cause as Error).message).toContain('no operator decision within 86400s after step reconcile failed');
   });
-  expect((await env.currentTimeMs()) - before).toBeGreaterThanOrEqual(24 * 3_600_000);
+  expect((await server.env.currentTimeMs()) - before).toBeGreaterThanOrEqual(24 * 3_600_000);
   expect(stubs.calls).toMatchObject({ reconcileRun: 1, auditRun: 0, publishSegments: 0 });
   expect(stubs.recorded.at(-1)).toMatchObject({ status: 'failed' });
 });
@@ -126,7 +116,7 @@ test('no decision within the default operator wait (24 hours, skipped): the run 
 test('`approve` is refused for a run whose failure is not an audit hold; the run keeps waiting', async () => {
   const taskQueue = newTaskQueue('approve-refused');
   const stubs = reconcileFailing();
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await untilStatus(handle, 'awaiting-operator');
@@ -179,7 +169,7 @@ test.each(JOB_ORDERS)('an Update that lands in the same activation as the operat
   const taskQueue = newTaskQueue('race');
   const stubs = reconcileFailing();
   // No workflow cache, so no sticky queue: the next workflow task goes to whichever worker polls next.
-  const handle = await createTestWorker(env, taskQueue, stubs.activities, { maxCachedWorkflows: 0 }).then((worker) =>
+  const handle = await createTestWorker(server.env, taskQueue, stubs.activities, { maxCachedWorkflows: 0 }).then((worker) =>
     worker.runUntil(async () => {
       const started = await start(taskQueue);
       await untilStatus(started, 'awaiting-operator');
@@ -189,7 +179,7 @@ test.each(JOB_ORDERS)('an Update that lands in the same activation as the operat
     }),
   );
   // No worker now. The wait runs out: the server schedules a workflow task for the timer...
-  await env.sleep((await timerFiresAt(handle)) - (await env.currentTimeMs()));
+  await server.env.sleep((await timerFiresAt(handle)) - (await server.env.currentTimeMs()));
   expect((await eventTypes(handle)).slice(-2)).toEqual(['TimerFired', 'WorkflowTaskScheduled']);
   // ...and the Update, admitted before any worker polls, joins that same task.
   const updateId = `${taskQueue}-retry`;
@@ -200,7 +190,7 @@ test.each(JOB_ORDERS)('an Update that lands in the same activation as the operat
   await until('the Update to be admitted', () => admitted(handle.workflowId, updateId));
   expect((await eventTypes(handle)).slice(-2)).toEqual(['TimerFired', 'WorkflowTaskScheduled']);
 
-  const worker = await createTestWorker(env, taskQueue, stubs.activities, replacementWorker);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities, replacementWorker);
   const { receipt, error, outcome } = await worker.runUntil(async () => {
     const { receipt, error } = await answer;
     const outcome = await handle.result().then(
@@ -237,8 +227,8 @@ async function timerFiresAt(handle: WorkflowHandle): Promise<number> {
 /** Whether the server holds the Update (admitted, not yet seen by a worker); undefined until it does. */
 async function admitted(workflowId: string, updateId: string): Promise<true | undefined> {
   try {
-    await env.connection.workflowService.pollWorkflowExecutionUpdate({
-      namespace: env.namespace ?? 'default',
+    await server.env.connection.workflowService.pollWorkflowExecutionUpdate({
+      namespace: server.env.namespace ?? 'default',
       updateRef: { workflowExecution: { workflowId }, updateId },
       waitPolicy: { lifecycleStage: temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ADMITTED },
     });
@@ -263,7 +253,7 @@ test('a cancel while a step runs ends the run cancelled and records it', async (
       }
     },
   });
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await classifyStarted;
@@ -289,7 +279,7 @@ test('a decision for a run that is not waiting (a step still running) is refused
       return { messagesConsumed: 4 };
     },
   });
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
     const handle = await start(taskQueue);
     await classifyStarted;

@@ -6,24 +6,15 @@
  */
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { LoadPlan } from '../../activities/plan-load';
 import { emptyDataQualityReport } from '../../lib/cleaning/data-quality-report';
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import { stubActivities } from '../support/stub-activities';
-import { createTestWorker, createTimeSkippingEnvironment, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus } from '../support/time-skipping-server';
+import { createTestWorker, newTaskQueue, startStubbedRun, STUBBED_RUN_INPUT, untilStatus, timeSkippingServerPerFile } from '../support/time-skipping-server';
 
 jest.setTimeout(30_000);
 
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  env = await createTimeSkippingEnvironment();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+const server = timeSkippingServerPerFile();
 
 const FINGERPRINT = { size: 12_345, mtime: '2026-11-30T08:00:00.000Z', sha256: 'cd'.repeat(32) };
 const SHEETS = ['2011-Q1', '2011-Q2', '2011-Q3', '2011-Q4'];
@@ -64,8 +55,8 @@ test('with `loadActivities: 2` the load runs two sheets at a time, the next star
   const taskQueue = newTaskQueue('load-in-turns');
   // A sheet may finish only once two are in flight (or the last one runs): a cap of one would hang here, no cap would show 4.
   const { stubs, most } = loadingSheets((inFlight, started) => inFlight >= 2 || started === SHEETS.length);
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
-  const done = await worker.runUntil(async () => await (await startStubbedRun(env, taskQueue, { ...STUBBED_RUN_INPUT, loadActivities: 2 })).result());
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
+  const done = await worker.runUntil(async () => await (await startStubbedRun(server.env, taskQueue, { ...STUBBED_RUN_INPUT, loadActivities: 2 })).result());
   expect(done.status).toBe('completed');
   expect(most()).toBe(2);
   expect(stubs.calls.loadWorkbookPart).toBe(4);
@@ -76,8 +67,8 @@ test('with `loadActivities` at least the sheets, every sheet starts at once', as
   const taskQueue = newTaskQueue('load-at-once');
   const { stubs, most } = loadingSheets(() => most() === SHEETS.length);
   // No sheet may finish before all four have started.
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
-  const done = await worker.runUntil(async () => await (await startStubbedRun(env, taskQueue, { ...STUBBED_RUN_INPUT, loadActivities: 4 })).result());
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
+  const done = await worker.runUntil(async () => await (await startStubbedRun(server.env, taskQueue, { ...STUBBED_RUN_INPUT, loadActivities: 4 })).result());
   expect(done.status).toBe('completed');
   expect(most()).toBe(4);
 });
@@ -107,9 +98,9 @@ test('a step whose record fails (MySQL down) stops its running activity, waits f
       }
     },
   });
-  const worker = await createTestWorker(env, taskQueue, stubs.activities);
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
   await worker.runUntil(async () => {
-    const handle = await startStubbedRun(env, taskQueue);
+    const handle = await startStubbedRun(server.env, taskQueue);
     const waiting = await untilStatus(handle, 'awaiting-operator');
     expect(waiting.failure).toMatchObject({ step: 'aggregate', type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:3306', retryFrom: 'aggregate' });
     // The step's activity was stopped, and had stopped, before the run waited.
