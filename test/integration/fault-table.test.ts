@@ -27,8 +27,8 @@ import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import type { SegmentationProgress, StepName } from '../../workflows/segmentation-progress';
-import { untilMidStep } from '../support/mid-step';
-import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
+import { messagesIn, untilMidStep } from '../support/mid-step';
+import { historyFacts, segments, startSegmentation, type HistoryFacts, type SegmentRow } from '../support/run-workflow';
 import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
 import { startWorkerProcess, untilPolling, type WorkerProcess } from '../support/worker-process';
 
@@ -142,11 +142,25 @@ const crash = (server: 'kafka' | 'mysql'): Scenario['fault'] => async (context) 
 async function messagesInTopic(env: TestEnvironment): Promise<number> {
   const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'fault-table-probe', env.config.kafkaSecurity);
   try {
-    if (!(await admin.listTopics()).includes(env.config.kafkaTopic)) return 0; // created by the first publish
-    return (await admin.fetchTopicOffsets(env.config.kafkaTopic)).reduce((sum, { high }) => sum + Number(high), 0);
+    return await messagesIn(admin, env.config.kafkaTopic);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Whether an activity of that type was scheduled before `from` and its completion recorded after `until`. */
+function inFlightAcross(history: HistoryFacts['history'], activityType: string | undefined, from: number, until: number): boolean {
+  const events = history.events ?? [];
+  const scheduledAt = new Map<string, number>();
+  for (const event of events) {
+    const time = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled?.activityType?.name === activityType) scheduledAt.set(String(event.eventId), time);
+    const completed = event.activityTaskCompletedEventAttributes;
+    const start = completed ? scheduledAt.get(String(completed.scheduledEventId)) : undefined;
+    if (start !== undefined && start < from && time > until) return true;
+  }
+  return false;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -159,17 +173,19 @@ const SCENARIOS: Scenario[] = [
   { name: 'Kafka broker crashed during classify, restarted', step: 'classify', run: 'slowPublishAndClassify', workers: 1, fault: crash('kafka'), retried: 'classifyCustomers' },
   { name: 'MySQL crashed during classify, restarted', step: 'classify', run: 'slowPublishAndClassify', workers: 1, fault: crash('mysql'), retried: 'classifyCustomers' },
   {
-    // Temporal down fails no activity: the worker keeps publishing and its heartbeats wait for
-    // the server. What proves the fault hit the step: publish had work left when the server went.
+    // Temporal down fails no activity: the worker keeps publishing (it may even finish while the
+    // server is down) and its heartbeats wait for the server. What proves the fault hit the step:
+    // publish had work left as the server was stopped, and (for every scenario, below) its
+    // activity's completion is recorded only after the server came back.
     name: 'Temporal dev server restarted during publish (SQLite kept)',
     step: 'publish',
     run: 'slowPublishAndClassify',
     workers: 1,
     fault: async ({ env, customers, messagesBefore }) => {
-      await stackDown(['temporal']);
       const published = (await messagesInTopic(env)) - messagesBefore;
       expect(published).toBeLessThan(customers);
-      return { heal: async () => void (await stackUp(['temporal'])), proof: `${published} of ${customers} messages published when it went down` };
+      await stackDown(['temporal']);
+      return { heal: async () => void (await stackUp(['temporal'])), proof: `${published} of ${customers} messages published as it was stopped` };
     },
   },
   {
@@ -216,6 +232,7 @@ test.each(SCENARIOS)('$name: the fault hits the step, and the run completes with
   const handle = await startSegmentation(env.client, env.config, input, 'fault');
   const { runId } = await untilMidStep(env, handle, scenario.step, generated.customers);
 
+  const faultAt = Date.now();
   const { heal, proof } = await scenario.fault({ env, handle, workers, step: scenario.step, customers: generated.customers, messagesBefore });
   const healedAt = Date.now();
   await heal?.();
@@ -237,10 +254,13 @@ test.each(SCENARIOS)('$name: the fault hits the step, and the run completes with
   expect(await segments(env.db)).toEqual(faultFree);
   expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: runId }]);
   // The fault made the step's activity run again: in the history, its last attempt is not its first.
-  const { attempts } = await historyFacts(env.client, handle.workflowId);
+  const { attempts, history } = await historyFacts(env.client, handle.workflowId);
   if (scenario.retried) expect(attempts[scenario.retried]).toBeGreaterThanOrEqual(2);
   // And the step finished only after the fault was healed.
   expect(new Date(result.steps[scenario.step].finishedAt!).getTime()).toBeGreaterThan(healedAt);
+  // An activity of the step was scheduled before the fault and completed after the heal: it was
+  // in flight across the fault (one that was done before would have completed before it).
+  expect(inFlightAcross(history, STEP_ACTIVITY[scenario.step], faultAt, healedAt)).toBe(true);
   table.push({
     scenario: scenario.name,
     outcome: `completed exactly (${generated.customers} customers)`,

@@ -8,17 +8,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import type { Admin } from 'kafkajs';
 import { connectKafkaAdmin } from '../../lib/kafka';
 import { TABLES } from '../../lib/tables';
 import { progressQuery, type SegmentationProgress, type StepName } from '../../workflows/segmentation-progress';
 import type { TestEnvironment } from './test-environment';
 
+/** Messages in a topic (0 before its first publish creates it). */
+export async function messagesIn(admin: Admin, topic: string): Promise<number> {
+  if (!(await admin.listTopics()).includes(topic)) return 0;
+  // Just after a topic's creation or a broker's restart its leaders move ("not the leader"): a
+  // retriable answer, asked again until the broker settles.
+  for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
+    try {
+      return (await admin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+    }
+  }
+}
+
 export async function untilMidStep(env: TestEnvironment, handle: WorkflowHandle, step: StepName, customers: number): Promise<SegmentationProgress> {
   const admin = await connectKafkaAdmin(env.config.kafkaBrokers, 'mid-step-probe', env.config.kafkaSecurity);
-  const messagesInTopic = async () => {
-    if (!(await admin.listTopics()).includes(env.config.kafkaTopic)) return 0; // created by the first publish
-    return (await admin.fetchTopicOffsets(env.config.kafkaTopic)).reduce((sum, { high }) => sum + Number(high), 0);
-  };
+  const messagesInTopic = () => messagesIn(admin, env.config.kafkaTopic);
   const before = await messagesInTopic();
   try {
     for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(20)) {
