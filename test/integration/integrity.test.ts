@@ -7,13 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { SegmentationActivities } from '../../activities';
 import { TABLES } from '../../lib/tables';
 import { CUSTOMER_ID_MAX, INVOICE_NO_MAX_LENGTH } from '../../lib/segmentation/business-keys';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
-import { historyFacts, segments, startSegmentation } from '../support/run-workflow';
+import { historyFacts, innermostFailure, segments, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 import { UCI_HEADER, uciRow, writeWorkbook } from '../unit/support/write-workbook';
 
@@ -53,17 +52,6 @@ function withLockedStaging(activities: SegmentationActivities): SegmentationActi
       return await activities.aggregatePurchases(input);
     },
   };
-}
-
-async function innermostFailure(handle: { result(): Promise<unknown> }): Promise<ApplicationFailure> {
-  const error = await handle.result().then(
-    () => undefined,
-    (failure: unknown) => failure,
-  );
-  expect(error).toBeInstanceOf(WorkflowFailedError);
-  let cause = (error as WorkflowFailedError).cause;
-  while (cause instanceof ActivityFailure) cause = cause.cause;
-  return cause as ApplicationFailure;
 }
 
 test('the dry run and the SQL path count the same distinct invoices on dirty invoice numbers', async () => {

@@ -23,15 +23,21 @@ export async function failedRun(
   prefix: string,
 ): Promise<{ workflowId: string; cause: ApplicationFailure }> {
   const handle = await startSegmentation(client, config, { operatorWait: 0, ...input }, prefix);
+  const cause = await innermostFailure(handle);
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return { workflowId: handle.workflowId, cause };
+}
+
+/** Expects the run to fail and returns the failure under its activity failures (the step's own error). */
+export async function innermostFailure(handle: { result(): Promise<unknown> }): Promise<ApplicationFailure> {
   const error = await handle.result().then(
     () => undefined,
-    (e: unknown) => e,
+    (failure: unknown) => failure,
   );
   expect(error).toBeInstanceOf(WorkflowFailedError);
   let cause = (error as WorkflowFailedError).cause;
   while (cause instanceof ActivityFailure) cause = cause.cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return { workflowId: handle.workflowId, cause: cause as ApplicationFailure };
+  return cause as ApplicationFailure;
 }
 
 export interface HistoryFacts {
