@@ -56,6 +56,13 @@ function inputOption(name: InputFieldName, flag: InputFlag, purpose: string): Op
   return option;
 }
 
+/** `segment run` needs a workbook, except in append mode (a run that only re-applies its window). */
+export function requireWorkbookFlag(options: Pick<InputFlagValues, 'file' | 'mode'>): void {
+  if (options.file === undefined && options.mode !== 'append') {
+    throw new InvalidArgumentError("required option '--file <path...>' not specified (only --mode append may leave it out)");
+  }
+}
+
 /**
  * The input the given flags set, and nothing else: one --file is `file`, several are `files`,
  * each made relative to DATA_DIR; --audit pairs are merged onto `previousAudit` (what a schedule had).

@@ -70,6 +70,13 @@ export const DEFAULT_MAX_ATTEMPTS = 20;
 export const DEFAULT_OPERATOR_WAIT = '24h';
 const DEFAULT_TIMEZONE = 'UTC';
 const MAX_FILES = 100;
+/** The files are the whole history, or new transactions merged into the invoice ledger. */
+export const RUN_MODES = ['snapshot', 'append'] as const;
+export type RunMode = (typeof RUN_MODES)[number];
+/** `all`, or days or months counted back from the run's data date (lib/aggregation/invoice-window.ts). */
+const WINDOW = /^(?:all|[1-9]\d{0,4}[dm])$/;
+const MAX_WINDOW = { d: 36_600, m: 1_200 };
+const WINDOW_PROBLEM = 'must be "all" or a length such as "90d" or "12m" (days or months, at most 100 years)';
 const TIME_ZONE = /^[A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*$/;
 
 // Each helper below makes one kind of field; its message is what follows `input field "NAME" `.
@@ -138,6 +145,8 @@ const auditLimits = () =>
       }
     });
 
+const MODE_HELP = 'snapshot (default): the files are the whole history; append: new transactions merged into the invoice ledger';
+const WINDOW_HELP = 'all (default), or e.g. 90d or 12m: only invoices of that many days or months up to the data date count';
 const SHEET_HELP = 'worksheet (default: every sheet with a transactions header)';
 const THRESHOLD_HELP = 'Low Frequency is at most this many invoices';
 const AUDIT_FLAG: InputFlag = { flag: '--audit <NAME=VALUE>', value: 'audit' };
@@ -159,7 +168,6 @@ export const INPUT_FIELDS = {
         flag: '--file <path...>',
         help: 'workbook (absolute, or relative to the current folder), inside DATA_DIR; several are read as one export',
         value: 'paths',
-        required: true,
       },
       schedule: {
         flag: '--file <path...>',
@@ -177,6 +185,35 @@ export const INPUT_FIELDS = {
       .optional(),
     docs: { default: '', values: `1 to ${MAX_FILES} paths`, meaning: 'several workbooks read as one export, e.g. `["2010.xlsx", "2011.xlsx"]`' },
     flags: {},
+  },
+  mode: {
+    schema: z
+      .enum(RUN_MODES, { error: 'must be "snapshot" or "append"' })
+      .optional()
+      .transform((mode) => mode ?? 'snapshot'),
+    docs: {
+      default: '`"snapshot"`',
+      values: '`"snapshot"`, `"append"`',
+      meaning:
+        '`snapshot`: the files are the whole history; `append`: they hold new transactions, merged into the invoice ledger when the run publishes ' +
+        '(the files may then be left out: the run re-applies `window`; see [nightly exports](../README.md#nightly-exports-full-or-delta))',
+    },
+    flags: { run: { flag: '--mode <mode>', help: MODE_HELP, value: 'text' }, schedule: { flag: '--mode <mode>', help: MODE_HELP, value: 'text' } },
+  },
+  window: {
+    schema: z
+      .string({ error: WINDOW_PROBLEM })
+      .trim()
+      .regex(WINDOW, { error: WINDOW_PROBLEM })
+      .refine((text) => text === 'all' || Number(text.slice(0, -1)) <= MAX_WINDOW[text.slice(-1) as 'd' | 'm'], { error: WINDOW_PROBLEM })
+      .optional()
+      .transform((text) => text ?? 'all'),
+    docs: {
+      default: '`"all"`',
+      values: '`"all"`, or days or months such as `"90d"`, `"12m"`',
+      meaning: "only invoices of the last so many days or months up to the run's data date count; customers with none leave `customer_segments`",
+    },
+    flags: { run: { flag: '--window <length>', help: WINDOW_HELP, value: 'text' }, schedule: { flag: '--window <length>', help: WINDOW_HELP, value: 'text' } },
   },
   sheet: {
     schema: z
@@ -315,10 +352,11 @@ export const segmentationInputSchema = z
   .superRefine(
     (input, context) => {
       if (typeof input !== 'object' || input === null) return;
-      const { file, files } = input as Record<string, unknown>;
+      const { file, files, mode } = input as Record<string, unknown>;
       if (file !== undefined && files !== undefined) {
         context.addIssue({ code: 'custom', path: ['files'], message: 'cannot be given together with "file"', params: { rule: ACROSS_FIELDS } });
-      } else if (file === undefined && files === undefined) {
+      } else if (file === undefined && files === undefined && mode !== 'append') {
+        // Only an append run may read nothing: it re-applies its window to the ledger.
         context.addIssue({ code: 'custom', path: ['file'], message: WORKBOOK_PATH_PROBLEM, params: { rule: ACROSS_FIELDS } });
       }
     },
@@ -327,7 +365,9 @@ export const segmentationInputSchema = z
   )
   .transform((input) => ({
     /** As given: may still hold `{date}` placeholders or patterns, resolved when loading. */
-    files: input.files ?? [input.file!],
+    files: input.files ?? (input.file === undefined ? [] : [input.file]),
+    mode: input.mode,
+    window: input.window,
     sheet: input.sheet,
     threshold: input.threshold,
     chunkSize: input.chunkSize,

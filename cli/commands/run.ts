@@ -11,7 +11,7 @@ import { loadConfig, type AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
-import { inputOfFlags, type InputFlagValues } from '../input-flags';
+import { inputOfFlags, requireWorkbookFlag, type InputFlagValues } from '../input-flags';
 import { printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
 import { snapshot } from '../run-progress';
@@ -19,7 +19,7 @@ import { connectClient, temporalUiLink } from '../temporal-client';
 
 /** The input flags (cli/input-flags.ts) and the run's own. */
 export interface RunOptions extends InputFlagValues {
-  file: string[];
+  file?: string[];
   workflowId?: string;
   wait?: boolean;
   json?: boolean;
@@ -60,6 +60,7 @@ export const EXIT = { ok: 0, failed: 1, awaitingOperator: 3 } as const;
 export async function runCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
   // The dry run lives in its own module so that it loads none of the Temporal client.
   if (options.dryRun) return await (require('./dry-run') as typeof import('./dry-run')).dryRunCommand(options, config);
+  requireWorkbookFlag(options);
   const input = inputOfFlags(options, config);
   const { client, close } = await connectClient(config);
   try {
@@ -86,7 +87,7 @@ export async function startRun(
     taskQueue: config.taskQueue,
     workflowId,
     args: [input],
-    staticSummary: `Segment customers of ${input.file ?? input.files?.join(', ')}`,
+    staticSummary: input.file || input.files ? `Segment customers of ${input.file ?? input.files!.join(', ')}` : 'Segment customers of the invoice ledger',
   });
 }
 

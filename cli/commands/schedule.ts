@@ -63,7 +63,9 @@ export async function scheduleCommand(action: ScheduleAction, options: ScheduleC
 
 const HANDLERS: Record<ScheduleAction, Handler> = {
   async create(client, config, options) {
-    if (!options.file?.length) throw new Error('schedule create needs --file: the workbook (a template such as data/exports/online-retail-{date}.xlsx)');
+    if (!options.file?.length && options.mode !== 'append') {
+      throw new Error('schedule create needs --file: the workbook (a template such as data/exports/online-retail-{date}.xlsx); only --mode append may leave it out');
+    }
     const timezone = checkTimeZone(options.timezone ?? NIGHTLY_DEFAULTS.timezone);
     const schedule: NightlySchedule = {
       scheduleId: options.id,

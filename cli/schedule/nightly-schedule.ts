@@ -89,7 +89,7 @@ export function scheduleNote(schedule: Pick<NightlySchedule, 'cron' | 'timezone'
 }
 
 export function workbooks(input: SegmentationInput): string {
-  return input.file ?? input.files?.join(', ') ?? '?';
+  return input.file ?? input.files?.join(', ') ?? (input.mode === 'append' ? 'no file (the invoice ledger, its window re-applied)' : '?');
 }
 
 export function durationMs(option: string, value: string | number): number {

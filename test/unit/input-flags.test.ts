@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { PROJECT_ROOT, type AppConfig } from '../../lib/config';
-import { addInputFlags, inputOfFlags, type InputFlagCommand, type InputFlagValues } from '../../cli/input-flags';
+import { addInputFlags, inputOfFlags, requireWorkbookFlag, type InputFlagCommand, type InputFlagValues } from '../../cli/input-flags';
 import { resolveInput } from '../../workflows/segmentation-input';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'input-flags-'));
@@ -19,12 +19,16 @@ const AUDIT_HELP =
   'set one check before publication, repeatable; VALUE may be "off". Checks: minCustomers (default 1), maxShrinkPercent (default 50), ' +
   'maxDroppedPercent (default 50), maxHighShareShiftPoints (default 15), maxMovedPercent (default 25), maxDaysAhead (default 1)';
 const SHEET_HELP = 'worksheet (default: every sheet with a transactions header)';
+const MODE_HELP = 'snapshot (default): the files are the whole history; append: new transactions merged into the invoice ledger';
+const WINDOW_HELP = 'all (default), or e.g. 90d or 12m: only invoices of that many days or months up to the data date count';
 
-/** Each input flag and its help line, as `segment run` listed them before the schema made them. */
+/** Each input flag and its help line, as `segment run` listed them before the schema made them (and --mode, --window since). */
 const RUN_FLAGS = {
   '--audit <NAME=VALUE>': AUDIT_HELP,
   '--no-audit': 'publish without any check (for this run, or this schedule)',
   '--file <path...>': 'workbook (absolute, or relative to the current folder), inside DATA_DIR; several are read as one export',
+  '--mode <mode>': MODE_HELP,
+  '--window <length>': WINDOW_HELP,
   '--sheet <name>': SHEET_HELP,
   '--threshold <n>': 'Low Frequency is at most this many invoices',
   '--chunk-size <n>': 'messages per Kafka publish request',
@@ -42,6 +46,8 @@ const SCHEDULE_FLAGS = {
   '--no-audit': 'publish without any check (for this run, or this schedule)',
   '--file <path...>':
     'workbook inside DATA_DIR to read each night; may hold {date} (the day of the run, YYYY-MM-DD in --timezone), {date-1}, and * or ? in the file name (the newest match)',
+  '--mode <mode>': MODE_HELP,
+  '--window <length>': WINDOW_HELP,
   '--sheet <name>': SHEET_HELP,
   '--threshold <n>': 'Low Frequency is at most this many invoices',
   '--operator-wait <duration>': 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)',
@@ -72,10 +78,10 @@ test('segment schedule create and update have the input flags and help lines the
 });
 
 test.each([
-  ['run', ['--audit', '--no-audit', '--file', '--sheet', '--threshold', '--chunk-size', '--reader', '--publish-activities', '--classify-activities', '--classify-batch-size', '--max-attempts', '--operator-wait', '--workflow-id', '--wait', '--json', '--dry-run', '-h']],
-  ['schedule create', ['--id', '--json', '--audit', '--no-audit', '--file', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '--note', '-h']],
-  ['schedule update', ['--id', '--json', '--audit', '--no-audit', '--file', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '-h']],
-])('`segment %s --help` lists the flags it always had', (subcommand, flags) => {
+  ['run', ['--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--chunk-size', '--reader', '--publish-activities', '--classify-activities', '--classify-batch-size', '--max-attempts', '--operator-wait', '--workflow-id', '--wait', '--json', '--dry-run', '-h']],
+  ['schedule create', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '--note', '-h']],
+  ['schedule update', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '-h']],
+])('`segment %s --help` lists the flags it always had, and --mode and --window', (subcommand, flags) => {
   const help = spawnSync('node', [path.join(PROJECT_ROOT, 'bin', 'segment.js'), ...subcommand.split(' '), '--help'], { encoding: 'utf8' });
   expect(help.status).toBe(0);
   const listed = [...help.stdout.matchAll(/^ {2}(-[-\w]+)/gm)].map((match) => match[1]);
@@ -124,9 +130,14 @@ test.each([
   [['--file', 'a.xlsx', '--threshold', '1e3'], "option '--threshold <n>' argument '1e3' is invalid. must be a whole number"],
   [['--file', 'a.xlsx', '--reader', 'sax'], "error: option '--reader <reader>' argument 'sax' is invalid. Allowed choices are fast, exceljs."],
   [['--file', 'a.xlsx', '--audit', 'maxShrink=80'], 'there is no check "maxShrink"'],
-  [['--threshold', '5'], "error: required option '--file <path...>' not specified"],
 ])('segment run %j is refused before anything starts', (args, message) => {
   expect(() => parse('run', args)).toThrow(message);
+});
+
+test('segment run needs --file, except in append mode', () => {
+  expect(() => requireWorkbookFlag(parse('run', ['--threshold', '5']))).toThrow("required option '--file <path...>' not specified (only --mode append may leave it out)");
+  expect(() => requireWorkbookFlag(parse('run', ['--mode', 'append', '--window', '90d']))).not.toThrow();
+  expect(inputOfFlags(parse('run', ['--mode', 'append', '--window', '90d']), config)).toEqual({ mode: 'append', window: '90d' });
 });
 
 test('a workbook outside DATA_DIR is refused, naming the flag\'s field', () => {

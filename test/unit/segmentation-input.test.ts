@@ -18,11 +18,13 @@ function problemOf(input: unknown): string {
   throw new Error(`${JSON.stringify(input)} was accepted`);
 }
 
-const ALL_FIELDS = 'file, files, sheet, threshold, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
+const ALL_FIELDS = 'file, files, mode, window, sheet, threshold, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
 
 test('every field but the workbook has a default', () => {
   expect(resolveInput({ file: 'online-retail.xlsx' })).toEqual({
     files: ['online-retail.xlsx'],
+    mode: 'snapshot',
+    window: 'all',
     sheet: null,
     threshold: 5,
     chunkSize: 2_000,
@@ -48,6 +50,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
   expect(
     resolveInput({
       files: [' 2010.xlsx ', 'exports/online-retail-{date}.xlsx'],
+      mode: 'append',
+      window: ' 12m ',
       sheet: ' Year 2010 ',
       threshold: 0,
       chunkSize: 50_000,
@@ -63,6 +67,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
     }),
   ).toEqual({
     files: ['2010.xlsx', 'exports/online-retail-{date}.xlsx'],
+    mode: 'append',
+    window: '12m',
     sheet: ' Year 2010 ',
     threshold: 0,
     chunkSize: 50_000,
@@ -158,4 +164,21 @@ test('with several problems, one is named: not an object, then an unknown field,
 
 test('the fields, in the order the "not a known field" message lists them', () => {
   expect(INPUT_FIELD_NAMES.join(', ')).toBe(ALL_FIELDS);
+});
+
+test('an append run may read no file; a snapshot run may not', () => {
+  expect(resolveInput({ mode: 'append' })).toMatchObject({ files: [], mode: 'append', window: 'all' });
+  expect(problemOf({ mode: 'snapshot' })).toBe('input field "file" must be a workbook path relative to DATA_DIR');
+  expect(problemOf({})).toBe('input field "file" must be a workbook path relative to DATA_DIR');
+  expect(problemOf({ file: 'a.xlsx', mode: 'delta' })).toBe('input field "mode" must be "snapshot" or "append"');
+});
+
+test.each(['all', '1d', '90d', '12m', '36600d', '1200m'])('window %p is taken', (window) => {
+  expect(resolveInput({ file: 'a.xlsx', window }).window).toBe(window);
+});
+
+test.each(['0d', '90', 'd', '90w', '36601d', '1201m', '-3d', 90, ''])('window %p is refused, naming the field', (window) => {
+  expect(problemOf({ file: 'a.xlsx', window })).toBe(
+    'input field "window" must be "all" or a length such as "90d" or "12m" (days or months, at most 100 years)',
+  );
 });
