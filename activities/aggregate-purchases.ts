@@ -1,44 +1,139 @@
 /**
- * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices, computed by
- * MySQL from the staged pairs (distinct by their key; invoice numbers compared byte for byte,
- * like the dry run's JavaScript strings). Replaces the run's counts in one transaction, so running
- * it twice gives the same table; a stale attempt (fenced) replaces nothing.
+ * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices inside the
+ * run's window, computed by MySQL (invoice numbers compared byte for byte, like the dry run's
+ * JavaScript strings). First the run's staged lines become its invoices, one row each (date,
+ * exact amount; of an invoice in two of the run's files, the later file's lines). Then:
+ * - snapshot: the run's invoices are the whole history;
+ * - append: the invoice ledger with the run's invoices merged over it (an invoice sent again
+ *   replaces its row), read at one ledger version, which the publication checks is still the
+ *   latest before it merges (activities/publish-segments.ts). The ledger is only read here.
+ * The data date is the newest invoice's (append: of the ledger after the merge; a scheduled
+ * night with no file moves it to that night), and the window counts back from it
+ * (lib/aggregation/invoice-window.ts). Replaces the run's rows in one transaction, so running it
+ * twice gives the same tables; a stale attempt (fenced) replaces nothing.
  */
 import { Context } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import { windowStart } from '../lib/aggregation/invoice-window';
 import { StagingMissingError } from '../lib/errors';
+import { dateColumnOfIso, isoOfDateColumn } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
+import { fillDatePlaceholders } from '../lib/workbook-file-pattern';
+import type { RunInvoiceFigures } from '../workflows/segmentation-progress';
+import type { RunMode } from '../workflows/segmentation-input';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { claimStepAttempt } from './step-attempt-fence';
 
+export interface AggregateInput {
+  runId: string;
+  rowsKept: number;
+  /** Absent in runs from before append mode: snapshot, every invoice. */
+  mode?: RunMode;
+  window?: string;
+  /** An append run that read no file, started by a schedule: its slot (ISO) and the zone of its day. */
+  nightWithoutFile?: { scheduledAt: string; timezone: string } | null;
+}
+
 export interface AggregateResult {
   customers: number;
-  /** Distinct (customer, invoice) pairs: every customer's PurchaseCount added up. */
+  /** Distinct (customer, invoice) pairs inside the window: every customer's PurchaseCount added up. */
   purchases: number;
+  /** The run's invoices, its data date and window; absent in runs from before windows. */
+  invoices?: RunInvoiceFigures;
 }
 
 export function createAggregatePurchases(dependencies: ActivityDependencies) {
-  return async function aggregatePurchases({ runId, rowsKept }: { runId: string; rowsKept: number }): Promise<AggregateResult> {
+  return async function aggregatePurchases(input: AggregateInput): Promise<AggregateResult> {
+    const { runId, rowsKept } = input;
     const fence = await claimStepAttempt(dependencies, runId, 'aggregate');
-    const aggregation = fence.write(async (trx) => {
-      await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
-      await trx.raw(
-        `INSERT INTO ?? (run_id, CustomerID, PurchaseCount)
-         SELECT run_id, CustomerID, COUNT(*) FROM ?? WHERE run_id = ? GROUP BY run_id, CustomerID`,
-        [TABLES.stagingCounts, TABLES.stagingInvoices, runId],
-      );
-      const [totals] = await trx(TABLES.stagingCounts)
-        .where({ run_id: runId })
-        .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
-      return { customers: Number(totals.customers), purchases: Number(totals.purchases) };
-    });
-    const result = await heartbeatWhile(aggregation);
+    const result = await heartbeatWhile(fence.write((trx) => aggregate(trx, input)));
     Context.current().cancellationSignal.throwIfAborted();
-    if (result.customers === 0 && rowsKept > 0) {
+    if (result.invoices!.invoices === 0 && rowsKept > 0) {
       throw new StagingMissingError(
         `run ${runId} kept ${rowsKept} rows but its staging rows are gone (pruned after the retention time): retry runs the load again`,
       );
     }
     return result;
   };
+}
+
+async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<AggregateResult> {
+  const { runId } = input;
+  const mode = input.mode ?? 'snapshot';
+  const window = input.window ?? 'all';
+  // First, so that no merge commits while this transaction reads the ledger (merges lock this row for update).
+  const ledger = mode === 'append' ? await trx(TABLES.ledgerState).where({ id: 1 }).forShare().first('version', 'data_date') : undefined;
+
+  await trx(TABLES.runInvoices).where({ run_id: runId }).delete();
+  await trx.raw(
+    `INSERT INTO ?? (run_id, CustomerID, InvoiceNo, InvoiceDate, Amount)
+     SELECT s.run_id, s.CustomerID, s.InvoiceNo, MAX(s.InvoiceDate), SUM(s.Amount)
+     FROM ?? s
+     JOIN (SELECT CustomerID, InvoiceNo, MAX(file_no) AS file_no FROM ?? WHERE run_id = ? GROUP BY CustomerID, InvoiceNo) latest
+       ON latest.CustomerID = s.CustomerID AND latest.InvoiceNo = s.InvoiceNo AND latest.file_no = s.file_no
+     WHERE s.run_id = ?
+     GROUP BY s.run_id, s.CustomerID, s.InvoiceNo`,
+    [TABLES.runInvoices, TABLES.stagingInvoices, TABLES.stagingInvoices, runId, runId],
+  );
+  const [own] = await trx(TABLES.runInvoices).where({ run_id: runId }).select(trx.raw('COUNT(*) AS invoices'), trx.raw('MAX(InvoiceDate) AS newest'));
+  const invoices = Number(own.invoices);
+
+  // The invoices that count: the run's own, or the ledger with them merged over it.
+  let merged: { sql: string; bindings: unknown[] };
+  let dataDate = isoOfDateColumn(own.newest);
+  let replaced = 0;
+  if (ledger) {
+    merged = {
+      sql: `SELECT CustomerID, InvoiceDate FROM ?? WHERE run_id = ?
+            UNION ALL
+            SELECT l.CustomerID, l.InvoiceDate FROM ?? l
+            LEFT JOIN ?? r ON r.run_id = ? AND r.CustomerID = l.CustomerID AND r.InvoiceNo = l.InvoiceNo
+            WHERE r.run_id IS NULL`,
+      bindings: [TABLES.runInvoices, runId, TABLES.ledger, TABLES.runInvoices, runId],
+    };
+    const [{ count }] = await trx(`${TABLES.runInvoices} as r`)
+      .join(`${TABLES.ledger} as l`, function sameInvoice() {
+        this.on('l.CustomerID', '=', 'r.CustomerID').andOn('l.InvoiceNo', '=', 'r.InvoiceNo');
+      })
+      .where('r.run_id', runId)
+      .count({ count: '*' });
+    replaced = Number(count);
+    const night = input.nightWithoutFile ? `${fillDatePlaceholders('{date}', new Date(input.nightWithoutFile.scheduledAt), input.nightWithoutFile.timezone)}T00:00:00` : null;
+    dataDate = latest([dataDate, isoOfDateColumn(ledger.data_date), night]);
+  } else {
+    merged = { sql: 'SELECT CustomerID, InvoiceDate FROM ?? WHERE run_id = ?', bindings: [TABLES.runInvoices, runId] };
+  }
+
+  const start = windowStart(window, dataDate);
+  const inWindow = start === null ? { sql: '', bindings: [] } : { sql: 'WHERE m.InvoiceDate >= ?', bindings: [dateColumnOfIso(start)] };
+  await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
+  await trx.raw(`INSERT INTO ?? (run_id, CustomerID, PurchaseCount) SELECT ?, m.CustomerID, COUNT(*) FROM (${merged.sql}) m ${inWindow.sql} GROUP BY m.CustomerID`, [
+    TABLES.stagingCounts,
+    runId,
+    ...merged.bindings,
+    ...inWindow.bindings,
+  ]);
+  const [totals] = await trx(TABLES.stagingCounts)
+    .where({ run_id: runId })
+    .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
+  const [range] = (await trx.raw(`SELECT COUNT(*) AS total, MIN(m.InvoiceDate) AS oldest, MAX(m.InvoiceDate) AS newest FROM (${merged.sql}) m`, merged.bindings))[0];
+  const purchases = Number(totals.purchases);
+  const figures: RunInvoiceFigures = {
+    mode,
+    window,
+    windowStart: start,
+    dataDate,
+    invoices,
+    outsideWindow: Number(range.total) - purchases,
+    oldest: isoOfDateColumn(range.oldest),
+    newest: isoOfDateColumn(range.newest),
+    ...(ledger ? { added: invoices - replaced, replaced, ledgerInvoices: Number(range.total), ledgerVersion: Number(ledger.version) } : {}),
+  };
+  return { customers: Number(totals.customers), purchases, invoices: figures };
+}
+
+/** The latest of ISO times (which order like text), or null if none. */
+function latest(times: Array<string | null>): string | null {
+  return times.reduce<string | null>((newest, time) => (time !== null && (newest === null || time > newest) ? time : newest), null);
 }

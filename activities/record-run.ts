@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { dateColumnOfIso } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ResolvedInput } from '../workflows/segmentation-input';
+import { dataDateOf } from '../workflows/data-date';
 import { FINAL_STATUSES, type SegmentationProgress } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 
@@ -27,6 +28,9 @@ export function createRecordRunStarted({ db }: ActivityDependencies) {
       sheet: input.sheet,
       threshold: input.threshold,
       chunk_size: input.chunkSize,
+      // Absent in the input of runs from before append mode.
+      mode: input.mode ?? 'snapshot',
+      window_length: input.window ?? 'all',
       input: JSON.stringify(input),
       status: 'running',
       current_step: null,
@@ -73,7 +77,8 @@ export function runColumns(progress: SegmentationProgress): Record<string, unkno
     files: progress.files ? JSON.stringify(progress.files) : null,
     published_offsets: progress.publishedOffsets ? JSON.stringify(progress.publishedOffsets) : null,
     data_quality: progress.dataQuality ? JSON.stringify(progress.dataQuality) : null,
-    data_date: dateColumnOfIso(progress.dataQuality?.newestInvoiceDate),
+    data_date: dateColumnOfIso(dataDateOf(progress)),
+    invoices: progress.invoices ? JSON.stringify(progress.invoices) : null,
     audit: progress.audit ? JSON.stringify(progress.audit) : null,
     rows_read: summary?.rowsRead ?? load?.rowsRead ?? null,
     rows_kept: summary?.rowsKept ?? load?.rowsKept ?? null,

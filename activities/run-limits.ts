@@ -44,6 +44,11 @@ export function runTooLarge(part: { file: string; sheet: string }, bytes: number
   );
 }
 
+/** A load part (one sheet of one file) as staging keys it: sha256, since either name may be longer than an index allows. */
+export function loadPartKey(file: string, sheet: string): string {
+  return createHash('sha256').update(`${file}\u0000${sheet}`).digest('hex');
+}
+
 /**
  * Records how many data rows this part has read (replacing its earlier count: a resumed attempt
  * counts once) and refuses if the run's parts together have read more than maxRows.
@@ -53,8 +58,7 @@ export async function holdRowsToRunLimit(
   { runId, file, sheet, rowsRead, rowNumber }: { runId: string; file: string; sheet: string; rowsRead: number; rowNumber: number },
   maxRows: number,
 ): Promise<void> {
-  const partKey = createHash('sha256').update(`${file}\u0000${sheet}`).digest('hex');
-  await db(TABLES.stagingLoadRows).insert({ run_id: runId, part_key: partKey, rows_read: rowsRead }).onConflict(['run_id', 'part_key']).merge(['rows_read']);
+  await db(TABLES.stagingLoadRows).insert({ run_id: runId, part_key: loadPartKey(file, sheet), rows_read: rowsRead }).onConflict(['run_id', 'part_key']).merge(['rows_read']);
   // A statement of its own, after the write committed: of two parts writing at once, the later one sees both.
   const [{ total }] = await db(TABLES.stagingLoadRows).where({ run_id: runId }).sum({ total: 'rows_read' });
   if (Number(total) > maxRows) {

@@ -13,8 +13,14 @@ export const TABLES = {
   publicationEvents: 'segment_publication_events',
   /** One row per run: input, files read, per-step progress, counts, outcome. */
   runs: 'segmentation_runs',
-  /** Distinct (customer, invoice) pairs a run loaded, until the run's staging is pruned. */
+  /** Per load batch: each (customer, invoice) it read, with the lines' newest date and summed amount; until the run's staging is pruned. */
   stagingInvoices: 'staging_customer_invoices',
+  /** One row per invoice of a run (date, exact amount): what an append run merges into the ledger. */
+  runInvoices: 'staging_run_invoices',
+  /** Every invoice append runs have merged, one row per (CustomerID, InvoiceNo): the later run's version wins. */
+  ledger: 'invoice_ledger',
+  /** The ledger's single row: its version (one more per merge), its data date, the merge lock. */
+  ledgerState: 'invoice_ledger_state',
   /** PurchaseCount per customer of a run, as aggregated and published to Kafka. */
   stagingCounts: 'staging_purchase_counts',
   /** The consumer's position per run and partition, committed with the rows it produced. */
@@ -26,4 +32,4 @@ export const TABLES = {
 } as const;
 
 /** Per-run tables that only serve a run while it works (or may be retried or reset). */
-export const STAGING_TABLES = [TABLES.stagingInvoices, TABLES.stagingCounts, TABLES.consumerOffsets, TABLES.stagingLoadRows] as const;
+export const STAGING_TABLES = [TABLES.stagingInvoices, TABLES.runInvoices, TABLES.stagingCounts, TABLES.consumerOffsets, TABLES.stagingLoadRows] as const;

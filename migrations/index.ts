@@ -14,6 +14,7 @@ import * as auditAndDataDate from './20261201_008_audit_and_data_date';
 import * as loadRowCounts from './20261201_013_load_row_counts';
 import * as runRecordSequence from './20261201_011_run_record_sequence';
 import * as stepAttemptFences from './20261201_009_step_attempt_fences';
+import * as invoiceLedger from './20261202_014_invoice_ledger';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261201_013_load_row_counts': loadRowCounts,
   '20261201_011_run_record_sequence': runRecordSequence,
   '20261201_009_step_attempt_fences': stepAttemptFences,
+  '20261202_014_invoice_ledger': invoiceLedger,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

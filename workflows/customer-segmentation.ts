@@ -25,7 +25,11 @@ import { resolveInput, type SegmentationInput } from './segmentation-input';
 import { newProgress, progressQuery, type SegmentationProgress } from './segmentation-progress';
 import { stepsOf, type StepResults } from './steps';
 
-/** A publication finds another run published since the audit: audit again, at most this often, then wait for an operator. */
+/**
+ * A publication finds another run published since the audit (audit again), or, in append mode,
+ * another run merged into the ledger since the aggregate (count again): at most this often, then
+ * wait for an operator.
+ */
 const MAX_AUDITS = 5;
 
 export async function customerSegmentation(rawInput: SegmentationInput): Promise<SegmentationProgress> {
@@ -53,10 +57,12 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
 
   const input = resolveInput(rawInput);
   const { steps: activities, bookkeeping } = activitiesFor(input);
+  const slot = info.typedSearchAttributes.get(TEMPORAL_SCHEDULED_START_TIME);
   const run = openRun(runState, {
     runId: info.firstExecutionRunId,
     startedAt: info.startTime.toISOString(),
-    scheduledAt: (info.typedSearchAttributes.get(TEMPORAL_SCHEDULED_START_TIME) ?? info.startTime).toISOString(),
+    scheduledAt: (slot ?? info.startTime).toISOString(),
+    scheduled: slot !== undefined,
     input,
     activities,
     bookkeeping,
@@ -75,9 +81,10 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
       try {
         await runStep(run, name);
         index += 1;
-        if (name === 'publication' && run.results.publication!.outcome === 'audit-outdated') {
-          if (++runState.audited >= MAX_AUDITS) throw new PublicationRaceError(`another run was published after each of ${MAX_AUDITS} audits`).toFailure();
-          index = steps.indexOf('audit');
+        const outcome = name === 'publication' ? run.results.publication!.outcome : undefined;
+        if (outcome === 'audit-outdated' || outcome === 'ledger-moved') {
+          if (++runState.audited >= MAX_AUDITS) throw new PublicationRaceError(`another run was published or merged after each of ${MAX_AUDITS} tries`).toFailure();
+          index = steps.indexOf(outcome === 'audit-outdated' ? 'audit' : 'aggregate');
         }
       } catch (error) {
         if (isCancellation(error)) throw error;

@@ -121,7 +121,8 @@ function summarise(results: StepResults | Omit<StepResults, 'audit' | 'publicati
     messagesConsumed: classify.messagesConsumed,
     customersConsumed: reconcile.customersConsumed,
     ...outcome,
-    dataDate: load.newestInvoiceDate ?? null,
+    dataDate: aggregate.invoices ? aggregate.invoices.dataDate : (load.newestInvoiceDate ?? null),
+    ...(aggregate.invoices ? { invoices: aggregate.invoices } : {}),
     dataQuality: load,
   };
 }

@@ -6,6 +6,7 @@ import { defineQuery } from '@temporalio/workflow';
 import type { AuditReport } from '../lib/audit/audit-checks';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
 import type { PartitionRange } from '../lib/partition-range';
+import type { RunMode } from './segmentation-input';
 import { STEPS, type StepName } from './steps';
 
 /** The steps are named by the step table (steps.ts); exported here too for the code that reads a run's progress. */
@@ -79,9 +80,34 @@ export interface RunSummary {
   published: boolean;
   /** When superseded: the run whose result stays in customer_segments. */
   supersededBy?: string;
-  /** The newest kept InvoiceDate: the data's own date, which orders publication. */
+  /** The data's own date, which orders publication (dataDateOf). */
   dataDate: string | null;
+  /** The run's invoices, its window and the ledger; absent in runs from before windows. */
+  invoices?: RunInvoiceFigures;
   dataQuality: DataQualityReport;
+}
+
+/** The run's invoices against its window and, in append mode, the invoice ledger (after the aggregate step). */
+export interface RunInvoiceFigures {
+  mode: RunMode;
+  window: string;
+  /** The first instant inside the window (ISO, no zone); null: every invoice counts. */
+  windowStart: string | null;
+  /** The data date the window counts back from (see dataDateOf). */
+  dataDate: string | null;
+  /** The run's own distinct invoices: what its files held. */
+  invoices: number;
+  /** Invoices (the run's; append: the merged ledger's) before the window, so not counted. */
+  outsideWindow: number;
+  /** The date range of those invoices (append: of the ledger after the merge). */
+  oldest: string | null;
+  newest: string | null;
+  /** Append mode: the run's invoices new to the ledger, and those that replace a row. */
+  added?: number;
+  replaced?: number;
+  /** Append mode: the ledger's invoices once this run has merged, and the version it read. */
+  ledgerInvoices?: number;
+  ledgerVersion?: number;
 }
 
 /** The audit as the run keeps it: the checks' figures, and an operator's approval if one was needed. */
@@ -102,6 +128,8 @@ export interface SegmentationProgress {
   files?: WorkbookFingerprint[];
   /** Rows read, kept and dropped per reason (after the load step). */
   dataQuality?: DataQualityReport;
+  /** The run's invoices, its window and the ledger (after the aggregate step). */
+  invoices?: RunInvoiceFigures;
   publishedOffsets?: PartitionRange[];
   /** After the audit step: what each check saw (published against this run). */
   audit?: RunAudit;

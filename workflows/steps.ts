@@ -26,6 +26,7 @@ import { mergePublishedRanges, partitionGroups } from './partition-groups';
 import { AUDIT_BEFORE_PUBLICATION, LOAD_IN_TURNS, PUBLISH_IN_SLICES } from './patches';
 import type { StepActivities } from './step-activities';
 import type { ResolvedInput } from './segmentation-input';
+import { dataDateOf } from './data-date';
 import type { SegmentationProgress } from './segmentation-progress';
 
 /** What each step hands to the later ones: counts and references only. */
@@ -49,6 +50,8 @@ export interface StepRun {
   readonly startedAt: string;
   /** The time the run is for (ISO): the schedule's slot if a schedule started it, else its start. */
   readonly scheduledAt: string;
+  /** Whether a schedule started it (so scheduledAt is a night's slot). */
+  readonly scheduled: boolean;
   readonly input: ResolvedInput;
   readonly activities: StepActivities;
   /** False in runs from before the audit step: reconcile publishes, and there is no audit. */
@@ -60,7 +63,7 @@ export interface StepRun {
   /** Set by an operator's `approve`: the held run is published as it is. */
   readonly approval?: OperatorDecision;
   /** Shows what a step learned on its way (the files read, the offsets published) at once. */
-  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'dataQuality' | 'publishedOffsets' | 'audit'>>): void;
+  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'dataQuality' | 'invoices' | 'publishedOffsets' | 'audit'>>): void;
   /** While a step fans out: adds what one of its activities did when it finishes. */
   addCounts(step: StepName, done: Record<string, number>): void;
 }
@@ -110,7 +113,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
       const parts = await inParallel(
         plan.parts.map((part) => async () => {
           const report = await run.activities.loadWorkbookPart.executeWithOptions({ summary: `Load and clean ${part.file} / ${part.sheet}` }, [
-            { runId, ...part, reader: input.reader },
+            { runId, ...part, reader: input.reader, fileNo: plan.files.findIndex((file) => file.file === part.file) },
           ]);
           run.addCounts('load', { sheetsLoaded: 1, rowsRead: report.rowsRead, rowsKept: report.rowsKept });
           return { file: part.file, sheet: part.sheet, report };
@@ -139,8 +142,27 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
 
   aggregate: {
     title: 'Aggregate unique invoices',
-    run: (run, title) => run.activities.aggregatePurchases.executeWithOptions({ summary: title }, [{ runId: run.runId, rowsKept: run.results.load!.rowsKept }]),
-    counts: (result) => ({ customers: result.customers, purchases: result.purchases }),
+    async run(run, title) {
+      const { input } = run;
+      const aggregated = await run.activities.aggregatePurchases.executeWithOptions({ summary: input.mode === 'append' ? `${title} over the invoice ledger` : title }, [
+        {
+          runId: run.runId,
+          rowsKept: run.results.load!.rowsKept,
+          mode: input.mode,
+          window: input.window,
+          // A scheduled night with no export still moves the data date, so the window ages customers out.
+          nightWithoutFile: input.mode === 'append' && input.files.length === 0 && run.scheduled ? { scheduledAt: run.scheduledAt, timezone: input.timezone } : null,
+        },
+      ]);
+      if (aggregated.invoices) run.note({ invoices: aggregated.invoices });
+      return aggregated;
+    },
+    counts: (result) => ({
+      customers: result.customers,
+      purchases: result.purchases,
+      ...(result.invoices?.mode === 'append' ? { invoicesAdded: result.invoices.added!, invoicesReplaced: result.invoices.replaced! } : {}),
+      ...(result.invoices && result.invoices.window !== 'all' ? { invoicesOutsideWindow: result.invoices.outsideWindow } : {}),
+    }),
   },
 
   publish: {
@@ -236,7 +258,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
         {
           runId: run.runId,
           runStartedAt: run.startedAt,
-          dataDate: run.results.load?.newestInvoiceDate ?? null,
+          dataDate: dataDateOf(run.progress),
           runFor: run.scheduledAt,
           limits: run.input.audit,
           customers: run.results.aggregate!.customers,
@@ -268,16 +290,22 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
         {
           runId: run.runId,
           runStartedAt: run.startedAt,
-          dataDate: run.results.load?.newestInvoiceDate ?? null,
+          dataDate: dataDateOf(run.progress),
           customers: run.results.aggregate!.customers,
+          mode: run.input.mode,
+          ledgerVersion: run.results.aggregate!.invoices?.ledgerVersion,
+          invoices: run.results.aggregate!.invoices?.invoices,
           kind: run.approval ? 'approved' : run.input.audit === null ? 'audit-off' : 'audit-passed',
           auditedAgainst: run.progress.audit?.comparedWith ?? null,
           by: run.approval?.by,
           reason: run.approval?.reason,
         },
       ]),
-    // A superseded publication wrote nothing.
-    counts: (result): Record<string, number> => ({ rowsWritten: result.outcome === 'published' ? result.rowsWritten : 0 }),
+    // A superseded publication wrote nothing (to customer_segments: an append run still merged its invoices).
+    counts: (result): Record<string, number> => ({
+      rowsWritten: result.outcome === 'published' ? result.rowsWritten : 0,
+      ...(result.outcome === 'published' || result.outcome === 'superseded' ? (result.invoicesMerged === undefined ? {} : { invoicesMerged: result.invoicesMerged }) : {}),
+    }),
   },
 };
 

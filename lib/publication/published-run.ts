@@ -19,40 +19,53 @@ export type PublicationKind = 'audit-passed' | 'audit-off' | 'approved' | 'opera
 /** A run as publication orders it. */
 export interface RankedRun {
   runId: string;
-  /** Newest kept InvoiceDate (ISO, no zone), or null for runs recorded before data dates. */
+  /** Its data date (ISO, no zone: workflows/data-date.ts), or null for runs recorded before data dates. */
   dataDate: string | null;
   startedAt: Date;
+  /** Absent: snapshot (runs from before append mode, and `segment publish`). */
+  mode?: 'snapshot' | 'append';
 }
 
 export interface CurrentPublication {
   runId: string | null;
   dataDate: string | null;
   startedAt: Date | null;
+  mode: 'snapshot' | 'append' | null;
+}
+
+interface PublicationRow {
+  run_id: string | null;
+  data_date: Date | null;
+  run_started_at: Date | null;
+}
+
+/** The publication row, and the published run's mode (read without a lock: a run's mode never changes). */
+async function currentOf(db: Knex, row: PublicationRow): Promise<CurrentPublication> {
+  const run: { mode: 'snapshot' | 'append' } | undefined = row.run_id === null ? undefined : await db(TABLES.runs).where({ run_id: row.run_id }).first('mode');
+  return { runId: row.run_id, dataDate: isoOfDateColumn(row.data_date), startedAt: row.run_started_at, mode: run?.mode ?? null };
 }
 
 /** Locks the publication row for the rest of the transaction and says which run is published. */
 export async function lockPublication(trx: Knex.Transaction): Promise<CurrentPublication> {
-  const row: { run_id: string | null; data_date: Date | null; run_started_at: Date | null } = await trx(TABLES.publication)
-    .where({ id: 1 })
-    .forUpdate()
-    .first('run_id', 'data_date', 'run_started_at');
-  return { runId: row.run_id, dataDate: isoOfDateColumn(row.data_date), startedAt: row.run_started_at };
+  return await currentOf(trx, await trx(TABLES.publication).where({ id: 1 }).forUpdate().first('run_id', 'data_date', 'run_started_at'));
 }
 
 /** The published run without a lock: what the audit compares with. */
 export async function currentPublication(db: Knex): Promise<CurrentPublication> {
-  const row: { run_id: string | null; data_date: Date | null; run_started_at: Date | null } = await db(TABLES.publication)
-    .where({ id: 1 })
-    .first('run_id', 'data_date', 'run_started_at');
-  return { runId: row.run_id, dataDate: isoOfDateColumn(row.data_date), startedAt: row.run_started_at };
+  return await currentOf(db, await db(TABLES.publication).where({ id: 1 }).first('run_id', 'data_date', 'run_started_at'));
 }
 
-/** True when the published run holds newer data than `candidate` (or the same data, started later). */
+/**
+ * True when the published run holds newer data than `candidate` (or the same data, started later).
+ * Of two append runs with the same data date, the one publishing now has counted the whole ledger
+ * (the publication checks it read the latest version), the published one's invoices included: it wins.
+ */
 export function outranks(current: CurrentPublication, candidate: RankedRun): boolean {
   if (current.runId === null || current.runId === candidate.runId) return false;
   const theirs = current.dataDate ?? '';
   const mine = candidate.dataDate ?? '';
   if (theirs !== mine) return theirs > mine;
+  if (current.mode === 'append' && candidate.mode === 'append') return false;
   const theirStart = current.startedAt?.getTime() ?? 0;
   const myStart = candidate.startedAt.getTime();
   return theirStart > myStart || (theirStart === myStart && current.runId > candidate.runId);

@@ -6,10 +6,12 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
-const MIGRATION_COUNT = 11;
+const MIGRATION_COUNT = 12;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
+  'invoice_ledger',
+  'invoice_ledger_state',
   'kafka_consumer_offsets',
   'segment_publication',
   'segment_publication_events',
@@ -18,6 +20,7 @@ const TABLES = [
   'staging_customer_invoices',
   'staging_load_rows',
   'staging_purchase_counts',
+  'staging_run_invoices',
 ];
 
 beforeAll(async () => {
