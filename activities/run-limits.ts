@@ -13,7 +13,8 @@ import type { Knex } from 'knex';
 import type { RunLimits } from '../lib/config';
 import { InvalidWorkbookError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
-import { resolveWorkbookLimits } from '../lib/workbook/workbook-limits';
+import { csvCompression, csvInflatedBytes } from '../lib/workbook/csv-workbook-source';
+import { DEFAULT_WORKBOOK_LIMITS, resolveWorkbookLimits } from '../lib/workbook/workbook-limits';
 import { readWorkbookParts } from '../lib/workbook/workbook-parts';
 import { formatBytes, XlsxPackage } from '../lib/workbook/xlsx-package';
 
@@ -22,8 +23,23 @@ export function resolveRunLimits(limits: Partial<RunLimits> | undefined): RunLim
   return { maxRows, maxDecompressedBytes };
 }
 
-/** Bytes each named sheet's load inflates: the sheet's part and the shared strings (read by every load of the workbook). */
-export async function inflatedBytesPerSheet(filePath: string, displayName: string, sheets: string[], signal?: AbortSignal): Promise<number[]> {
+/**
+ * Bytes each named sheet's load inflates: the sheet's part and the shared strings (read by every
+ * load of the workbook). A CSV file's one sheet is its text: a .csv.gz is inflated to count it,
+ * up to just past `maxDecompressedBytes` (a count past the limit is refused all the same).
+ */
+export async function inflatedBytesPerSheet(
+  filePath: string,
+  displayName: string,
+  sheets: string[],
+  signal?: AbortSignal,
+  maxDecompressedBytes = DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes,
+): Promise<number[]> {
+  if (csvCompression(displayName) !== undefined) {
+    const { maxCompressionRatio } = DEFAULT_WORKBOOK_LIMITS;
+    const bytes = await csvInflatedBytes(filePath, displayName, { countUpTo: maxDecompressedBytes, maxCompressionRatio }, signal);
+    return sheets.map(() => bytes);
+  }
   const xlsx = await XlsxPackage.open(filePath, displayName, resolveWorkbookLimits(undefined));
   try {
     const parts = await readWorkbookParts(xlsx, signal);

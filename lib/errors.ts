@@ -61,6 +61,8 @@ export interface WorkbookLocation {
   file: string;
   sheet?: string;
   row?: number;
+  /** A CSV file's line, where a workbook has a sheet and a row. */
+  line?: number;
   column?: string;
 }
 
@@ -184,10 +186,11 @@ export function failurePolicy(type: string): Pick<typeof SegmentationError, 'ret
   return POLICY_ERRORS.find((error) => error.type === type) ?? SegmentationError;
 }
 
-function describeLocation({ file, sheet, row, column }: WorkbookLocation): string {
+function describeLocation({ file, sheet, row, line, column }: WorkbookLocation): string {
   const parts = [`file "${file}"`];
   if (sheet !== undefined) parts.push(`sheet "${sheet}"`);
   if (row !== undefined) parts.push(`row ${row}`);
+  if (line !== undefined) parts.push(`line ${line}`);
   if (column !== undefined) parts.push(`column ${column}`);
   return parts.join(', ');
 }

@@ -10,6 +10,7 @@
 import { InvalidWorkbookError, type WorkbookLocation } from '../errors';
 import type { BytesReadListener } from './byte-progress';
 import { decodeCustomerId, decodeInvoiceDate, decodeInvoiceNo, decodeNumber, UnexpectedCellValue } from './decode-transaction-cell';
+import { csvCompression, CSV_SHEET_NAME, CsvWorkbookSource } from './csv-workbook-source';
 import { FastWorkbookSource } from './fast-workbook-source';
 import { describeCellValue, type PlainCellValue } from './plain-cell-value';
 import { DECODED_COLUMNS, TRANSACTION_COLUMNS, type DecodedColumn, type TransactionColumn } from './transaction-columns';
@@ -20,12 +21,13 @@ import type { SheetReadControl, WorkbookReaderKind, WorkbookSource } from './wor
 import { MalformedXmlError } from './xml-text';
 import { asZipError } from './xlsx-package';
 
+export { CSV_SHEET_NAME };
 export { DEFAULT_WORKBOOK_LIMITS, type WorkbookLimits } from './workbook-limits';
 export { WORKBOOK_READER_KINDS, type WorkbookReaderKind } from './workbook-source';
 export type { BytesReadListener } from './byte-progress';
 
 export interface TransactionRow {
-  /** The Excel row number (1-based) within its sheet, so a problem can be found in the workbook. */
+  /** The Excel row number (1-based) within its sheet, or a CSV file's line, so a problem can be found in the file. */
   rowNumber: number;
   invoiceNo: string | null;
   customerId: number | null;
@@ -53,7 +55,7 @@ export interface ReadTransactionRowsOptions {
   displayName: string;
   /** Exactly this sheet (case-insensitive); without it, every sheet with a transactions header. */
   sheet?: string;
-  /** Which parser reads the cells; 'fast' unless told otherwise. */
+  /** Which parser reads a workbook's cells; 'fast' unless told otherwise. A CSV file is always read by the CSV reader. */
   reader?: WorkbookReaderKind;
   /** Bytes of the file read so far, about every 64 KiB, and once at the end with the file's size. */
   onBytesRead?: BytesReadListener;
@@ -73,7 +75,7 @@ export interface ListTransactionSheetsOptions {
   signal?: AbortSignal;
 }
 
-/** Exports put a title or a blank line or two above the header; twenty rows is generous. */
+/** Exports put a title or a blank line or two above the header; twenty rows (a CSV's lines) is generous. */
 export const HEADER_SEARCH_ROWS = 20;
 
 /** Rows per batch: the loader writes each batch to MySQL in one statement. */
@@ -106,7 +108,7 @@ export function readTransactionCells(options: ReadTransactionRowsOptions): Async
 }
 
 /** Turns a row's cells (indexed by column number) into what the caller reads. */
-type RowMapper<T> = (rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation, date1904: boolean) => T;
+type RowMapper<T> = (rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, place: SheetPlace, date1904: boolean) => T;
 
 /** The sheets readTransactionRows would read, and why the others would be skipped; reads only as far as each header. */
 export async function listTransactionSheets(options: ListTransactionSheetsOptions): Promise<{ sheets: string[]; skipped: SkippedSheet[] }> {
@@ -164,7 +166,13 @@ async function* readBatches<T>(
   }
 }
 
+/**
+ * The one place a file's name picks its reader: `.csv` and `.csv.gz` the CSV reader (whatever
+ * `reader` says), anything else the workbook reader asked for. The name the input gave decides,
+ * not the file behind it (a link in DATA_DIR may point at a file named anything).
+ */
 function openSource(options: ListTransactionSheetsOptions & { limits: WorkbookLimits; onBytesRead?: BytesReadListener }): Promise<WorkbookSource> {
+  if (csvCompression(options.displayName) !== undefined) return CsvWorkbookSource.open(options);
   const reader = options.reader ?? 'fast';
   if (reader === 'fast') return FastWorkbookSource.open(options);
   // Loaded only when asked for: exceljs takes a noticeable part of a second to load.
@@ -174,6 +182,12 @@ function openSource(options: ListTransactionSheetsOptions & { limits: WorkbookLi
 
 function findSheet(source: WorkbookSource, wanted: string): WorkbookSheet {
   const sheet = source.sheets.find((candidate) => sameSheetName(candidate.name, wanted));
+  if (sheet === undefined && source instanceof CsvWorkbookSource) {
+    throw new InvalidWorkbookError(
+      { file: source.displayName },
+      `is a CSV file, whose rows are one sheet, "${CSV_SHEET_NAME}": there is no sheet "${wanted}" (leave the sheet out, or name "${CSV_SHEET_NAME}")`,
+    );
+  }
   if (sheet === undefined) {
     const names = source.sheets.map((candidate) => `"${candidate.name}"`);
     throw new InvalidWorkbookError(
@@ -203,18 +217,18 @@ async function* readSheet<T>(
   sheet: WorkbookSheet,
   { limits, counter, signal, wantedColumns, mapRow }: SheetReadOptions<T>,
 ): AsyncGenerator<{ sheet: string; rows: T[] }, InvalidWorkbookError | undefined> {
-  const where = { file: source.displayName, sheet: sheet.name };
-  if (sheet.partPath === undefined) return new InvalidWorkbookError(where, 'is a chart or dialog sheet, not a worksheet');
-  const search = new HeaderSearch(where, wantedColumns);
+  const place = sheetPlace(source, sheet);
+  if (sheet.partPath === undefined) return new InvalidWorkbookError(place.where, 'is a chart or dialog sheet, not a worksheet');
+  const search = new HeaderSearch(place, wantedColumns);
   const control: SheetReadControl = {};
   let rows: T[] = [];
   const onRow = (rowNumber: number, cells: readonly PlainCellValue[]) => {
     const columns = search.columns;
     if (columns !== undefined) {
       if (++counter.rows > limits.maxRows) {
-        throw new InvalidWorkbookError({ ...where, row: rowNumber }, `has more than ${limits.maxRows} data rows (limit maxRows)`);
+        throw new InvalidWorkbookError(place.at(rowNumber), `has more than ${limits.maxRows} data rows (limit maxRows)`);
       }
-      rows.push(mapRow(rowNumber, cells, columns, where, source.date1904));
+      rows.push(mapRow(rowNumber, cells, columns, place, source.date1904));
     } else if (search.offer(rowNumber, cells)) {
       control.wanted = search.wantedColumns;
     }
@@ -239,9 +253,8 @@ async function findHeader(
   sheet: WorkbookSheet,
   signal: AbortSignal | undefined,
 ): Promise<{ columns: ColumnNumbers; reason?: undefined } | { columns?: undefined; reason: string }> {
-  const where = { file: source.displayName, sheet: sheet.name };
   if (sheet.partPath === undefined) return { reason: 'is a chart or dialog sheet, not a worksheet' };
-  const search = new HeaderSearch(where, DECODED_COLUMNS);
+  const search = new HeaderSearch(sheetPlace(source, sheet), DECODED_COLUMNS);
   for await (const _ of source.readSheet(sheet, (rowNumber, cells) => search.columns ?? search.offer(rowNumber, cells), {})) {
     signal?.throwIfAborted();
     if (search.columns !== undefined || search.problem !== undefined) break;
@@ -259,7 +272,7 @@ class HeaderSearch {
   private bestGuess: { rowNumber: number; match: HeaderMatch } | undefined;
 
   constructor(
-    private readonly where: WorkbookLocation,
+    private readonly place: SheetPlace,
     /** The columns whose values the reader should build once the header is known. */
     private readonly decodedColumns: readonly TransactionColumn[],
   ) {}
@@ -275,7 +288,7 @@ class HeaderSearch {
     if (match.missing.length === 0) {
       if (match.duplicated.length > 0) {
         throw new InvalidWorkbookError(
-          { ...this.where, row: rowNumber },
+          this.place.at(rowNumber),
           `the header names ${match.duplicated.join(', ')} more than once, so which column to read is ambiguous`,
         );
       }
@@ -292,12 +305,15 @@ class HeaderSearch {
     const guess = this.bestGuess;
     if (guess !== undefined && recognisedCount(guess.match) >= MIN_NAMES_FOR_A_HEADER) {
       return new InvalidWorkbookError(
-        { ...this.where, row: guess.rowNumber },
+        this.place.at(guess.rowNumber),
         `the header row lacks the column${guess.match.missing.length > 1 ? 's' : ''} ${guess.match.missing.join(', ')} ` +
           `(required: ${TRANSACTION_COLUMNS.join(', ')})`,
       );
     }
-    return new InvalidWorkbookError(this.where, `no header row with the columns ${TRANSACTION_COLUMNS.join(', ')} in the first ${HEADER_SEARCH_ROWS} rows`);
+    return new InvalidWorkbookError(
+      this.place.where,
+      `no header row with the columns ${TRANSACTION_COLUMNS.join(', ')} in the first ${HEADER_SEARCH_ROWS} ${this.place.rows}`,
+    );
   }
 }
 
@@ -309,14 +325,14 @@ function headerCells(cells: readonly PlainCellValue[]): HeaderCell[] {
   return header;
 }
 
-function decodeRow(rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, where: WorkbookLocation, date1904: boolean): TransactionRow {
+function decodeRow(rowNumber: number, cells: readonly PlainCellValue[], columns: ColumnNumbers, place: SheetPlace, date1904: boolean): TransactionRow {
   return {
     rowNumber,
-    invoiceNo: decodeCell(cells, columns, 'InvoiceNo', decodeInvoiceNo, rowNumber, where),
-    customerId: decodeCell(cells, columns, 'CustomerID', decodeCustomerId, rowNumber, where),
-    quantity: decodeCell(cells, columns, 'Quantity', decodeNumber, rowNumber, where),
-    unitPrice: decodeCell(cells, columns, 'UnitPrice', decodeNumber, rowNumber, where),
-    invoiceDate: decodeCell(cells, columns, 'InvoiceDate', (value) => decodeInvoiceDate(value, date1904), rowNumber, where),
+    invoiceNo: decodeCell(cells, columns, 'InvoiceNo', decodeInvoiceNo, rowNumber, place),
+    customerId: decodeCell(cells, columns, 'CustomerID', decodeCustomerId, rowNumber, place),
+    quantity: decodeCell(cells, columns, 'Quantity', decodeNumber, rowNumber, place),
+    unitPrice: decodeCell(cells, columns, 'UnitPrice', decodeNumber, rowNumber, place),
+    invoiceDate: decodeCell(cells, columns, 'InvoiceDate', (value) => decodeInvoiceDate(value, date1904), rowNumber, place),
   };
 }
 
@@ -326,14 +342,14 @@ function decodeCell<T>(
   column: DecodedColumn,
   decode: (value: PlainCellValue) => T | null,
   rowNumber: number,
-  where: WorkbookLocation,
+  place: SheetPlace,
 ): T | null {
   const value = cells[columns[column]] ?? null;
   try {
     return decode(value);
   } catch (error) {
     if (!(error instanceof UnexpectedCellValue)) throw error;
-    throw new InvalidWorkbookError({ ...where, row: rowNumber, column }, `${error.expected}, found ${describeCellValue(value)}`);
+    throw new InvalidWorkbookError({ ...place.at(rowNumber), column }, `${error.expected}, found ${describeCellValue(value)}`);
   }
 }
 
@@ -348,9 +364,29 @@ function noTransactionSheet(
   return new InvalidWorkbookError({ file: displayName }, `no sheet has a transactions header: ${reasons}`);
 }
 
-/** An error's problem with its row, without the file and sheet (which the context already names). */
+/** An error's problem with its row (or line), without the file and sheet (which the context already names). */
 function reasonOf(error: InvalidWorkbookError): string {
-  return error.location.row === undefined ? error.problem : `row ${error.location.row}: ${error.problem}`;
+  const { row, line } = error.location;
+  if (row !== undefined) return `row ${row}: ${error.problem}`;
+  return line === undefined ? error.problem : `line ${line}: ${error.problem}`;
+}
+
+/**
+ * How errors name a sheet and its rows: a workbook's sheet and row; a CSV file's line, its one
+ * sheet left unnamed (the file is the sheet, and a CSV has no rows apart from its lines).
+ */
+interface SheetPlace {
+  where: WorkbookLocation;
+  at(rowNumber: number): WorkbookLocation;
+  rows: 'rows' | 'lines';
+}
+
+function sheetPlace(source: WorkbookSource, sheet: WorkbookSheet): SheetPlace {
+  if (source instanceof CsvWorkbookSource) {
+    return { where: { file: source.displayName }, at: (line) => ({ file: source.displayName, line }), rows: 'lines' };
+  }
+  const where = { file: source.displayName, sheet: sheet.name };
+  return { where, at: (row) => ({ ...where, row }), rows: 'rows' };
 }
 
 /** Excel treats sheet names case-insensitively ("Sheet1" and "SHEET1" cannot coexist). */
