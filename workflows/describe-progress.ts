@@ -1,6 +1,8 @@
 /** The run summary shown in the Temporal UI's "current details" (Temporal markdown). */
 import type { AuditCheckResult } from '../lib/audit/audit-checks';
 import { AuditHeldError } from '../lib/errors';
+import { dataDateOf } from './data-date';
+import { describeInvoices } from './describe-invoices';
 import type { SegmentationProgress } from './segmentation-progress';
 import { STEPS, STEP_TABLE } from './steps';
 
@@ -26,8 +28,9 @@ export function describeProgress(progress: SegmentationProgress): string {
   for (const file of progress.files ?? []) {
     lines.push('', `Read \`${file.file}\` (${number(file.size)} bytes, sha256 ${file.sha256.slice(0, 12)}…; sheets ${file.sheets.join(', ')})`);
   }
-  const dataDate = progress.dataQuality?.newestInvoiceDate;
-  if (dataDate) lines.push('', `Data date (newest kept invoice): ${dataDate.replace('T', ' ')}`);
+  const dataDate = dataDateOf(progress);
+  if (dataDate) lines.push('', `Data date (${progress.invoices?.mode === 'append' ? "the ledger's newest invoice after the merge" : 'newest kept invoice'}): ${dataDate.replace('T', ' ')}`);
+  if (progress.invoices) lines.push('', ...describeInvoices({ ...progress.invoices, invoices: progress.invoices }).map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`));
   if (progress.audit) lines.push('', ...describeAudit(progress));
   if (progress.summary) {
     const { customers, low, high, published, supersededBy } = progress.summary;

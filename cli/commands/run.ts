@@ -9,8 +9,9 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { rootCause } from '@temporalio/common';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
-import type { SegmentationInput } from '../../workflows/segmentation-input';
-import type { RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
+import { dataDateOf } from '../../workflows/data-date';
+import type { RunMode, SegmentationInput } from '../../workflows/segmentation-input';
+import type { RunInvoiceFigures, RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
 import { inputOfFlags, requireWorkbookFlag, type InputFlagValues } from '../input-flags';
 import { printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
@@ -44,6 +45,9 @@ export interface RunOutcome {
   published?: boolean;
   /** The newest kept InvoiceDate: orders publication. */
   dataDate?: string | null;
+  mode?: RunMode;
+  window?: string;
+  invoices?: RunInvoiceFigures;
   /** What each audit check saw; with status awaiting-operator and failedStep audit, the run is held. */
   audit?: SegmentationProgress['audit'];
   dataQuality?: unknown;
@@ -132,8 +136,9 @@ export function toOutcome(workflowId: string, config: AppConfig, finished: { pro
   const temporalUi = temporalUiLink(config, workflowId);
   const progress = finished.progress;
   if (progress) {
-    const dataDate = progress.dataQuality?.newestInvoiceDate ?? null;
-    const base = { workflowId, runId: progress.runId, status: progress.status, files: progress.files, dataDate, audit: progress.audit, temporalUi };
+    const dataDate = dataDateOf(progress);
+    const { mode, window } = progress.invoices ?? {};
+    const base = { workflowId, runId: progress.runId, status: progress.status, mode, window, files: progress.files, dataDate, invoices: progress.invoices, audit: progress.audit, temporalUi };
     if (progress.summary) {
       const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality } =
         progress.summary;

@@ -4,6 +4,8 @@
  * The newest run of the workflow id is shown (an id can be reused; each run has its own key).
  */
 import { loadConfig } from '../../lib/config';
+import { dataDateOf } from '../../workflows/data-date';
+import { describeInvoices } from '../../workflows/describe-invoices';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { printTable } from '../print-table';
 import { snapshot } from '../run-progress';
@@ -51,8 +53,9 @@ function describeRun(progress: SegmentationProgress | undefined, status: string 
   for (const file of progress.files ?? []) {
     console.log(`  read ${file.file}: ${file.size.toLocaleString('en-US')} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets.join(', ')}`);
   }
-  const dataDate = progress.dataQuality?.newestInvoiceDate;
-  if (dataDate) console.log(`  data date (newest kept invoice): ${dataDate.replace('T', ' ')}`);
+  const dataDate = dataDateOf(progress);
+  if (dataDate) console.log(`  data date (${progress.invoices?.mode === 'append' ? "the ledger's newest invoice after the merge" : 'newest kept invoice'}): ${dataDate.replace('T', ' ')}`);
+  if (progress.invoices) for (const line of describeInvoices({ ...progress.invoices, invoices: progress.invoices })) console.log(`  ${line}`);
   if (progress.audit) {
     const { audit } = progress;
     const against = audit.superseded ? `not compared: run ${audit.comparedWith} holds newer data` : audit.comparedWith ? `against published run ${audit.comparedWith}` : 'nothing published yet';

@@ -6,6 +6,7 @@
 import { DROP_REASONS } from '../../lib/cleaning/drop-reason';
 import type { FrequencyCategory } from '../../lib/segmentation/frequency-category';
 import { DROP_REASON_LABELS } from './drop-reason-labels';
+import { describeInvoices } from '../../workflows/describe-invoices';
 import type { HistogramBin } from './purchase-count-histogram';
 import type { ReportedRun, RunReport } from './run-report';
 
@@ -36,6 +37,7 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
   <p class="run"><strong>${escape(run.workflowId)}</strong> <span class="status ${escape(run.status)}">${escape(run.status)}</span>
   ${report.published ? '<span class="published">in customer_segments now</span>' : '<span class="not-published">not the result in customer_segments</span>'}</p>
   <p class="meta">${escape(describeTimes(run))} · run key <code>${escape(run.runId)}</code> · Low Frequency is at most ${number(run.threshold)} invoices${run.dataDate ? ` · data date ${escape(run.dataDate.replace('T', ' '))}` : ''}</p>
+  <p class="meta">${describeInvoices(run).map(escape).join(' · ')}</p>
   ${run.error ? `<p class="error">${escape(run.error)}</p>` : ''}
 </header>
 <section class="tiles">

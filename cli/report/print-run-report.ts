@@ -3,6 +3,7 @@ import { DROP_REASONS } from '../../lib/cleaning/drop-reason';
 import { printTable } from '../print-table';
 import { DROP_REASON_LABELS } from './drop-reason-labels';
 import type { HistogramBin } from './purchase-count-histogram';
+import { describeInvoices } from '../../workflows/describe-invoices';
 import type { ReportedRun, RunReport } from './run-report';
 
 const BAR_WIDTH = 40;
@@ -28,7 +29,8 @@ function printRun({ run, published }: RunReport, write: (line: string) => void):
     const facts = file.sha256 ? `: ${number(file.size!)} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets!.join(', ')}` : '';
     write(`  read ${file.file}${facts}`);
   }
-  if (run.dataDate) write(`  data date (newest kept invoice) ${run.dataDate.replace('T', ' ')}`);
+  if (run.dataDate) write(`  data date ${run.dataDate.replace('T', ' ')} (${run.mode === 'append' ? "the ledger's newest invoice after the merge" : 'newest kept invoice'})`);
+  for (const line of describeInvoices(run)) write(`  ${line}`);
   if (run.error) write(`  error: ${run.error}`);
   printAudit(run, write);
 }

@@ -14,7 +14,7 @@ import { TABLES } from '../../lib/tables';
 import type { DataQualityReport } from '../../lib/cleaning/data-quality-report';
 import type { FrequencyCategory } from '../../lib/segmentation/frequency-category';
 import { isoOfDateColumn } from '../../lib/publication/published-run';
-import type { RunAudit, WorkbookFingerprint } from '../../workflows/segmentation-progress';
+import type { RunAudit, RunInvoiceFigures, WorkbookFingerprint } from '../../workflows/segmentation-progress';
 import { parseJson } from '../commands/runs';
 import { purchaseCountHistogram, type HistogramBin } from './purchase-count-histogram';
 
@@ -28,8 +28,14 @@ export interface ReportedRun {
   threshold: number;
   /** The workbooks it read, with their fingerprints (only the names for runs recorded before fingerprints). */
   files: Array<Pick<WorkbookFingerprint, 'file'> & Partial<WorkbookFingerprint>>;
-  /** The newest kept InvoiceDate: publication follows it (null for runs recorded before data dates). */
+  /** The data's own date: publication follows it and the window ends there (null for runs recorded before data dates). */
   dataDate: string | null;
+  /** snapshot: the files were the whole history; append: merged into the invoice ledger. */
+  mode: 'snapshot' | 'append';
+  /** all, or e.g. 90d, 12m. */
+  window: string;
+  /** The run's invoices against its window and the ledger: added, replaced, outside the window, date range (null until aggregated). */
+  invoices: RunInvoiceFigures | null;
   /** What each check before publication saw, and an operator's approval (null before the audit step). */
   audit: RunAudit | null;
   error: string | null;
@@ -168,6 +174,9 @@ function reportedRun(row: Record<string, any>): ReportedRun {
     threshold: Number(row.threshold),
     files: files ?? String(row.file).split(', ').map((file) => ({ file })),
     dataDate: isoOfDateColumn(row.data_date),
+    mode: row.mode ?? 'snapshot',
+    window: row.window_length ?? 'all',
+    invoices: parseJson(row.invoices) as RunInvoiceFigures | null,
     audit: parseJson(row.audit) as RunAudit | null,
     error: row.error,
   };

@@ -1,0 +1,23 @@
+/**
+ * A run's mode, window and invoice ledger figures in words: the same lines in the Temporal UI's
+ * current details, `segment status` and `segment report`. Pure (runs in the workflow sandbox too).
+ */
+import type { RunMode } from './segmentation-input';
+import type { RunInvoiceFigures } from './segmentation-progress';
+
+const number = (value: number) => value.toLocaleString('en-US');
+
+/** Mode, window and, in append mode, what the run did to the invoice ledger. */
+export function describeInvoices({ mode, window, invoices }: { mode: RunMode; window: string; invoices?: RunInvoiceFigures | null }): string[] {
+  const day = (iso: string | null) => iso?.slice(0, 10) ?? '?';
+  const lines = [`mode ${mode}${mode === 'append' ? ' (new transactions merged into the invoice ledger)' : ' (the files are the whole history)'}, window ${window}`];
+  if (!invoices) return lines;
+  if (invoices.windowStart) lines.push(`window from ${day(invoices.windowStart)}: ${number(invoices.outsideWindow)} invoices before it not counted`);
+  if (invoices.mode === 'append') {
+    lines.push(
+      `ledger: ${number(invoices.added ?? 0)} invoices added, ${number(invoices.replaced ?? 0)} replaced (of ${number(invoices.invoices)} in the run's files); ` +
+        `${number(invoices.ledgerInvoices ?? 0)} invoices from ${day(invoices.oldest)} to ${day(invoices.newest)}`,
+    );
+  }
+  return lines;
+}
