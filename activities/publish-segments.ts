@@ -82,10 +82,12 @@ async function lockLedger(trx: Knex.Transaction, runId: string) {
     version,
     /** Counted on the latest ledger: nothing merged since the count (or only this run's own merge, by an earlier attempt). */
     countedOnLatest: (countedOn: number | undefined) => countedOn === version || (merged && state.last_run_id === runId),
-    /** Merges the run's invoices (the later run's version of an invoice wins) and moves the ledger's data date; a no-op once merged. */
+    /** Merges the run's invoices (the later run's version of an invoice wins) and moves the ledger's data date; once another run has merged after it, a no-op. */
     async merge(dataDate: string | null, counted: number | undefined): Promise<number> {
       const [{ invoices }] = await trx(TABLES.runInvoices).where({ run_id: runId }).count({ invoices: '*' });
-      if (merged) return Number(invoices);
+      // Merged, and another run merged after it: merging again would undo that run's newer versions of the same invoices.
+      // Merged last (a retry whose answer was lost, or a reset that loaded again): merged again, as it is now.
+      if (merged && state.last_run_id !== runId) return Number(invoices);
       if (counted !== undefined && Number(invoices) !== counted) {
         throw new StagingMissingError(`run ${runId} counted ${counted} invoices of its own but ${invoices} are staged to merge (pruned?): retry runs the load again`);
       }

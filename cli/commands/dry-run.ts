@@ -12,7 +12,7 @@ import type { RunOptions } from './run';
 
 export async function dryRunCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
   if (options.file?.length !== 1) throw new Error('--dry-run reads one workbook: give one --file');
-  const workbook = resolveWorkbookPath(config.dataDir, relativeToDataDir(config.dataDir, options.file![0]));
+  const workbook = resolveWorkbookPath(config.dataDir, relativeToDataDir(config.dataDir, options.file[0]));
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;

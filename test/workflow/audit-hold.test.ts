@@ -1,7 +1,8 @@
 /**
  * The audit step's orchestration on the time-skipping test server with stub activities: a held
  * run waits for an operator (approve, abort, retry), and a publication that finds its audit
- * outdated audits again. No MySQL, Kafka or Temporal dev server.
+ * outdated audits again, and an append run whose publication finds the ledger merged since it counted
+ * counts again. No MySQL, Kafka or Temporal dev server.
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import type { AuditResult } from '../../activities/audit-run';
@@ -107,4 +108,31 @@ test('a publication that finds another run published since the audit audits agai
   expect(done.summary).toMatchObject({ published: true, rowsWritten: 4 });
   expect(done.steps.audit.runs).toBe(2);
   expect(stubs.calls).toMatchObject({ reconcileRun: 1, auditRun: 2, publishSegments: 2 });
+});
+
+test('an append run whose publication finds the ledger merged since it counted counts again from the aggregate step, then publishes', async () => {
+  const taskQueue = newTaskQueue('ledger-moved');
+  let publications = 0;
+  const versions: Array<number | undefined> = [];
+  let aggregates = 0;
+  const stubs = stubActivities({
+    aggregatePurchases: async () => {
+      aggregates += 1;
+      const invoices = { mode: 'append' as const, window: 'all', windowStart: null, dataDate: '2011-12-09T12:50:00', invoices: 2, outsideWindow: 0, oldest: null, newest: null, added: 2, replaced: 0, ledgerInvoices: 9, ledgerVersion: aggregates };
+      return { customers: 4, purchases: 9, invoices };
+    },
+    auditRun: async () => PASSED,
+    publishSegments: async (input) => {
+      versions.push(input.ledgerVersion);
+      return publications++ === 0 ? { outcome: 'ledger-moved', ledgerVersion: 2 } : { outcome: 'published', rowsWritten: 4, replaced: null, invoicesMerged: 2 };
+    },
+  });
+  const worker = await createTestWorker(server.env, taskQueue, stubs.activities);
+  const done = await worker.runUntil(async () => await (await start(taskQueue, { mode: 'append' })).result());
+  expect(done.status).toBe('completed');
+  expect(done.summary).toMatchObject({ published: true, invoices: { mode: 'append', ledgerVersion: 2 } });
+  // Counted again on the ledger as it is now: aggregate, publish, classify, reconcile and audit run a second time, the load does not.
+  expect(stubs.calls).toMatchObject({ loadWorkbookPart: 1, aggregatePurchases: 2, reconcileRun: 2, auditRun: 2, publishSegments: 2 });
+  expect(versions).toEqual([1, 2]);
+  expect(done.steps.aggregate.runs).toBe(2);
 });
