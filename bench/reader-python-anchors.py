@@ -6,9 +6,10 @@ line with the figures, the wall time of that work (imports excluded, as for the 
 and the process's peak RSS.
 
     python3 bench/reader-python-anchors.py polars-calamine|pandas-openpyxl WORKBOOK.xlsx
+    python3 bench/reader-python-anchors.py polars-csv EXPORT.csv.gz
 
-Needs polars + fastexcel (calamine) or pandas + openpyxl; the bench installs them into
-.stack/bench-venv.
+Needs polars + fastexcel (calamine) or pandas + openpyxl (polars alone for polars-csv); the
+benches install them into .stack/bench-venv. polars-csv is bench/load-csv.bench.ts's anchor.
 """
 
 import json
@@ -28,6 +29,21 @@ def with_polars(path):
     # pipeline keys invoices (a numeric invoice 536365 is the text "536365").
     sheets = pl.read_excel(path, engine="calamine", sheet_id=0, schema_overrides={"InvoiceNo": pl.String})
     frame = pl.concat([sheet.select(COLUMNS) for sheet in sheets.values()], how="vertical_relaxed")
+    return polars_figures(frame), time.perf_counter() - started
+
+
+def with_polars_csv(path):
+    import polars as pl
+
+    started = time.perf_counter()
+    # The columns the rules need, InvoiceNo as text; polars inflates a .gz itself.
+    frame = pl.read_csv(path, columns=COLUMNS, schema_overrides={"InvoiceNo": pl.String})
+    return polars_figures(frame), time.perf_counter() - started
+
+
+def polars_figures(frame):
+    import polars as pl
+
     rows = frame.height
     kept = frame.filter(
         pl.col("CustomerID").is_not_null()
@@ -44,7 +60,7 @@ def with_polars(path):
         "low": counts.filter(pl.col("purchases") <= THRESHOLD).height,
         "high": counts.filter(pl.col("purchases") > THRESHOLD).height,
     }
-    return summary, time.perf_counter() - started
+    return summary
 
 
 def with_pandas(path):
@@ -75,6 +91,6 @@ def with_pandas(path):
 
 if __name__ == "__main__":
     variant, path = sys.argv[1], sys.argv[2]
-    summary, seconds = {"polars-calamine": with_polars, "pandas-openpyxl": with_pandas}[variant](path)
+    summary, seconds = {"polars-calamine": with_polars, "polars-csv": with_polars_csv, "pandas-openpyxl": with_pandas}[variant](path)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(json.dumps({**summary, "wallMs": seconds * 1000, "peakRssMiB": peak_kib / 1024}))

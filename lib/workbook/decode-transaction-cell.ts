@@ -83,7 +83,23 @@ export function isoOfSerial(serial: number): string {
   return new Date(ms).toISOString().slice(0, 19);
 }
 
+/**
+ * The last date text and its serial: a CSV export spells an invoice's date once per line, and an
+ * invoice's lines come together, so most rows repeat the row before (parsing took a third of
+ * reading the UCI CSV before this).
+ */
+let lastDateText = '';
+let lastDateSerial = NaN;
+
 function serialOfText(text: string): number {
+  if (text !== lastDateText) {
+    lastDateSerial = parseDateText(text);
+    lastDateText = text;
+  }
+  return lastDateSerial;
+}
+
+function parseDateText(text: string): number {
   const iso = ISO_DATE.exec(text);
   const us = iso ? undefined : US_DATE.exec(text);
   if (!iso && !us) return NaN;
