@@ -13,7 +13,8 @@ import { InvalidWorkbookError } from '../lib/errors';
 import { fingerprintFile, type FileFingerprint } from '../lib/file-fingerprint';
 import { STAGING_TABLES } from '../lib/tables';
 import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-file-pattern';
-import { listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
+import { csvCompression } from '../lib/workbook/csv-workbook-source';
+import { CSV_SHEET_NAME, listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
@@ -70,7 +71,7 @@ export function createPlanLoad(dependencies: ActivityDependencies) {
         const skipped = found.skipped.map(({ sheet, reason }) => `"${sheet}" (${reason})`).join(', ');
         throw new InvalidWorkbookError({ file: workbook.displayName }, `has no sheet with a transactions header${skipped ? `: ${skipped}` : ''}`);
       }
-      const bytes = await heartbeatWhile(inflatedBytesPerSheet(workbook.absolutePath, workbook.displayName, sheets, signal));
+      const bytes = await heartbeatWhile(inflatedBytesPerSheet(workbook.absolutePath, workbook.displayName, sheets, signal, limits.maxDecompressedBytes));
       for (const [index, sheet] of sheets.entries()) {
         inflatedBytes += bytes[index];
         if (inflatedBytes > limits.maxDecompressedBytes) {
@@ -94,5 +95,8 @@ function chosenSheet(file: string, wanted: string, found: { sheets: string[]; sk
   const skipped = found.skipped.find(({ sheet: name }) => same(name));
   if (skipped) throw new InvalidWorkbookError({ file, sheet: skipped.sheet }, skipped.reason);
   const names = [...found.sheets, ...found.skipped.map(({ sheet: name }) => name)];
+  if (csvCompression(file) !== undefined) {
+    throw new InvalidWorkbookError({ file, sheet: wanted }, `is a CSV file, whose rows are one sheet, "${CSV_SHEET_NAME}" (leave the sheet out, or name "${CSV_SHEET_NAME}")`);
+  }
   throw new InvalidWorkbookError({ file, sheet: wanted }, `no such sheet; the workbook has ${names.map((name) => `"${name}"`).join(', ') || 'none'}`);
 }

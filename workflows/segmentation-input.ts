@@ -159,7 +159,7 @@ export const INPUT_FIELDS = {
       default: '(required, or `files`)',
       values: 'a path',
       meaning:
-        'workbook path relative to `DATA_DIR`; `{date}` (or `{date-1}`, the day before; `{date-7}`, a week before) is filled from the ' +
+        'workbook (`.xlsx`) or CSV export (`.csv`, `.csv.gz`) path relative to `DATA_DIR`; `{date}` (or `{date-1}`, the day before; `{date-7}`, a week before) is filled from the ' +
         "run's scheduled day in `timezone`; `*` (at most twice) and `?` in the file name pick the newest matching file inside `DATA_DIR`",
     },
     flags: {
@@ -221,7 +221,7 @@ export const INPUT_FIELDS = {
       .refine((name) => name.trim() !== '', { error: 'must be a worksheet name' })
       .nullish()
       .transform((name) => name ?? null),
-    docs: { default: 'every transactions sheet', values: 'a sheet name', meaning: 'read only this sheet' },
+    docs: { default: 'every transactions sheet', values: 'a sheet name', meaning: 'read only this sheet (a CSV export is one sheet, `CSV`)' },
     flags: { run: { flag: '--sheet <name>', help: SHEET_HELP, value: 'text' }, schedule: { flag: '--sheet <name>', help: SHEET_HELP, value: 'text' } },
   },
   threshold: {
@@ -242,7 +242,7 @@ export const INPUT_FIELDS = {
       .enum(WORKBOOK_READER_KINDS, { error: 'must be "fast" or "exceljs"' })
       .optional()
       .transform((reader) => reader ?? 'fast'),
-    docs: { default: '`"fast"`', values: WORKBOOK_READER_KINDS.map((kind) => `\`"${kind}"\``).join(', '), meaning: '`exceljs` reads with exceljs instead (slower; a second opinion)' },
+    docs: { default: '`"fast"`', values: WORKBOOK_READER_KINDS.map((kind) => `\`"${kind}"\``).join(', '), meaning: '`exceljs` reads workbooks with exceljs instead (slower; a second opinion); CSV exports always use the CSV reader' },
     flags: { run: { flag: '--reader <reader>', help: 'workbook parser: fast (default) or exceljs (slower, a second opinion)', value: 'reader' } },
   },
   loadActivities: {

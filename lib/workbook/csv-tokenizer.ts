@@ -35,6 +35,8 @@ export class CsvTokenizer {
   private atFileStart = true;
   /** Reused for every record: `cells[n]` is column n's value (1-based). */
   private readonly cells: PlainCellValue[] = [];
+  /** The header's number of fields, once the reader has found it. */
+  private headerWidth: number | undefined;
 
   constructor(
     private readonly limits: Pick<WorkbookLimits, 'maxCellBytes' | 'maxColumns'>,
@@ -83,6 +85,8 @@ export class CsvTokenizer {
     let fieldStart = 0;
     let column = 1;
     let hasValue = false;
+    /** A value past the header's last column: the columns have shifted. */
+    let pastHeader = false;
     /** The field opened with a quote; its text ends at `closingQuote`. */
     let quoted = false;
     let inQuotes = false;
@@ -135,12 +139,22 @@ export class CsvTokenizer {
         }
         // The record ends here.
         if (at - recordStart > this.limits.maxCellBytes) throw this.lineTooLong(this.line);
+        if (pastHeader) {
+          // An unquoted comma inside a value (a decimal comma, a description) moves every later
+          // value one column on: read as it is, it would be wrong but plausible.
+          throw new InvalidWorkbookError(
+            { ...this.where, line: this.line },
+            `has a value in field ${column} but the header has ${this.headerWidth} fields (a comma inside a value must be quoted)`,
+          );
+        }
         if (hasValue) this.onRow(this.line, cells);
+        // The record the reader took as its header: its width bounds the records after it.
+        if (this.headerWidth === undefined && wanted === undefined && control.wanted !== undefined) this.headerWidth = column;
         line += 1;
         this.line = line;
         recordStart = at;
         column = 1;
-        hasValue = false;
+        hasValue = pastHeader = false;
         cells.length = 0;
         // The header, once found, narrows the columns to build from the next record on.
         wanted = control.wanted;
@@ -150,7 +164,11 @@ export class CsvTokenizer {
         inQuotes = quoted = hasValue = true;
       } else if (byte !== SPACE && byte !== TAB && byte !== CR) {
         hasValue = true;
+      } else {
+        at += 1;
+        continue;
       }
+      if (this.headerWidth !== undefined && column > this.headerWidth) pastHeader = true;
       at += 1;
     }
     return recordStart;

@@ -129,6 +129,16 @@ describe('readTransactionRows on a CSV file', () => {
     expect(reports.map(([read]) => read)).toEqual([...reports.map(([read]) => read)].sort((a, b) => a - b));
   });
 
+  it('refuses a line whose values run past the header: an unquoted comma has shifted its columns', async () => {
+    // A decimal comma: "2,55" read unquoted would make 55 the CustomerID and the CustomerID the Country.
+    const shifted = ['536365', '85123A', 'WHITE METAL LANTERN', '6', '2010-12-01 08:26:00', '2,55', '17850', 'United Kingdom'].join(',');
+    const options = csvFile('shifted.csv', [UCI_HEADER, uciLine('536364', '1', '1.25', '12346'), shifted, ''].join('\n'));
+    await expect(readAll(options)).rejects.toThrow('file "exports/shifted.csv", line 3: has a value in field 9 but the header has 8 fields (a comma inside a value must be quoted)');
+    // Trailing empty fields are no values: taken.
+    const trailing = csvFile('trailing.csv', [UCI_HEADER, `${uciLine('536364', '1', '1.25', '12346')},,`, ''].join('\n'));
+    await expect(readAll(trailing)).resolves.toHaveLength(1);
+  });
+
   describe('bad input fails with the file, the line and the column', () => {
     const badLine = (column: string, value: string) => {
       const values: Record<string, string> = { InvoiceNo: '536365', Quantity: '6', UnitPrice: '2.55', CustomerID: '17850', InvoiceDate: '2010-12-01 08:26:00' };
