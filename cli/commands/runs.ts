@@ -19,6 +19,9 @@ export interface RunListing {
   /** The step running now, or the one that failed. */
   step: string;
   file: string;
+  /** snapshot, or append (merged into the invoice ledger), with its window (all, 90d, …). */
+  mode: string;
+  window: string;
   rowsRead: number | null;
   customers: number | null;
   low: number | null;
@@ -50,6 +53,7 @@ export async function runsCommand(options: { limit: number; json?: boolean }): P
         status: run.status,
         step: run.step,
         file: run.file,
+        mode: run.window === 'all' ? run.mode : `${run.mode} ${run.window}`,
         rows: run.rowsRead ?? '',
         customers: run.customers ?? '',
         'low/high': run.low === null ? '' : `${run.low}/${run.high}`,
@@ -97,6 +101,8 @@ export async function recentRuns(db: Knex, limit: number): Promise<RunListing[]>
       status: row.status,
       step: row.current_step ?? failed ?? '',
       file: files?.map((file) => file.file).join(', ') ?? row.file,
+      mode: row.mode ?? 'snapshot',
+      window: row.window_length ?? 'all',
       rowsRead: row.rows_read,
       customers: row.customers,
       low: row.low_frequency,
