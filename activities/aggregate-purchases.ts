@@ -5,10 +5,11 @@
  * exact amount; of an invoice in two of the run's files, the later file's lines). Then:
  * - snapshot: the run's invoices are the whole history;
  * - append: the invoice ledger with the run's invoices merged over it (an invoice sent again
- *   replaces its row), read at one ledger version, which the publication checks is still the
- *   latest before it merges (activities/publish-segments.ts). The ledger is only read here.
- * The data date is the newest invoice's (append: of the ledger after the merge; a scheduled
- * night with no file moves it to that night), and the window counts back from it
+ *   replaces its row, unless the ledger's came from an export for a later time), read at one
+ *   ledger version, which the publication checks is still the latest before it merges
+ *   (activities/publish-segments.ts). The ledger is only read here.
+ * The data date is the newest invoice's (append: of the ledger after the merge, or the latest
+ * scheduled night with no file, if later), and the window counts back from it
  * (lib/aggregation/invoice-window.ts). Replaces the run's rows in one transaction, so running it
  * twice gives the same tables; a stale attempt (fenced) replaces nothing.
  */
@@ -33,6 +34,8 @@ export interface AggregateInput {
   window?: string;
   /** An append run that read no file, started by a schedule: its slot (ISO) and the zone of its day. */
   nightWithoutFile?: { scheduledAt: string; timezone: string } | null;
+  /** Append mode: the time the run's export is for (its schedule's slot, or its start), which orders versions of an invoice. */
+  sourceAt?: string;
 }
 
 export interface AggregateResult {
@@ -63,7 +66,11 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
   const mode = input.mode ?? 'snapshot';
   const window = input.window ?? 'all';
   // First, so that no merge commits while this transaction reads the ledger (merges lock this row for update).
-  const ledger = mode === 'append' ? await trx(TABLES.ledgerState).where({ id: 1 }).forShare().first('version', 'data_date') : undefined;
+  const ledger = mode === 'append' ? await trx(TABLES.ledgerState).where({ id: 1 }).forShare().first('version', 'night_date') : undefined;
+  // Pairs staged by a worker from before the ledger carry no dates or amounts (a run in flight across the upgrade).
+  if (await trx(TABLES.stagingInvoices).where({ run_id: runId, part_key: '' }).first('run_id')) {
+    throw new StagingMissingError(`run ${runId} was loaded by a worker from before invoice dates and amounts were staged: retry runs the load again`);
+  }
 
   await trx(TABLES.runInvoices).where({ run_id: runId }).delete();
   await trx.raw(
@@ -76,34 +83,44 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
      GROUP BY s.run_id, s.CustomerID, s.InvoiceNo`,
     [TABLES.runInvoices, TABLES.stagingInvoices, TABLES.stagingInvoices, runId, runId],
   );
-  const [own] = await trx(TABLES.runInvoices).where({ run_id: runId }).select(trx.raw('COUNT(*) AS invoices'), trx.raw('MAX(InvoiceDate) AS newest'));
+  const [own] = await trx(TABLES.runInvoices).where({ run_id: runId }).count({ invoices: '*' });
   const invoices = Number(own.invoices);
 
   // The invoices that count: the run's own, or the ledger with them merged over it.
   let merged: { sql: string; bindings: unknown[] };
-  let dataDate = isoOfDateColumn(own.newest);
-  let replaced = 0;
+  let figures: Partial<RunInvoiceFigures> = {};
+  let night: string | null = null;
   if (ledger) {
+    const sourceAt = input.sourceAt ? new Date(input.sourceAt) : new Date();
+    const ledgerRow = (alias: string) => `l.CustomerID = ${alias}.CustomerID AND l.InvoiceNo = ${alias}.InvoiceNo`;
     merged = {
-      sql: `SELECT CustomerID, InvoiceDate FROM ?? WHERE run_id = ?
+      // The run's invoices that win (new, or the ledger's is from an export for no later time), and the ledger's rows they do not replace.
+      sql: `SELECT r.CustomerID, r.InvoiceDate FROM ?? r LEFT JOIN ?? l ON ${ledgerRow('r')}
+            WHERE r.run_id = ? AND (l.CustomerID IS NULL OR l.SourceAt <= ?)
             UNION ALL
-            SELECT l.CustomerID, l.InvoiceDate FROM ?? l
-            LEFT JOIN ?? r ON r.run_id = ? AND r.CustomerID = l.CustomerID AND r.InvoiceNo = l.InvoiceNo
-            WHERE r.run_id IS NULL`,
-      bindings: [TABLES.runInvoices, runId, TABLES.ledger, TABLES.runInvoices, runId],
+            SELECT l.CustomerID, l.InvoiceDate FROM ?? l LEFT JOIN ?? r ON r.run_id = ? AND ${ledgerRow('r')}
+            WHERE r.run_id IS NULL OR l.SourceAt > ?`,
+      bindings: [TABLES.runInvoices, TABLES.ledger, runId, sourceAt, TABLES.ledger, TABLES.runInvoices, runId, sourceAt],
     };
-    const [{ count }] = await trx(`${TABLES.runInvoices} as r`)
-      .join(`${TABLES.ledger} as l`, function sameInvoice() {
-        this.on('l.CustomerID', '=', 'r.CustomerID').andOn('l.InvoiceNo', '=', 'r.InvoiceNo');
-      })
-      .where('r.run_id', runId)
-      .count({ count: '*' });
-    replaced = Number(count);
-    const night = input.nightWithoutFile ? `${fillDatePlaceholders('{date}', new Date(input.nightWithoutFile.scheduledAt), input.nightWithoutFile.timezone)}T00:00:00` : null;
-    dataDate = latest([dataDate, isoOfDateColumn(ledger.data_date), night]);
+    const [[against]] = await trx.raw(
+      `SELECT COALESCE(SUM(l.CustomerID IS NULL), 0) AS added, COALESCE(SUM(l.SourceAt <= ?), 0) AS replaced, COALESCE(SUM(l.SourceAt > ?), 0) AS older
+       FROM ?? r LEFT JOIN ?? l ON ${ledgerRow('r')} WHERE r.run_id = ?`,
+      [sourceAt, sourceAt, TABLES.runInvoices, TABLES.ledger, runId],
+    );
+    night = input.nightWithoutFile ? `${fillDatePlaceholders('{date}', new Date(input.nightWithoutFile.scheduledAt), input.nightWithoutFile.timezone)}T00:00:00` : null;
+    figures = {
+      added: Number(against.added),
+      replaced: Number(against.replaced),
+      olderThanLedger: Number(against.older),
+      ledgerVersion: Number(ledger.version),
+      ...(night ? { night } : {}),
+    };
   } else {
     merged = { sql: 'SELECT CustomerID, InvoiceDate FROM ?? WHERE run_id = ?', bindings: [TABLES.runInvoices, runId] };
   }
+  const [range] = (await trx.raw(`SELECT COUNT(*) AS total, MIN(m.InvoiceDate) AS oldest, MAX(m.InvoiceDate) AS newest FROM (${merged.sql}) m`, merged.bindings))[0];
+  // Append: the newest invoice of the ledger after the merge, or the latest night with no file (a night never goes back).
+  const dataDate = latest([isoOfDateColumn(range.newest), ledger ? isoOfDateColumn(ledger.night_date) : null, night]);
 
   const start = windowStart(window, dataDate);
   const inWindow = start === null ? { sql: '', bindings: [] } : { sql: 'WHERE m.InvoiceDate >= ?', bindings: [dateColumnOfIso(start)] };
@@ -117,9 +134,8 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
   const [totals] = await trx(TABLES.stagingCounts)
     .where({ run_id: runId })
     .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
-  const [range] = (await trx.raw(`SELECT COUNT(*) AS total, MIN(m.InvoiceDate) AS oldest, MAX(m.InvoiceDate) AS newest FROM (${merged.sql}) m`, merged.bindings))[0];
   const purchases = Number(totals.purchases);
-  const figures: RunInvoiceFigures = {
+  const all: RunInvoiceFigures = {
     mode,
     window,
     windowStart: start,
@@ -128,9 +144,9 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
     outsideWindow: Number(range.total) - purchases,
     oldest: isoOfDateColumn(range.oldest),
     newest: isoOfDateColumn(range.newest),
-    ...(ledger ? { added: invoices - replaced, replaced, ledgerInvoices: Number(range.total), ledgerVersion: Number(ledger.version) } : {}),
+    ...(ledger ? { ...figures, ledgerInvoices: Number(range.total) } : {}),
   };
-  return { customers: Number(totals.customers), purchases, invoices: figures };
+  return { customers: Number(totals.customers), purchases, invoices: all };
 }
 
 /** The latest of ISO times (which order like text), or null if none. */

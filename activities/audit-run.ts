@@ -7,12 +7,15 @@ import type { Knex } from 'knex';
 import { evaluateAudit, type AuditLimits, type AuditReport, type PublishedFigures, type RunFigures } from '../lib/audit/audit-checks';
 import { currentPublication, outranks } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
+import type { RunMode } from '../workflows/segmentation-input';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 
 export interface AuditInput extends RunFigures {
   runId: string;
   runStartedAt: string;
+  /** Absent in runs from before append mode: snapshot. Ranks the run as the publication will. */
+  mode?: RunMode;
   /** null: `--no-audit`, every check off. */
   limits: AuditLimits | null;
 }
@@ -34,7 +37,7 @@ async function audit(db: Knex, input: AuditInput): Promise<AuditResult> {
   const current = await currentPublication(db);
   // Superseded runs are never published: comparing them would only hold them for nothing. A run
   // with no data date (no kept row: an empty or blank export) is not older, it is suspect: audited.
-  if (input.dataDate !== null && outranks(current, { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt) })) {
+  if (input.dataDate !== null && outranks(current, { runId: input.runId, dataDate: input.dataDate, startedAt: new Date(input.runStartedAt), mode: input.mode })) {
     return { outcome: 'passed', comparedWith: current.runId, checks: [], superseded: true };
   }
   const figures = current.runId === null || current.runId === input.runId ? null : await publishedFigures(db, current.runId, input.runId);

@@ -8,13 +8,14 @@
  * That delete is fenced: a stale attempt of the plan (or of any plan before a newer one) deletes nothing.
  */
 import { Context } from '@temporalio/activity';
-import { resolveWorkbookPath } from '../lib/data-dir';
+import { resolveWorkbookPath, type WorkbookPath } from '../lib/data-dir';
 import { InvalidWorkbookError } from '../lib/errors';
 import { fingerprintFile, type FileFingerprint } from '../lib/file-fingerprint';
 import { STAGING_TABLES } from '../lib/tables';
 import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-file-pattern';
 import { csvCompression } from '../lib/workbook/csv-workbook-source';
 import { CSV_SHEET_NAME, listTransactionSheets, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
+import type { RunMode } from '../workflows/segmentation-input';
 import type { WorkbookFingerprint } from '../workflows/segmentation-progress';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
@@ -30,6 +31,8 @@ export interface PlanLoadInput {
   /** The time the run is for (a schedule's slot), ISO. */
   scheduledAt: string;
   timezone: string;
+  /** Absent in runs from before append mode: snapshot. */
+  mode?: RunMode;
 }
 
 /** One sheet of one workbook: what one load activity reads. */
@@ -43,6 +46,8 @@ export interface LoadPlan {
   files: WorkbookFingerprint[];
   parts: LoadPart[];
   skippedSheets: Array<{ file: string; sheet: string; reason: string }>;
+  /** Append mode: files (after `{date}`) that are not there, a night with no export. Absent in older plans. */
+  missingFiles?: string[];
 }
 
 export function createPlanLoad(dependencies: ActivityDependencies) {
@@ -51,13 +56,22 @@ export function createPlanLoad(dependencies: ActivityDependencies) {
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;
     const fence = await claimStepAttempt(dependencies, input.runId, 'plan');
-    const plan: LoadPlan = { files: [], parts: [], skippedSheets: [] };
+    const plan: LoadPlan = { files: [], parts: [], skippedSheets: [], missingFiles: [] };
     /** What the loads planned so far will inflate, held to maxDecompressedBytes over the whole run. */
     let inflatedBytes = 0;
     for (const pattern of input.files) {
       // Listing a big folder takes a while: heartbeats go on meanwhile (matching yields to them).
-      const file = await heartbeatWhile(resolveWorkbookPattern(dataDir, fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone)));
-      const workbook = resolveWorkbookPath(dataDir, file);
+      const filled = fillDatePlaceholders(pattern, new Date(input.scheduledAt), input.timezone);
+      let workbook: WorkbookPath;
+      try {
+        workbook = resolveWorkbookPath(dataDir, await heartbeatWhile(resolveWorkbookPattern(dataDir, filled)));
+      } catch (error) {
+        // A delta that is not there is a night with no new transactions: the run goes on over the
+        // ledger (and re-applies its window). A snapshot run has nothing to count without it.
+        if (input.mode !== 'append' || !(error instanceof InvalidWorkbookError && error.notFound)) throw error;
+        plan.missingFiles!.push(error.location.file);
+        continue;
+      }
       // Hashing reads the file through; finding the sheets reads its directory and the start of
       // each sheet: side by side.
       const [fingerprint, found] = await heartbeatWhile(

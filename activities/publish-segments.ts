@@ -37,9 +37,14 @@ export interface PublishSegmentsInput {
   /** Append mode: the ledger version the counts were made on, and the run's own invoices then. */
   ledgerVersion?: number;
   invoices?: number;
+  /** Append mode: the time the run's export is for (its schedule's slot, or its start), which orders versions of an invoice. */
+  sourceAt?: string;
+  /** Append mode, a scheduled night with no file: that night (ISO, no zone). */
+  night?: string;
 }
 
 export type PublishSegmentsResult =
+  /** invoicesMerged: the ledger rows the run's merge added or changed. */
   | { outcome: 'published'; rowsWritten: number; replaced: string | null; invoicesMerged?: number }
   | { outcome: 'superseded'; supersededBy: string; invoicesMerged?: number }
   /** Another run was published since the audit: its figures no longer say anything. */
@@ -60,10 +65,10 @@ export function createPublishSegments(dependencies: ActivityDependencies) {
       const ledger = mode === 'append' ? await lockLedger(trx, input.runId) : undefined;
       // Before the ranking: counted again on the latest ledger, the run's data date may be newer
       // (the ledger's newest invoice after its merge), so a run that merged meanwhile cannot leave it out.
-      if (ledger && !again && !ledger.countedOnLatest(input.ledgerVersion)) return { outcome: 'ledger-moved', ledgerVersion: ledger.version };
+      if (ledger && !again && input.ledgerVersion !== ledger.version) return { outcome: 'ledger-moved', ledgerVersion: ledger.version };
       const superseded = !again && outranks(current, run);
       if (!superseded && !again && input.kind === 'audit-passed' && current.runId !== input.auditedAgainst) return { outcome: 'audit-outdated', publishedNow: current.runId };
-      const invoicesMerged = ledger ? await ledger.merge(input.dataDate, input.invoices) : undefined;
+      const invoicesMerged = ledger ? await ledger.merge({ dataDate: input.dataDate, counted: input.invoices, sourceAt: input.sourceAt, night: input.night }) : undefined;
       if (superseded) return { outcome: 'superseded', supersededBy: current.runId!, invoicesMerged };
       const rowsWritten = await replacePublishedSegments(trx, run, current, { kind: input.kind, by: input.by, reason: input.reason });
       return { outcome: 'published', rowsWritten, replaced: current.runId, invoicesMerged };
@@ -72,44 +77,57 @@ export function createPublishSegments(dependencies: ActivityDependencies) {
   };
 }
 
-/** The ledger, locked for this transaction: its version, and this run's merge (once per run). */
+/** The ledger, locked for this transaction: its version, and this run's merge. */
 async function lockLedger(trx: Knex.Transaction, runId: string) {
-  const state: { version: number | string; last_run_id: string | null } = await trx(TABLES.ledgerState).where({ id: 1 }).forUpdate().first('version', 'last_run_id');
-  const record: { ledger_merged_at: Date | null } | undefined = await trx(TABLES.runs).where({ run_id: runId }).first('ledger_merged_at');
+  const state: { version: number | string } = await trx(TABLES.ledgerState).where({ id: 1 }).forUpdate().first('version');
   const version = Number(state.version);
-  const merged = record?.ledger_merged_at != null;
   return {
     version,
-    /** Counted on the latest ledger: nothing merged since the count (or only this run's own merge, by an earlier attempt). */
-    countedOnLatest: (countedOn: number | undefined) => countedOn === version || (merged && state.last_run_id === runId),
-    /** Merges the run's invoices (the later run's version of an invoice wins) and moves the ledger's data date; once another run has merged after it, a no-op. */
-    async merge(dataDate: string | null, counted: number | undefined): Promise<number> {
-      const [{ invoices }] = await trx(TABLES.runInvoices).where({ run_id: runId }).count({ invoices: '*' });
-      // Merged, and another run merged after it: merging again would undo that run's newer versions of the same invoices.
-      // Merged last (a retry whose answer was lost, or a reset that loaded again): merged again, as it is now.
-      if (merged && state.last_run_id !== runId) return Number(invoices);
-      if (counted !== undefined && Number(invoices) !== counted) {
-        throw new StagingMissingError(`run ${runId} counted ${counted} invoices of its own but ${invoices} are staged to merge (pruned?): retry runs the load again`);
+    /**
+     * Merges the run's invoices: each replaces its row unless the ledger's came from an export for
+     * a later time, so merging is safe in any order and again (a retry, a reset that loaded again).
+     * Returns the invoices it changed; a merge that changes nothing (a file sent again) leaves the
+     * version as it is, so no run counting meanwhile has to count again.
+     */
+    async merge(input: { dataDate: string | null; counted?: number; sourceAt?: string; night?: string }): Promise<number> {
+      const [{ staged }] = await trx(TABLES.runInvoices).where({ run_id: runId }).count({ staged: '*' });
+      if (input.counted !== undefined && Number(staged) !== input.counted) {
+        throw new StagingMissingError(`run ${runId} counted ${input.counted} invoices of its own but ${staged} are staged to merge (pruned?): retry runs the load again`);
       }
-      const now = new Date();
-      await trx.raw(
-        `INSERT INTO ?? (CustomerID, InvoiceNo, InvoiceDate, Amount, RunId, MergedAt)
-         SELECT CustomerID, InvoiceNo, InvoiceDate, Amount, run_id, ? FROM ?? WHERE run_id = ?
-         ON DUPLICATE KEY UPDATE InvoiceDate = VALUES(InvoiceDate), Amount = VALUES(Amount), RunId = VALUES(RunId), MergedAt = VALUES(MergedAt)`,
-        [TABLES.ledger, now, TABLES.runInvoices, runId],
+      const sourceAt = input.sourceAt ? new Date(input.sourceAt) : new Date();
+      const [[{ changed }]] = await trx.raw(
+        `SELECT COUNT(*) AS changed FROM ?? r LEFT JOIN ?? l ON l.CustomerID = r.CustomerID AND l.InvoiceNo = r.InvoiceNo
+         WHERE r.run_id = ? AND (l.CustomerID IS NULL OR (l.SourceAt <= ? AND NOT (l.InvoiceDate <=> r.InvoiceDate AND l.Amount = r.Amount)))`,
+        [TABLES.runInvoices, TABLES.ledger, runId, sourceAt],
       );
-      const date = dateColumnOfIso(dataDate);
-      await trx(TABLES.ledgerState)
-        .where({ id: 1 })
-        .update({
-          version: trx.raw('version + 1'),
-          // The ledger's data date never goes back: a late delta for an older day keeps the newer one.
-          data_date: date === null ? trx.raw('data_date') : trx.raw('GREATEST(COALESCE(data_date, ?), ?)', [date, date]),
-          last_run_id: runId,
-          merged_at: now,
-        });
+      const night = dateColumnOfIso(input.night);
+      const [[{ nightMoves }]] = await trx.raw('SELECT COALESCE(? > COALESCE(night_date, ?), 0) AS nightMoves FROM ?? WHERE id = 1', [night, new Date(0), TABLES.ledgerState]);
+      const now = new Date();
+      if (Number(changed) > 0 || Number(nightMoves) === 1) {
+        // Assigned left to right: SourceAt last, so the others still compare with the row's own.
+        // The ledger's columns are named with their table: the SELECT's have the same names.
+        const ledger = (column: string) => `\`${TABLES.ledger}\`.${column}`;
+        const newer = `VALUES(SourceAt) >= ${ledger('SourceAt')}`;
+        const keep = (column: string) => `${ledger(column)} = IF(${newer}, VALUES(${column}), ${ledger(column)})`;
+        await trx.raw(
+          `INSERT INTO ?? (CustomerID, InvoiceNo, InvoiceDate, Amount, RunId, SourceAt, MergedAt)
+           SELECT r.CustomerID, r.InvoiceNo, r.InvoiceDate, r.Amount, r.run_id, ?, ? FROM ?? r WHERE r.run_id = ?
+           ON DUPLICATE KEY UPDATE ${['InvoiceDate', 'Amount', 'RunId', 'MergedAt'].map(keep).join(', ')},
+             ${ledger('SourceAt')} = GREATEST(${ledger('SourceAt')}, VALUES(SourceAt))`,
+          [TABLES.ledger, sourceAt, now, TABLES.runInvoices, runId],
+        );
+        await trx(TABLES.ledgerState)
+          .where({ id: 1 })
+          .update({
+            version: trx.raw('version + 1'),
+            // A night with no file moves the data date on; it never goes back.
+            night_date: night === null ? trx.raw('night_date') : trx.raw('GREATEST(COALESCE(night_date, ?), ?)', [night, night]),
+            last_run_id: runId,
+            merged_at: now,
+          });
+      }
       await trx(TABLES.runs).where({ run_id: runId }).update({ ledger_merged_at: now });
-      return Number(invoices);
+      return Number(changed);
     },
   };
 }

@@ -25,7 +25,7 @@ export function outsideDataDir(): InvalidInputError {
 export function resolveWorkbookPath(dataDir: string, file: string): WorkbookPath {
   const { displayName, realPath } = resolveInsideDataDir(dataDir, file);
   if (displayName === '.') throw outsideDataDir();
-  if (realPath === undefined) throw new InvalidWorkbookError({ file: displayName }, 'not found in DATA_DIR');
+  if (realPath === undefined) throw new InvalidWorkbookError({ file: displayName }, 'not found in DATA_DIR', true);
   if (!fs.statSync(realPath).isFile()) throw new InvalidWorkbookError({ file: displayName }, 'is not a file');
   return { absolutePath: realPath, displayName };
 }

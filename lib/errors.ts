@@ -72,6 +72,8 @@ export class InvalidWorkbookError extends SegmentationError {
   constructor(
     readonly location: WorkbookLocation,
     readonly problem: string,
+    /** There is no such file (or no match of a pattern): an append run's night with no export, where a snapshot run fails. */
+    readonly notFound = false,
   ) {
     super(`${describeLocation(location)}: ${problem}`);
   }

@@ -62,7 +62,7 @@ export async function resolveWorkbookPattern(dataDir: string, pattern: string): 
     if (found) workbooks.push({ name: candidate, mtimeMs: found.mtimeMs });
   }
   const newest = workbooks.sort((a, b) => b.mtimeMs - a.mtimeMs || b.name.localeCompare(a.name))[0];
-  if (!newest) throw new InvalidWorkbookError({ file: shown }, 'no workbook in DATA_DIR matches this pattern');
+  if (!newest) throw new InvalidWorkbookError({ file: shown }, 'no workbook in DATA_DIR matches this pattern', true);
   return path.join(folder, newest.name);
 }
 

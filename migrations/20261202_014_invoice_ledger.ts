@@ -7,8 +7,10 @@
  * - `staging_run_invoices`: one row per invoice of a run (what the run would merge), made by the
  *   aggregate step;
  * - `invoice_ledger`: one row per (CustomerID, InvoiceNo) that append runs have merged, with the
- *   run that last wrote it; `invoice_ledger_state`, its single row, is its version (one more per
- *   merge), its data date and the merge lock;
+ *   run that last wrote it and the time its export was for (a row only gives way to an export for
+ *   the same time or later, whatever order the runs merge in); `invoice_ledger_state`, its single
+ *   row, is its version (one more per merge that changed something), the latest night merged with
+ *   no file, and the merge lock;
  * - `segmentation_runs` says which mode and window ran, the run's ledger figures and when it merged.
  */
 import type { Knex } from 'knex';
@@ -23,19 +25,20 @@ const RUNS = 'segmentation_runs';
 const AMOUNT = 'DECIMAL(30,10)';
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable(STAGING_INVOICES, (table) => {
-    table.dropPrimary();
-  });
-  await knex.schema.alterTable(STAGING_INVOICES, (table) => {
-    // Defaults: pairs staged by workers from before (no amount, one batch) still aggregate.
-    table.specificType('part_key', 'CHAR(64)').notNullable().defaultTo('').comment('sha256 of file and sheet: the load part');
-    table.integer('file_no').unsigned().notNullable().defaultTo(0).comment("the file's place in the run's files: a later file replaces an invoice");
-    table.integer('through_row').unsigned().notNullable().defaultTo(0).comment('the last row of the batch that staged these lines');
-    table.datetime('InvoiceDate').nullable();
-    table.specificType('Amount', AMOUNT).notNullable().defaultTo(0);
-    table.primary(['run_id', 'CustomerID', 'InvoiceNo', 'part_key', 'through_row']);
-    table.index(['run_id', 'part_key', 'through_row']);
-  });
+  // One statement: a crash cannot leave the table without a key (MySQL's DDL is not transactional).
+  // part_key '' marks pairs staged by workers from before: the aggregate step refuses them.
+  await knex.raw(
+    `ALTER TABLE ??
+       ADD COLUMN part_key CHAR(64) NOT NULL DEFAULT '' COMMENT 'sha256 of file and sheet: the load part',
+       ADD COLUMN file_no INT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'the file''s place in the run''s files: a later file replaces an invoice',
+       ADD COLUMN through_row INT UNSIGNED NOT NULL DEFAULT 0 COMMENT 'the last row of the batch that staged these lines',
+       ADD COLUMN InvoiceDate DATETIME NULL,
+       ADD COLUMN Amount ${AMOUNT} NOT NULL DEFAULT 0,
+       DROP PRIMARY KEY,
+       ADD PRIMARY KEY (run_id, CustomerID, InvoiceNo, part_key, through_row),
+       ADD INDEX staging_invoices_part_batch (run_id, part_key, through_row)`,
+    [STAGING_INVOICES],
+  );
   await knex.schema.createTable(RUN_INVOICES, (table) => {
     table.string('run_id', 191).notNullable();
     table.integer('CustomerID').unsigned().notNullable();
@@ -50,6 +53,7 @@ export async function up(knex: Knex): Promise<void> {
     table.datetime('InvoiceDate').nullable();
     table.specificType('Amount', AMOUNT).notNullable();
     table.string('RunId', 191).notNullable().comment('the append run that last wrote this invoice');
+    table.datetime('SourceAt', { precision: 3 }).notNullable().comment("the time that run's export was for (its schedule's slot, or its start)");
     table.datetime('MergedAt', { precision: 3 }).notNullable();
     table.primary(['CustomerID', 'InvoiceNo']);
     table.index(['InvoiceDate']);
@@ -58,7 +62,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable(LEDGER_STATE, (table) => {
     table.tinyint('id').unsigned().primary();
     table.bigInteger('version').unsigned().notNullable().defaultTo(0).comment('one more per merge: a run counted on the version it read');
-    table.datetime('data_date').nullable().comment("the ledger's newest invoice date, or the latest night merged with no file");
+    table.datetime('night_date').nullable().comment('the latest scheduled night merged with no file: the data date is at least this');
     table.string('last_run_id', 191).nullable();
     table.datetime('merged_at', { precision: 3 }).nullable();
   });
@@ -80,12 +84,12 @@ export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable(RUN_INVOICES);
   // Lines of one invoice staged by several batches would collide under the old key.
   await knex(STAGING_INVOICES).delete();
-  await knex.schema.alterTable(STAGING_INVOICES, (table) => {
-    table.dropIndex(['run_id', 'part_key', 'through_row']);
-    table.dropPrimary();
-  });
-  await knex.schema.alterTable(STAGING_INVOICES, (table) => {
-    table.dropColumns('part_key', 'file_no', 'through_row', 'InvoiceDate', 'Amount');
-    table.primary(['run_id', 'CustomerID', 'InvoiceNo']);
-  });
+  await knex.raw(
+    `ALTER TABLE ??
+       DROP INDEX staging_invoices_part_batch,
+       DROP PRIMARY KEY,
+       DROP COLUMN part_key, DROP COLUMN file_no, DROP COLUMN through_row, DROP COLUMN InvoiceDate, DROP COLUMN Amount,
+       ADD PRIMARY KEY (run_id, CustomerID, InvoiceNo)`,
+    [STAGING_INVOICES],
+  );
 }

@@ -85,6 +85,8 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
         if (outcome === 'audit-outdated' || outcome === 'ledger-moved') {
           if (++runState.audited >= MAX_AUDITS) throw new PublicationRaceError(`another run was published or merged after each of ${MAX_AUDITS} tries`).toFailure();
           index = steps.indexOf(outcome === 'audit-outdated' ? 'audit' : 'aggregate');
+          // An approval was for the figures the operator saw: counted again, the run is audited again.
+          if (outcome === 'ledger-moved') runState.approval = undefined;
         }
       } catch (error) {
         if (isCancellation(error)) throw error;

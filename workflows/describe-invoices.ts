@@ -14,10 +14,12 @@ export function describeInvoices({ mode, window, invoices }: { mode: RunMode; wi
   if (!invoices) return lines;
   if (invoices.windowStart) lines.push(`window from ${day(invoices.windowStart)}: ${number(invoices.outsideWindow)} invoices before it not counted`);
   if (invoices.mode === 'append') {
+    const older = invoices.olderThanLedger ? `, ${number(invoices.olderThanLedger)} kept as a later export had them` : '';
     lines.push(
-      `ledger: ${number(invoices.added ?? 0)} invoices added, ${number(invoices.replaced ?? 0)} replaced (of ${number(invoices.invoices)} in the run's files); ` +
+      `ledger: ${number(invoices.added ?? 0)} invoices added, ${number(invoices.replaced ?? 0)} replaced${older} (of ${number(invoices.invoices)} in the run's files); ` +
         `${number(invoices.ledgerInvoices ?? 0)} invoices from ${day(invoices.oldest)} to ${day(invoices.newest)}`,
     );
+    if (invoices.night) lines.push(`no file for the night of ${day(invoices.night)}: the data date moves to that night`);
   }
   return lines;
 }

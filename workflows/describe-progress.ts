@@ -28,6 +28,7 @@ export function describeProgress(progress: SegmentationProgress): string {
   for (const file of progress.files ?? []) {
     lines.push('', `Read \`${file.file}\` (${number(file.size)} bytes, sha256 ${file.sha256.slice(0, 12)}…; sheets ${file.sheets.join(', ')})`);
   }
+  for (const file of progress.missingFiles ?? []) lines.push('', `No export: \`${file}\` is not there (append mode: the ledger is counted as it is, its window re-applied)`);
   const dataDate = dataDateOf(progress);
   if (dataDate) lines.push('', `Data date (${progress.invoices?.mode === 'append' ? "the ledger's newest invoice after the merge" : 'newest kept invoice'}): ${dataDate.replace('T', ' ')}`);
   if (progress.invoices) lines.push('', ...describeInvoices({ ...progress.invoices, invoices: progress.invoices }).map((line) => `${line[0].toUpperCase()}${line.slice(1)}.`));

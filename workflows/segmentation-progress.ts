@@ -102,9 +102,15 @@ export interface RunInvoiceFigures {
   /** The date range of those invoices (append: of the ledger after the merge). */
   oldest: string | null;
   newest: string | null;
-  /** Append mode: the run's invoices new to the ledger, and those that replace a row. */
+  /**
+   * Append mode: the run's invoices new to the ledger, those that replace a row, and those the
+   * ledger keeps because its row came from an export for a later time (a held night approved late).
+   */
   added?: number;
   replaced?: number;
+  olderThanLedger?: number;
+  /** Append mode, a scheduled night with no file: that night (ISO), which the data date reaches at least. */
+  night?: string;
   /** Append mode: the ledger's invoices once this run has merged, and the version it read. */
   ledgerInvoices?: number;
   ledgerVersion?: number;
@@ -126,6 +132,8 @@ export interface SegmentationProgress {
   steps: Record<StepName, StepProgress>;
   /** The workbooks read, with their fingerprints (after the load step has started). */
   files?: WorkbookFingerprint[];
+  /** Append mode: the files (after `{date}`) that were not there: a night with no export. */
+  missingFiles?: string[];
   /** Rows read, kept and dropped per reason (after the load step). */
   dataQuality?: DataQualityReport;
   /** The run's invoices, its window and the ledger (after the aggregate step). */

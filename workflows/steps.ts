@@ -63,7 +63,7 @@ export interface StepRun {
   /** Set by an operator's `approve`: the held run is published as it is. */
   readonly approval?: OperatorDecision;
   /** Shows what a step learned on its way (the files read, the offsets published) at once. */
-  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'dataQuality' | 'invoices' | 'publishedOffsets' | 'audit'>>): void;
+  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'missingFiles' | 'dataQuality' | 'invoices' | 'publishedOffsets' | 'audit'>>): void;
   /** While a step fans out: adds what one of its activities did when it finishes. */
   addCounts(step: StepName, done: Record<string, number>): void;
 }
@@ -106,9 +106,9 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
     async run(run) {
       const { runId, input } = run;
       const plan = await run.activities.planLoad.executeWithOptions({ summary: `Find the workbooks: ${input.files.join(', ')}` }, [
-        { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: run.scheduledAt, timezone: input.timezone },
+        { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: run.scheduledAt, timezone: input.timezone, mode: input.mode },
       ]);
-      run.note({ files: plan.files });
+      run.note({ files: plan.files, ...(plan.missingFiles?.length ? { missingFiles: plan.missingFiles } : {}) });
       const inFlight = patched(LOAD_IN_TURNS) ? input.loadActivities : Infinity;
       const parts = await inParallel(
         plan.parts.map((part) => async () => {
@@ -150,8 +150,10 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
           rowsKept: run.results.load!.rowsKept,
           mode: input.mode,
           window: input.window,
-          // A scheduled night with no export still moves the data date, so the window ages customers out.
-          nightWithoutFile: input.mode === 'append' && input.files.length === 0 && run.scheduled ? { scheduledAt: run.scheduledAt, timezone: input.timezone } : null,
+          // A scheduled night with no export (no file given, or tonight's not there) still moves the
+          // data date, so the window ages customers out.
+          nightWithoutFile: input.mode === 'append' && (run.progress.files ?? []).length === 0 && run.scheduled ? { scheduledAt: run.scheduledAt, timezone: input.timezone } : null,
+          sourceAt: run.scheduledAt,
         },
       ]);
       if (aggregated.invoices) run.note({ invoices: aggregated.invoices });
@@ -259,6 +261,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
           runId: run.runId,
           runStartedAt: run.startedAt,
           dataDate: dataDateOf(run.progress),
+          mode: run.input.mode,
           runFor: run.scheduledAt,
           limits: run.input.audit,
           customers: run.results.aggregate!.customers,
@@ -295,6 +298,8 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
           mode: run.input.mode,
           ledgerVersion: run.results.aggregate!.invoices?.ledgerVersion,
           invoices: run.results.aggregate!.invoices?.invoices,
+          sourceAt: run.scheduledAt,
+          night: run.results.aggregate!.invoices?.night,
           kind: run.approval ? 'approved' : run.input.audit === null ? 'audit-off' : 'audit-passed',
           auditedAgainst: run.progress.audit?.comparedWith ?? null,
           by: run.approval?.by,

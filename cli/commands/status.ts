@@ -53,6 +53,7 @@ function describeRun(progress: SegmentationProgress | undefined, status: string 
   for (const file of progress.files ?? []) {
     console.log(`  read ${file.file}: ${file.size.toLocaleString('en-US')} bytes, modified ${file.mtime}, sha256 ${file.sha256}; sheets ${file.sheets.join(', ')}`);
   }
+  for (const file of progress.missingFiles ?? []) console.log(`  no export: ${file} is not there (append mode: the ledger is counted as it is)`);
   const dataDate = dataDateOf(progress);
   if (dataDate) console.log(`  data date (${progress.invoices?.mode === 'append' ? "the ledger's newest invoice after the merge" : 'newest kept invoice'}): ${dataDate.replace('T', ' ')}`);
   if (progress.invoices) for (const line of describeInvoices({ ...progress.invoices, invoices: progress.invoices })) console.log(`  ${line}`);

@@ -57,15 +57,16 @@ export async function currentPublication(db: Knex): Promise<CurrentPublication> 
 
 /**
  * True when the published run holds newer data than `candidate` (or the same data, started later).
- * Of two append runs with the same data date, the one publishing now has counted the whole ledger
- * (the publication checks it read the latest version), the published one's invoices included: it wins.
+ * An append run never outranks another: the one publishing now has counted the whole ledger (the
+ * publication checks it read the latest version), the published one's invoices and any
+ * correction since included, even one that moved the newest invoice back.
  */
 export function outranks(current: CurrentPublication, candidate: RankedRun): boolean {
   if (current.runId === null || current.runId === candidate.runId) return false;
+  if (current.mode === 'append' && candidate.mode === 'append') return false;
   const theirs = current.dataDate ?? '';
   const mine = candidate.dataDate ?? '';
   if (theirs !== mine) return theirs > mine;
-  if (current.mode === 'append' && candidate.mode === 'append') return false;
   const theirStart = current.startedAt?.getTime() ?? 0;
   const myStart = candidate.startedAt.getTime();
   return theirStart > myStart || (theirStart === myStart && current.runId > candidate.runId);

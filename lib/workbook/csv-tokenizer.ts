@@ -109,7 +109,9 @@ export class CsvTokenizer {
           inQuotes = false;
           closingQuote = at;
           const next = bytes[at + 1];
-          if (next !== COMMA && next !== LF && next !== CR) {
+          // CR only as the first half of CRLF; a CR that ends the piece: the next piece says.
+          if (next === CR && at + 2 === end) return recordStart;
+          if (next !== COMMA && next !== LF && !(next === CR && bytes[at + 2] === LF)) {
             throw new InvalidWorkbookError(
               { ...this.where, line },
               'text follows the closing quote of a field (a quote inside a quoted field is written twice: "")',

@@ -218,6 +218,28 @@ describeWithOnlineRetail(
       const before = await Promise.all([12347, 12348].map((id) => env.db(TABLES.segmentHistory).where({ RunId: runKeys['whole-again'], CustomerID: id }).first('PurchaseCount')));
       expect(counts.map((row) => row.PurchaseCount)).toEqual(before.map((row) => (row?.PurchaseCount ?? 0) + 1));
     });
+
+    test('a held night approved after a later night merged: the later export of a shared invoice stays, and the approval is asked again for the new count', async () => {
+      writeCsv('held-night.csv', cut.header, [{ line: '999201,85123A,TEST HELD,1,2011-12-11 10:00:00,1.00,12349,Italy' }]);
+      writeCsv('later-night.csv', cut.header, [{ line: '999201,85123A,TEST LATER,2,2011-12-11 10:00:00,1.00,12349,Italy' }]);
+      // A 1-day window shrinks the customers: the audit holds this night.
+      const held = await startSegmentation(env.client, env.config, { file: 'held-night.csv', mode: 'append', window: '1d' }, 'held-night');
+      await waitFor(async () => (await held.query(progressQuery)).status === 'awaiting-operator');
+      const later = await run('later-night', { file: 'later-night.csv', mode: 'append', audit: false });
+      expect(later.status).toBe('completed');
+      await held.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'approve', by: 'test', reason: 'the holiday' }] });
+      // The later night merged since it was counted: counted again, audited again, held again.
+      await waitFor(async () => {
+        const progress = await held.query(progressQuery);
+        return progress.status === 'awaiting-operator' && progress.steps.aggregate.runs === 2;
+      });
+      await held.executeUpdate(operatorDecisionUpdate, { args: [{ action: 'approve', by: 'test', reason: 'the holiday, counted again' }] });
+      const done = await held.result();
+      expect(done.status).toBe('completed');
+      expect(done.summary!.invoices).toMatchObject({ added: 0, replaced: 0, olderThanLedger: 1 });
+      const row = await env.db(TABLES.ledger).where({ CustomerID: 12349 }).whereRaw('InvoiceNo = ?', ['999201']).first('Amount', 'RunId');
+      expect(row).toEqual({ Amount: '2.0000000000', RunId: later.runId });
+    });
   },
   [ONLINE_RETAIL_CSV_GZ, ONLINE_RETAIL_XLSX],
 );

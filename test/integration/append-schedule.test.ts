@@ -1,7 +1,7 @@
 /**
  * Nightly delta exports through schedules, on the real data and the real servers: a backfill over
  * monthly dated delta files (`exports/online-retail-{date}.csv`, each night's file the month
- * before it) in append mode ends with the table of the whole workbook; then a schedule with no
+ * before it, and a night whose file never came) in append mode ends with the table of the whole workbook; then a schedule with no
  * file and a 90-day window, backfilled for a night months later, ages customers out.
  */
 import { randomBytes } from 'node:crypto';
@@ -95,12 +95,16 @@ describeWithOnlineRetail(
       const template = path.join(dataDir, 'exports', 'online-retail-{date}.csv');
       await schedule(id, 'create', '--file', template, '--mode', 'append', '--no-audit', '--cron', '0 2 1 * *');
       await schedule(id, 'pause');
-      const backfill = await schedule(id, 'backfill', '--from', '2011-01-01', '--to', '2012-01-01');
-      expect(backfill.runs).toHaveLength(13);
+      // Thirteen months of exports, then a night whose file never came (2012-02-01).
+      const backfill = await schedule(id, 'backfill', '--from', '2011-01-01', '--to', '2012-02-01');
+      expect(backfill.runs).toHaveLength(14);
       const runs = [];
       for (const { workflowId } of backfill.runs) runs.push(await result(workflowId));
-      expect(runs.map((run) => run.status)).toEqual(Array(13).fill('completed'));
-      expect(runs.map((run) => run.summary!.invoices!.mode)).toEqual(Array(13).fill('append'));
+      expect(runs.map((run) => run.status)).toEqual(Array(14).fill('completed'));
+      expect(runs.map((run) => run.summary!.invoices!.mode)).toEqual(Array(14).fill('append'));
+      // The night with no export is no failure (the schedule would pause): the window is re-applied as of that night.
+      expect(runs[13].missingFiles).toEqual(['exports/online-retail-2012-02-01.csv']);
+      expect(runs[13].summary!.invoices).toMatchObject({ invoices: 0, night: '2012-02-01T00:00:00', dataDate: '2012-02-01T00:00:00' });
 
       const reference = await onlineRetailReference();
       const table = await segments(env.db);

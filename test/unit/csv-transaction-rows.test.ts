@@ -134,6 +134,12 @@ describe('readTransactionRows on a CSV file', () => {
     const shifted = ['536365', '85123A', 'WHITE METAL LANTERN', '6', '2010-12-01 08:26:00', '2,55', '17850', 'United Kingdom'].join(',');
     const options = csvFile('shifted.csv', [UCI_HEADER, uciLine('536364', '1', '1.25', '12346'), shifted, ''].join('\n'));
     await expect(readAll(options)).rejects.toThrow('file "exports/shifted.csv", line 3: has a value in field 9 but the header has 8 fields (a comma inside a value must be quoted)');
+    // A bare CR after a closing quote is not a line end: what follows it would be lost.
+    const strayCr = csvFile('stray-cr.csv', [UCI_HEADER, `536365,85123A,"LANTERN"\rX,6,2010-12-01 08:26:00,2.55,17850,United Kingdom`, ''].join('\n'));
+    await expect(readAll(strayCr)).rejects.toThrow('file "exports/stray-cr.csv", line 2: text follows the closing quote of a field');
+    // A quoted last field before CRLF is a line end as ever.
+    const crlf = csvFile('crlf-quoted.csv', [UCI_HEADER, `536365,85123A,LANTERN,6,2010-12-01 08:26:00,2.55,17850,"United Kingdom"`, ''].join('\r\n'));
+    await expect(readAll(crlf)).resolves.toHaveLength(1);
     // Trailing empty fields are no values: taken.
     const trailing = csvFile('trailing.csv', [UCI_HEADER, `${uciLine('536364', '1', '1.25', '12346')},,`, ''].join('\n'));
     await expect(readAll(trailing)).resolves.toHaveLength(1);
