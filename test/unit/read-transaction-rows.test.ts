@@ -258,7 +258,8 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('readTransactionRows (rea
     const abortedAt = performance.now();
     await expect(pending).rejects.toBe(reason);
     expect(performance.now() - abortedAt).toBeLessThan(100);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The file is closed as the stream winds down: waited for (up to seconds on a busy machine), never a fixed pause.
+    await until(() => openFiles() <= before);
     expect(openFiles()).toBeLessThanOrEqual(before);
   });
 
@@ -273,7 +274,8 @@ describe.each<WorkbookReaderKind>(['fast', 'exceljs'])('readTransactionRows (rea
         if (batch.rows.length > 0) break;
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The file is closed as the stream winds down: waited for (up to seconds on a busy machine), never a fixed pause.
+    await until(() => openFiles() <= before);
     expect(openFiles()).toBeLessThanOrEqual(before);
   });
 });
@@ -322,4 +324,10 @@ function storedZip(name: string, text: string): Buffer {
   end.writeUInt32LE(central.length + nameBytes.length, 12);
   end.writeUInt32LE(centralStart, 16);
   return Buffer.concat([local, nameBytes, data, central, nameBytes, end]);
+}
+
+/** Polls `condition` until it holds or 10 seconds have passed. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -77,7 +77,8 @@ test('a pattern with many stars is matched or refused at once, without freezing 
     expect.stringMatching(/may use \* at most \d+ times/),
     expect.stringMatching(/may use \* at most \d+ times/),
   ]);
-  for (const { ms } of results) expect(ms).toBeLessThan(100);
+  // Backtracking that grows with the stars would take minutes; a second is room for a busy CI machine (145 ms seen there).
+  for (const { ms } of results) expect(ms).toBeLessThan(1_000);
 });
 
 test('every way out of DATA_DIR gets one message, naming nothing outside, whatever exists there', async () => {
