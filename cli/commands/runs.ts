@@ -88,7 +88,7 @@ export async function recentRuns(db: Knex, limit: number): Promise<RunListing[]>
   const rows = await db(TABLES.runs)
     .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'run_id', order: 'desc' }])
     .limit(limit)
-    .select('workflow_id', 'run_id', 'status', 'current_step', 'steps', 'files', 'file', 'rows_read', 'customers', 'low_frequency', 'high_frequency', 'data_date', 'audit', 'started_at', 'finished_at');
+    .select('workflow_id', 'run_id', 'status', 'current_step', 'steps', 'files', 'file', 'mode', 'window_length', 'rows_read', 'customers', 'low_frequency', 'high_frequency', 'data_date', 'audit', 'started_at', 'finished_at');
   const publication = await db(TABLES.publication).where({ id: 1 }).first('run_id');
   return rows.map((row) => {
     const audit = parseJson(row.audit) as RunAudit | null;

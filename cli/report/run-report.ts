@@ -65,7 +65,7 @@ export interface RunReport {
 }
 
 const RESULT_STATUSES = ['completed', 'superseded'];
-const RUN_COLUMNS = ['run_id', 'workflow_id', 'status', 'started_at', 'finished_at', 'threshold', 'file', 'files', 'data_quality', 'data_date', 'audit', 'error'];
+const RUN_COLUMNS = ['run_id', 'workflow_id', 'status', 'started_at', 'finished_at', 'threshold', 'file', 'files', 'data_quality', 'data_date', 'mode', 'window_length', 'invoices', 'audit', 'error'];
 
 /** `which`: a workflow id or run key; by default the run customer_segments holds. */
 export async function loadRunReport(db: Knex, which?: string): Promise<RunReport> {

@@ -20,6 +20,7 @@ import { progressQuery, type SegmentationProgress } from '../../workflows/segmen
 import { operatorDecisionUpdate } from '../../workflows/operator-decision';
 import { splitCsvLine } from '../support/plain-segmentation';
 import { startSegmentation } from '../support/run-workflow';
+import { segment } from '../support/segment-cli';
 import { describeWithOnlineRetail, ONLINE_RETAIL_CSV_GZ, ONLINE_RETAIL_XLSX } from '../support/shared-data';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
@@ -155,6 +156,15 @@ describeWithOnlineRetail(
       expect(ledger.amount).toBe(exactTotal(cut.lines));
       const lateRun = await run('late-summary-check', { mode: 'append' });
       expect(lateRun.summary!.invoices).toMatchObject({ invoices: 0, added: 0, replaced: 0, ledgerInvoices: ledger.invoices, outsideWindow: 0 });
+
+      // What the operator reads: the report and the run listing say the mode and the ledger's figures.
+      const report = (await segment(['report', lateRun.workflowId, '--json'], env.env)).lastJson;
+      expect(report.run).toMatchObject({ mode: 'append', window: 'all', invoices: { added: 0, ledgerInvoices: ledger.invoices, oldest: '2010-12-01T08:26:00' } });
+      const { stdout } = await segment(['report', lateRun.workflowId], env.env);
+      expect(stdout).toContain('mode append (new transactions merged into the invoice ledger), window all');
+      expect(stdout).toContain(`ledger: 0 invoices added, 0 replaced (of 0 in the run's files); ${ledger.invoices.toLocaleString('en-US')} invoices from 2010-12-01 to 2011-12-09`);
+      const listed = (await segment(['runs', '--json', '--limit', '2'], env.env)).lastJson;
+      expect(listed[0]).toMatchObject({ workflowId: lateRun.workflowId, mode: 'append', window: 'all' });
     });
 
     test('sending a week again, or a file that overlaps the last one by three days, changes nothing', async () => {
