@@ -120,8 +120,11 @@ async function outageStack(): Promise<{ env: NodeJS.ProcessEnv; settings: StackS
   }
   const stackDir = path.join(main.stackDir, 'outage');
   fs.mkdirSync(stackDir, { recursive: true });
+  // The main stack's tools, shared. It may have none of its own (its servers run elsewhere, e.g.
+  // Docker): the private stack then installs them there, for both.
+  fs.mkdirSync(main.toolsDir, { recursive: true });
   const tools = path.join(stackDir, 'tools');
-  if (!fs.existsSync(tools)) fs.symlinkSync(main.toolsDir, tools);
+  if (!fs.lstatSync(tools, { throwIfNoEntry: false })) fs.symlinkSync(main.toolsDir, tools);
 
   const brokers = main.kafka.nodes.length;
   const first = await freePorts(3 + brokers * PORTS_PER_BROKER);
