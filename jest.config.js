@@ -4,7 +4,7 @@
  * - unit: pure code and replays of recorded histories; no server at all.
  * - workflow: the real workflow code on Temporal's time-skipping test server with stub
  *   activities; no MySQL, Kafka or Temporal dev server.
- * - real-data: the real UCI workbook through both readers (test/real-data); no server, but a
+ * - real-data: the real UCI data read whole (test/real-data); no server, but a
  *   minute of CPU, too slow for the unit layer.
  * - integration: the real Temporal, Kafka and MySQL (and a browser for the UI). Its global set-up
  *   only checks they answer; `npx segment stack up` brings them up.
