@@ -1,7 +1,7 @@
 /**
  * InvoiceDate is the data's own date: the newest one among a run's kept rows orders publication
  * (an older export never replaces a newer one). Both readers must find it, in every encoding; the
- * real workbook's (2011-12-09 12:50) is checked in real-online-retail-workbook.test.ts.
+ * real workbook's (2011-12-09 12:50) is checked in test/real-data/online-retail-figures.test.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

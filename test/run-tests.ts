@@ -1,0 +1,196 @@
+/**
+ * `npm test` (`unit integration`) and `npm run test:integration` (`integration`): the jest
+ * projects of jest.config.js in the order, and side by side where they can be, that keeps a
+ * 2-core machine busy without letting one file disturb another:
+ *
+ *   1. unit + workflow, two files at a time: no server. Meanwhile a second, private stack
+ *      comes up for step 2's outage lane.
+ *   2. two lanes at once, each on a stack of its own:
+ *      - integration, two files at a time, on the stack `segment stack up` started (STACK_DIR);
+ *      - real-data and outage, one file at a time, on the private stack: the outage files stop
+ *        and kill servers, so they must never share one with other files. They mostly wait for
+ *        servers to go and come back, which leaves CPU for the integration lane and for the
+ *        real-data file (no server, but a minute of CPU).
+ *   3. timing, alone: worker-start's time bound, with no other test using the CPU.
+ *
+ * The private stack lives in STACK_DIR/outage with the tools of STACK_DIR (nothing installed
+ * twice), serves on free ports below the ephemeral range, and is stopped at the end, pass or fail.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { stackDown, stackStatus, stackUp } from '../infra/stack/stack';
+import { loadStackSettings, type StackSettings } from '../infra/stack/stack-settings';
+import { PORTS_PER_BROKER } from '../lib/local-kafka-ports';
+import { hostOf, PROJECT_ROOT, setting } from '../lib/config';
+import { buildProject } from './support/build-project';
+
+type Stage = 'unit' | 'integration';
+const JEST = path.join(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
+
+interface LaneResult {
+  lane: string;
+  ok: boolean;
+  seconds: number;
+}
+
+async function main(stages: Stage[]): Promise<boolean> {
+  const results: LaneResult[] = [];
+  const summary = () => results.map((r) => `${r.lane} ${r.ok ? 'passed' : 'FAILED'} in ${r.seconds}s`).join('; ');
+  // Built once here: the lanes' global set-ups then find dist/ current and never build side by side.
+  buildProject();
+  const privateStack = stages.includes('integration') ? await outageStack() : undefined;
+  // Ctrl-C (or CI's kill) ends the jest lanes too; the private stack must not outlive them.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void (privateStack?.down() ?? Promise.resolve()).finally(() => process.exit(130)));
+  }
+  try {
+    // Started now, awaited only when the outage lane needs it: it comes up while the unit tests run.
+    const privateStackUp = privateStack?.up();
+    privateStackUp?.catch(() => undefined); // awaited below; a failure is reported there
+
+    if (stages.includes('unit')) {
+      results.push(await lane('unit + workflow', ['--selectProjects', 'unit', 'workflow', '--maxWorkers=2']));
+      if (!results.every((r) => r.ok)) return false;
+    }
+    if (privateStack && privateStackUp) {
+      const lanes = await Promise.all([
+        lane('integration', ['--selectProjects', 'integration', '--maxWorkers=2'], { prefix: 'integration' }),
+        privateStackUp.then(
+          () => lane('real-data + outage', ['--selectProjects', 'real-data', 'outage', '--runInBand'], { prefix: 'outage', env: privateStack.env }),
+          (error: unknown) => {
+            process.stderr.write(`[outage] the private stack did not come up: ${String(error)}\n`);
+            return { lane: 'outage', ok: false, seconds: 0 };
+          },
+        ),
+      ]);
+      results.push(...lanes);
+      if (!results.every((r) => r.ok)) return false;
+      results.push(await lane('timing', ['--selectProjects', 'timing', '--runInBand']));
+    }
+    return results.every((r) => r.ok);
+  } finally {
+    if (privateStack) await privateStack.down();
+    process.stderr.write(`\ntest lanes: ${summary()}\n`);
+  }
+}
+
+/** Runs jest with these arguments; its output goes through, each line prefixed when lanes run side by side. */
+function lane(name: string, args: string[], options: { prefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LaneResult> {
+  const started = Date.now();
+  const selected = patterns.length ? [...args, '--passWithNoTests', ...patterns] : args;
+  const child = spawn(process.execPath, [JEST, ...selected], {
+    cwd: PROJECT_ROOT,
+    env: options.env ?? process.env,
+    stdio: options.prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+  });
+  if (options.prefix) {
+    prefixLines(child.stdout!, process.stdout, options.prefix);
+    prefixLines(child.stderr!, process.stderr, options.prefix);
+  }
+  return new Promise((resolve) => {
+    child.on('close', (code) => resolve({ lane: name, ok: code === 0, seconds: Math.round((Date.now() - started) / 1000) }));
+  });
+}
+
+function prefixLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, prefix: string): void {
+  let partial = '';
+  from.setEncoding('utf8');
+  from.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) to.write(`[${prefix}] ${line}\n`);
+  });
+  from.on('end', () => {
+    if (partial) to.write(`[${prefix}] ${partial}\n`);
+  });
+}
+
+/**
+ * The outage lane's own stack: STACK_DIR/outage, the same hosts, users and database as the main
+ * stack's settings, on free ports. `env` is what the lane's jest (and every `segment` or worker it
+ * spawns) runs with.
+ */
+async function outageStack(): Promise<{ env: NodeJS.ProcessEnv; settings: StackSettings; up(): Promise<void>; down(): Promise<void> }> {
+  const main = loadStackSettings();
+  const down = (await stackStatus([], main)).filter((server) => !server.up);
+  if (down.length > 0) {
+    throw new Error(`the integration tests need the stack up (${down.map((s) => s.name).join(', ')} not answering): run \`npx segment stack up\` first`);
+  }
+  const stackDir = path.join(main.stackDir, 'outage');
+  fs.mkdirSync(stackDir, { recursive: true });
+  // The main stack's tools, shared. It may have none of its own (its servers run elsewhere, e.g.
+  // Docker): the private stack then installs them there, for both.
+  fs.mkdirSync(main.toolsDir, { recursive: true });
+  const tools = path.join(stackDir, 'tools');
+  if (!fs.lstatSync(tools, { throwIfNoEntry: false })) fs.symlinkSync(main.toolsDir, tools);
+
+  const brokers = main.kafka.nodes.length;
+  const first = await freePorts(3 + brokers * PORTS_PER_BROKER);
+  const withPort = (url: string, port: number) => Object.assign(new URL(url), { port: String(port) }).toString();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STACK_DIR: stackDir,
+    TEMPORAL_ADDRESS: `${hostOf(main.temporal.address)}:${first}`,
+    TEMPORAL_UI_PORT: String(first + 1),
+    MYSQL_URL: withPort(setting('MYSQL_URL'), first + 2),
+    MYSQL_MIGRATION_URL: withPort(setting('MYSQL_MIGRATION_URL'), first + 2),
+    // Broker n's ports follow broker 1's, 3 apart (lib/local-kafka-ports.ts).
+    KAFKA_BROKERS: `${main.kafka.host}:${first + 3}`,
+    KAFKA_CONTROLLER_PORT: String(first + 4),
+    KAFKA_SASL_PORT: String(first + 5),
+  };
+  const settings = loadStackSettings(env);
+  const log = (line: string) => process.stderr.write(`[outage stack] ${line}\n`);
+  // Servers a run that was interrupted left behind would serve on other ports: stop them first.
+  await stackDown([], () => {}, settings);
+  return {
+    env,
+    settings,
+    async up() {
+      log(`starting in ${stackDir} (Temporal ${settings.temporal.address}, MySQL port ${settings.mysql.port}, Kafka ${settings.kafka.brokers.join(',')})`);
+      await stackUp([], log, settings);
+    },
+    async down() {
+      await stackDown([], log, settings);
+    },
+  };
+}
+
+/**
+ * The first of `count` consecutive free loopback ports, from a random start between 20000 and
+ * 32000: below Linux's ephemeral range (32768 up), where no client connection takes one meanwhile.
+ */
+async function freePorts(count: number): Promise<number> {
+  for (;;) {
+    const first = 20_000 + Math.floor(Math.random() * (12_000 - count));
+    const ports = Array.from({ length: count }, (_, index) => first + index);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return first;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+// `npm run test:integration -- stack fault-table`: the stages, then jest path patterns, which each
+// lane applies to its own files (a lane none of them matches passes with no tests).
+const args = process.argv.slice(2);
+const stages = args.filter((arg): arg is Stage => arg === 'unit' || arg === 'integration');
+const patterns = args.filter((arg) => !stages.includes(arg as Stage));
+if (stages.length === 0) {
+  process.stderr.write('usage: tsx test/run-tests.ts [unit] [integration] [jest path pattern...]\n');
+  process.exit(2);
+}
+main(stages).then(
+  (ok) => process.exit(ok ? 0 : 1),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
