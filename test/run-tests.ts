@@ -18,13 +18,13 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { stackDown, stackStatus, stackUp } from '../infra/stack/stack';
 import { loadStackSettings, type StackSettings } from '../infra/stack/stack-settings';
 import { PORTS_PER_BROKER } from '../lib/local-kafka-ports';
 import { hostOf, PROJECT_ROOT, setting } from '../lib/config';
 import { buildProject } from './support/build-project';
+import { freePorts } from './support/free-ports';
 
 type Stage = 'unit' | 'integration';
 const JEST = path.join(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
@@ -158,25 +158,6 @@ async function outageStack(): Promise<{ env: NodeJS.ProcessEnv; settings: StackS
   };
 }
 
-/**
- * The first of `count` consecutive free loopback ports, from a random start between 20000 and
- * 32000: below Linux's ephemeral range (32768 up), where no client connection takes one meanwhile.
- */
-async function freePorts(count: number): Promise<number> {
-  for (;;) {
-    const first = 20_000 + Math.floor(Math.random() * (12_000 - count));
-    const ports = Array.from({ length: count }, (_, index) => first + index);
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return first;
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
 
 // `npm run test:integration -- stack fault-table`: the stages, then jest path patterns, which each
 // lane applies to its own files (a lane none of them matches passes with no tests).

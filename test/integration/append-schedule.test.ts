@@ -9,13 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { TABLES } from '../../lib/tables';
-import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { plainFigures, splitCsvLine, type PlainRow } from '../support/plain-segmentation';
-import { segments } from '../support/run-workflow';
+import { scheduledRunResult, segments } from '../support/run-workflow';
 import { segment } from '../support/segment-cli';
 import { describeWithOnlineRetail, ONLINE_RETAIL_CSV_GZ, onlineRetailReference } from '../support/shared-data';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -37,17 +34,7 @@ describeWithOnlineRetail(
       return (await segment(['schedule', action, ...args, '--id', id, '--json'], env.env)).lastJson;
     }
 
-    /** A backfilled night's result: a run the schedule has still to start is waited for. */
-    async function result(workflowId: string): Promise<SegmentationProgress> {
-      for (;;) {
-        try {
-          return await env.client.workflow.getHandle(workflowId).result();
-        } catch (error) {
-          if (!(error instanceof WorkflowNotFoundError)) throw error;
-          await sleep(200);
-        }
-      }
-    }
+    const result = (workflowId: string) => scheduledRunResult(env.client, workflowId);
 
     beforeAll(async () => {
       const input = readline.createInterface({ input: fs.createReadStream(ONLINE_RETAIL_CSV_GZ).pipe(zlib.createGunzip()), crlfDelay: Infinity });

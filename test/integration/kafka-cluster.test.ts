@@ -8,7 +8,6 @@
  * test files use is never disturbed; it is stopped and deleted afterwards, pass or fail.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +17,7 @@ import { loadStackSettings, type StackSettings } from '../../infra/stack/stack-s
 import { connectKafkaAdmin, ensureTopic } from '../../lib/kafka';
 import { PORTS_PER_BROKER } from '../../lib/local-kafka-ports';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
+import { freePorts } from '../support/free-ports';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -161,19 +161,3 @@ async function waitForFullReplicas(topic: string): Promise<void> {
   }
 }
 
-/** The first of `count` consecutive free loopback ports, from a random start so parallel runs rarely meet. */
-async function freePorts(count: number): Promise<number> {
-  for (;;) {
-    const first = 20_000 + Math.floor(Math.random() * 20_000);
-    const ports = Array.from({ length: count }, (_, index) => first + index);
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return first;
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}

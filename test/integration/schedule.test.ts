@@ -12,7 +12,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { TEMPORAL_SCHEDULED_START_TIME } from '../../lib/search-attributes';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
@@ -20,7 +19,7 @@ import type { SegmentationProgress } from '../../workflows/segmentation-progress
 import { parseJson } from '../../cli/commands/runs';
 import { dayInZone } from '../../cli/schedule/zoned-time';
 import { segment } from '../support/segment-cli';
-import { segments } from '../support/run-workflow';
+import { scheduledRunResult, segments } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
 jest.setTimeout(180_000);
@@ -42,16 +41,8 @@ function nightlyWorkbook(day: string, rows: number, seed: number): Promise<Gener
   return generateWorkbook({ outPath: template.replace('{date}', day), rows, seed });
 }
 
-/** The run's result; a run the schedule has still to start (a backfill's later night) is waited for. */
-async function result(workflowId: string): Promise<SegmentationProgress> {
-  for (;;) {
-    try {
-      return await env.client.workflow.getHandle(workflowId).result();
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-      await sleep(200);
-    }
-  }
+function result(workflowId: string): Promise<SegmentationProgress> {
+  return scheduledRunResult(env.client, workflowId);
 }
 
 beforeAll(async () => {

@@ -1,11 +1,13 @@
 /** Starting a run and reading back what it left in Temporal and MySQL, for the integration tests. */
 import { randomBytes } from 'node:crypto';
-import { ActivityFailure, ApplicationFailure, type Client, WorkflowFailedError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ActivityFailure, ApplicationFailure, type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
 import type { AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
+import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 
 export function startSegmentation(client: Client, config: AppConfig, input: SegmentationInput, prefix = 'test') {
   return client.workflow.start(customerSegmentation, {
@@ -38,6 +40,18 @@ export async function innermostFailure(handle: { result(): Promise<unknown> }): 
   let cause = (error as WorkflowFailedError).cause;
   while (cause instanceof ActivityFailure) cause = cause.cause;
   return cause as ApplicationFailure;
+}
+
+/** A run's result; a run a schedule has still to start (a backfill's later night) is waited for. */
+export async function scheduledRunResult(client: Client, workflowId: string): Promise<SegmentationProgress> {
+  for (;;) {
+    try {
+      return await client.workflow.getHandle(workflowId).result();
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+      await sleep(200);
+    }
+  }
 }
 
 export interface HistoryFacts {
