@@ -68,6 +68,9 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
   const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test', cluster!.kafka.security);
   try {
     await ensureTopic(admin, config.kafkaTopic, config.kafkaTopicPartitions);
+    // A new topic reaches every broker's metadata a moment after its leaders: on a busy machine,
+    // the broker asked may not host it yet.
+    await waitForFullReplicas(config.kafkaTopic);
     const { topics } = await admin.fetchTopicMetadata({ topics: [config.kafkaTopic] });
     expect(topics[0].partitions.map((partition) => partition.replicas.length)).toEqual(Array(config.kafkaTopicPartitions).fill(3));
     const { resources } = await admin.describeConfigs({
@@ -152,8 +155,13 @@ async function waitForFullReplicas(topic: string): Promise<void> {
   const admin = await connectKafkaAdmin(cluster!.kafka.brokers, 'kafka-cluster-test', cluster!.kafka.security);
   try {
     for (;;) {
-      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-      if (topics[0].partitions.every((partition) => partition.isr.length === BROKERS)) return;
+      // A broker that does not know the topic yet answers with a retriable error: asked again.
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch((error: { retriable?: boolean }) => {
+        if (error.retriable) return undefined;
+        throw error;
+      });
+      const partitions = metadata?.topics[0].partitions ?? [];
+      if (partitions.length > 0 && partitions.every((partition) => partition.isr.length === BROKERS)) return;
       await sleep(200);
     }
   } finally {

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Admin } from 'kafkajs';
 import type { Knex } from 'knex';
@@ -32,8 +33,11 @@ const DETECTION_BOUND_MS = 20_000;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-loss-'));
 let env: TestEnvironment;
 let expected: GeneratedWorkbook;
-/** Run once, just before the next classify activity starts (then cleared). */
-let beforeClassify: (() => Promise<void>) | undefined;
+/**
+ * Run once, just before the next classify activity of a workflow whose id starts with `prefix`
+ * (then cleared): an earlier test's run, still retrying its classify, must not take it.
+ */
+let beforeClassify: { prefix: string; run: () => Promise<void> } | undefined;
 
 beforeAll(async () => {
   env = await createTestEnvironment('kafkaloss', { dataDir });
@@ -41,8 +45,10 @@ beforeAll(async () => {
     ...activities,
     classifyCustomers: async (input) => {
       const hook = beforeClassify;
-      beforeClassify = undefined;
-      await hook?.();
+      if (hook && (Context.current().info.workflowExecution?.workflowId ?? '').startsWith(`${hook.prefix}-`)) {
+        beforeClassify = undefined;
+        await hook.run();
+      }
       return await activities.classifyCustomers(input);
     },
   }));
@@ -204,9 +210,12 @@ test('the topic deleted and created again while classify reads it: detected with
 
 test('the topic deleted and created again after publish, before classify starts: detected at once, same operator path', async () => {
   let lostAt = 0;
-  beforeClassify = async () => {
-    await recreateTopic();
-    lostAt = Date.now();
+  beforeClassify = {
+    prefix: 'recreated-before',
+    run: async () => {
+      await recreateTopic();
+      lostAt = Date.now();
+    },
   };
   const handle = await startSegmentation(env.client, env.config, { file: 'source.xlsx', classifyActivities: 1 }, 'recreated-before');
   const waiting = await untilAwaitingOperator(handle, 60_000);
