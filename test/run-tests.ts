@@ -18,7 +18,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { stackDown, stackStatus, stackUp } from '../infra/stack/stack';
 import { loadStackSettings, type StackSettings } from '../infra/stack/stack-settings';
 import { PORTS_PER_BROKER } from '../lib/local-kafka-ports';
@@ -72,14 +74,42 @@ async function main(stages: Stage[]): Promise<boolean> {
     return results.every((r) => r.ok);
   } finally {
     if (privateStack) await privateStack.down();
+    // CI keeps only the tail of the output: the failed tests come last, after the servers' noise.
+    for (const result of results) if (!result.ok) process.stderr.write(failureSummary(result.lane));
     process.stderr.write(`\ntest lanes: ${summary()}\n`);
   }
+}
+
+/** Where each lane's jest writes its results as JSON (jest's --json --outputFile). */
+const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segment-test-results-'));
+const resultsFile = (laneName: string) => path.join(resultsDir, `${laneName.replace(/\W+/g, '-')}.json`);
+
+interface JestResults {
+  testResults?: { name: string; message?: string; assertionResults?: { status: string; fullName: string; failureMessages?: string[] }[] }[];
+}
+
+/** The lane's failed files and tests, each with the head of its failure message. */
+function failureSummary(laneName: string): string {
+  const file = resultsFile(laneName);
+  if (!fs.existsSync(file)) return `\n${laneName}: jest wrote no results (it did not start, or was killed)\n`;
+  const results = JSON.parse(fs.readFileSync(file, 'utf8')) as JestResults;
+  const head = (text: string) => stripVTControlCharacters(text).split('\n').filter((line) => !line.includes('/node_modules/')).slice(0, 25).map((line) => `    ${line}`).join('\n');
+  const lines = [`\n${laneName} failed:`];
+  for (const suite of results.testResults ?? []) {
+    const failed = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
+    const relative = path.relative(PROJECT_ROOT, suite.name);
+    for (const test of failed) lines.push(`  ✕ ${relative} › ${test.fullName}`, head((test.failureMessages ?? []).join('\n')));
+    // A file that failed outside its tests (set-up, teardown, a syntax error) has only a message.
+    if (failed.length === 0 && suite.message) lines.push(`  ✕ ${relative}`, head(suite.message));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Runs jest with these arguments; its output goes through, each line prefixed when lanes run side by side. */
 function lane(name: string, args: string[], options: { prefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LaneResult> {
   const started = Date.now();
-  const selected = patterns.length ? [...args, '--passWithNoTests', ...patterns] : args;
+  const reported = [...args, '--json', `--outputFile=${resultsFile(name)}`];
+  const selected = patterns.length ? [...reported, '--passWithNoTests', ...patterns] : reported;
   const child = spawn(process.execPath, [JEST, ...selected], {
     cwd: PROJECT_ROOT,
     env: options.env ?? process.env,
