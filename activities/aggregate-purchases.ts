@@ -1,6 +1,6 @@
 /**
  * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices inside the
- * run's window, computed by MySQL (invoice numbers compared byte for byte, like the dry run's
+ * run's window, with the customer's RFM values, scores and segment (README "RFM segments"), computed by MySQL (invoice numbers compared byte for byte, like the dry run's
  * JavaScript strings). First the run's staged lines become its invoices, one row each (date,
  * exact amount; of an invoice in two of the run's files, the later file's lines). Then:
  * - snapshot: the run's invoices are the whole history;
@@ -16,7 +16,9 @@
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { windowStart } from '../lib/aggregation/invoice-window';
-import { StagingMissingError } from '../lib/errors';
+import { InvalidInputError, StagingMissingError } from '../lib/errors';
+import { readRfmRules, SCORES, type RfmRules } from '../lib/segmentation/rfm-rules';
+import { asOfAfter } from '../lib/segmentation/rfm-scores';
 import { dateColumnOfIso, isoOfDateColumn } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import { fillDatePlaceholders } from '../lib/workbook-file-pattern';
@@ -36,6 +38,10 @@ export interface AggregateInput {
   nightWithoutFile?: { scheduledAt: string; timezone: string } | null;
   /** Append mode: the time the run's export is for (its schedule's slot, or its start), which orders versions of an invoice. */
   sourceAt?: string;
+  /** The day RecencyDays counts to; absent or null: the day after the data date. */
+  asOf?: string | null;
+  /** The RFM segment map's path in DATA_DIR; absent or null: the repository's (lib/segmentation/rfm-rules.ts). */
+  rfmRules?: string | null;
 }
 
 export interface AggregateResult {
@@ -50,7 +56,8 @@ export function createAggregatePurchases(dependencies: ActivityDependencies) {
   return async function aggregatePurchases(input: AggregateInput): Promise<AggregateResult> {
     const { runId, rowsKept } = input;
     const fence = await claimStepAttempt(dependencies, runId, 'aggregate');
-    const result = await heartbeatWhile(fence.write((trx) => aggregate(trx, input)));
+    const rules = readRfmRules(dependencies.dataDir, input.rfmRules ?? null);
+    const result = await heartbeatWhile(fence.write((trx) => aggregate(trx, input, rules)));
     Context.current().cancellationSignal.throwIfAborted();
     if (result.invoices!.invoices === 0 && rowsKept > 0) {
       throw new StagingMissingError(
@@ -61,7 +68,7 @@ export function createAggregatePurchases(dependencies: ActivityDependencies) {
   };
 }
 
-async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<AggregateResult> {
+async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: RfmRules): Promise<AggregateResult> {
   const { runId } = input;
   const mode = input.mode ?? 'snapshot';
   const window = input.window ?? 'all';
@@ -95,10 +102,10 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
     const ledgerRow = (alias: string) => `l.CustomerID = ${alias}.CustomerID AND l.InvoiceNo = ${alias}.InvoiceNo`;
     merged = {
       // The run's invoices that win (new, or the ledger's is from an export for no later time), and the ledger's rows they do not replace.
-      sql: `SELECT r.CustomerID, r.InvoiceDate FROM ?? r LEFT JOIN ?? l ON ${ledgerRow('r')}
+      sql: `SELECT r.CustomerID, r.InvoiceDate, r.Amount FROM ?? r LEFT JOIN ?? l ON ${ledgerRow('r')}
             WHERE r.run_id = ? AND (l.CustomerID IS NULL OR l.SourceAt <= ?)
             UNION ALL
-            SELECT l.CustomerID, l.InvoiceDate FROM ?? l LEFT JOIN ?? r ON r.run_id = ? AND ${ledgerRow('r')}
+            SELECT l.CustomerID, l.InvoiceDate, l.Amount FROM ?? l LEFT JOIN ?? r ON r.run_id = ? AND ${ledgerRow('r')}
             WHERE r.run_id IS NULL OR l.SourceAt > ?`,
       bindings: [TABLES.runInvoices, TABLES.ledger, runId, sourceAt, TABLES.ledger, TABLES.runInvoices, runId, sourceAt],
     };
@@ -116,7 +123,7 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
       ...(night ? { night } : {}),
     };
   } else {
-    merged = { sql: 'SELECT CustomerID, InvoiceDate FROM ?? WHERE run_id = ?', bindings: [TABLES.runInvoices, runId] };
+    merged = { sql: 'SELECT CustomerID, InvoiceDate, Amount FROM ?? WHERE run_id = ?', bindings: [TABLES.runInvoices, runId] };
   }
   const [range] = (await trx.raw(`SELECT COUNT(*) AS total, MIN(m.InvoiceDate) AS oldest, MAX(m.InvoiceDate) AS newest FROM (${merged.sql}) m`, merged.bindings))[0];
   // Append: the newest invoice of the ledger after the merge, or the latest night with no file (a night never goes back).
@@ -124,13 +131,13 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
 
   const start = windowStart(window, dataDate);
   const inWindow = start === null ? { sql: '', bindings: [] } : { sql: 'WHERE m.InvoiceDate >= ?', bindings: [dateColumnOfIso(start)] };
+  const asOf = input.asOf ?? (dataDate === null ? null : asOfAfter(dataDate));
   await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
-  await trx.raw(`INSERT INTO ?? (run_id, CustomerID, PurchaseCount) SELECT ?, m.CustomerID, COUNT(*) FROM (${merged.sql}) m ${inWindow.sql} GROUP BY m.CustomerID`, [
-    TABLES.stagingCounts,
-    runId,
-    ...merged.bindings,
-    ...inWindow.bindings,
-  ]);
+  await insertCustomerValues(trx, runId, merged, inWindow, asOf, rules);
+  const [recency] = await trx(TABLES.stagingCounts).where({ run_id: runId }).min({ days: 'RecencyDays' });
+  if (recency.days !== null && Number(recency.days) < 0) {
+    throw new InvalidInputError('asOf', `is ${asOf}, before the newest invoice that counts (${Number(recency.days)} days later): RecencyDays cannot be negative`);
+  }
   const [totals] = await trx(TABLES.stagingCounts)
     .where({ run_id: runId })
     .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
@@ -144,9 +151,44 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput): Promise<
     outsideWindow: Number(range.total) - purchases,
     oldest: isoOfDateColumn(range.oldest),
     newest: isoOfDateColumn(range.newest),
+    asOf,
+    rfmRules: rules.source,
     ...(ledger ? { ...figures, ledgerInvoices: Number(range.total) } : {}),
   };
   return { customers: Number(totals.customers), purchases, invoices: all };
+}
+
+/**
+ * Each customer's PurchaseCount, RecencyDays and Monetary over the invoices that count, then the
+ * three scores and the segment (README "RFM segments"), in one statement: RANK() - 1 is the number
+ * of customers strictly worse (for recency: undated first, then the most days), and DIV keeps
+ * `5 × L / N` in whole numbers. The segment is the rules' cell of the two scores, by ELT.
+ */
+async function insertCustomerValues(
+  trx: Knex.Transaction,
+  runId: string,
+  merged: { sql: string; bindings: unknown[] },
+  inWindow: { sql: string; bindings: unknown[] },
+  asOf: string | null,
+  rules: RfmRules,
+): Promise<void> {
+  const band = (order: string) => `1 + (5 * (RANK() OVER (ORDER BY ${order}) - 1)) DIV COUNT(*) OVER ()`;
+  await trx.raw(
+    `INSERT INTO ?? (run_id, CustomerID, PurchaseCount, RecencyDays, Monetary, RecencyScore, FrequencyScore, MonetaryScore, RfmSegment)
+     SELECT ?, CustomerID, PurchaseCount, RecencyDays, Monetary, RecencyScore, FrequencyScore, MonetaryScore,
+       ELT((RecencyScore - 1) * ${SCORES.length} + FrequencyScore, ${rules.cells.map(() => '?').join(', ')})
+     FROM (
+       SELECT CustomerID, PurchaseCount, RecencyDays, Monetary,
+         ${band('RecencyDays IS NULL DESC, RecencyDays DESC')} AS RecencyScore,
+         ${band('PurchaseCount')} AS FrequencyScore,
+         ${band('Monetary')} AS MonetaryScore
+       FROM (
+         SELECT m.CustomerID, COUNT(*) AS PurchaseCount, DATEDIFF(?, MAX(m.InvoiceDate)) AS RecencyDays, ROUND(SUM(m.Amount), 2) AS Monetary
+         FROM (${merged.sql}) m ${inWindow.sql} GROUP BY m.CustomerID
+       ) customer_values
+     ) scored`,
+    [TABLES.stagingCounts, runId, ...rules.cells, asOf, ...merged.bindings, ...inWindow.bindings],
+  );
 }
 
 /** The latest of ISO times (which order like text), or null if none. */

@@ -2,7 +2,7 @@
  * Step 4, consume and classify: the consumer side of the older design's Spark job. Reads exactly
  * the offset ranges the publish step returned for its partitions (the workflow runs one such
  * activity per group of partitions, in parallel, on any workers), labels each customer Low or High
- * Frequency and writes the run's own rows in `customer_segment_history`. It never touches
+ * Frequency and writes, with the customer's RFM values from the message, the run's own rows in `customer_segment_history`. It never touches
  * `customer_segments`: the reconcile step publishes the run's result there, whole, once it checks.
  *
  * The consumer's position is kept in MySQL, not in Kafka: each batch's rows and the partition's
@@ -19,7 +19,7 @@ import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
 import { assertBatchStartsAt, assertRangesServable } from './published-range-check';
-import { decodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
+import { decodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from './purchase-count-message';
 import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
 /** The ranges were written before this step started: a long silence means the consumer is wedged. */
@@ -150,7 +150,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   return;
                 }
                 // Kafka's batch, committed in slices of at most `batchSize` of the run's messages.
-                let rows = new Map<number, number>();
+                let rows = new Map<number, PurchaseCountMessage>();
                 let runMessages = 0;
                 let lastOffset = -1n;
                 const commit = async () => {
@@ -174,8 +174,14 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   if (offset >= to) break;
                   lastOffset = offset;
                   if (message.headers?.[RUN_ID_HEADER]?.toString() !== runId) continue;
-                  const { customerId, purchaseCount } = decodePurchaseCount(message.value);
-                  rows.set(customerId, purchaseCount);
+                  let decoded: PurchaseCountMessage;
+                  try {
+                    decoded = decodePurchaseCount(message.value, `partition ${partition}, offset ${message.offset} of topic "${topic}"`);
+                  } catch (error) {
+                    fail(error as Error); // consuming the batch again would meet it again
+                    return;
+                  }
+                  rows.set(decoded.customerId, decoded);
                   runMessages += 1;
                   if (runMessages >= batchSize) await commit();
                 }
@@ -207,6 +213,9 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
   };
 }
 
+/** The columns a message sets: a customer read twice (a chunk re-sent) keeps the later message's. */
+const HISTORY_VALUES = ['PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment', 'RecordedAt'];
+
 /**
  * One batch of one partition: the run's history rows and the consumer position, all or nothing.
  * Fenced when `fence` is given (the activity always gives it): a stale attempt commits nothing.
@@ -214,21 +223,27 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
  */
 export async function commitBatch(
   db: Knex,
-  batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, number>; runMessages: number; threshold: number },
+  batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, PurchaseCountMessage>; runMessages: number; threshold: number },
   fence?: StepFence,
 ): Promise<void> {
   const now = new Date();
-  const history = [...batch.rows].map(([customerId, purchaseCount]) => ({
+  const history = [...batch.rows.values()].map((customer) => ({
     RunId: batch.runId,
-    CustomerID: customerId,
-    PurchaseCount: purchaseCount,
-    FrequencyCategory: frequencyCategory(purchaseCount, batch.threshold),
+    CustomerID: customer.customerId,
+    PurchaseCount: customer.purchaseCount,
+    FrequencyCategory: frequencyCategory(customer.purchaseCount, batch.threshold),
+    RecencyDays: customer.recencyDays,
+    Monetary: customer.monetary,
+    RecencyScore: customer.recencyScore,
+    FrequencyScore: customer.frequencyScore,
+    MonetaryScore: customer.monetaryScore,
+    RfmSegment: customer.segment,
     RecordedAt: now,
   }));
   const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
   await write(async (trx) => {
     if (history.length) {
-      await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(['PurchaseCount', 'FrequencyCategory', 'RecordedAt']);
+      await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(HISTORY_VALUES);
     }
     await trx(TABLES.consumerOffsets)
       .insert({

@@ -11,6 +11,7 @@ import { Context } from '@temporalio/activity';
 import { resolveWorkbookPath, type WorkbookPath } from '../lib/data-dir';
 import { InvalidWorkbookError } from '../lib/errors';
 import { fingerprintFile, type FileFingerprint } from '../lib/file-fingerprint';
+import { readRfmRules } from '../lib/segmentation/rfm-rules';
 import { STAGING_TABLES } from '../lib/tables';
 import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-file-pattern';
 import { csvCompression } from '../lib/workbook/csv-workbook-source';
@@ -33,6 +34,8 @@ export interface PlanLoadInput {
   timezone: string;
   /** Absent in runs from before append mode: snapshot. */
   mode?: RunMode;
+  /** The run's RFM segment map in DATA_DIR, checked here so that a bad one fails the run before it loads anything. */
+  rfmRules?: string | null;
 }
 
 /** One sheet of one workbook: what one load activity reads. */
@@ -56,6 +59,7 @@ export function createPlanLoad(dependencies: ActivityDependencies) {
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;
     const fence = await claimStepAttempt(dependencies, input.runId, 'plan');
+    readRfmRules(dataDir, input.rfmRules ?? null);
     const plan: LoadPlan = { files: [], parts: [], skippedSheets: [], missingFiles: [] };
     /** What the loads planned so far will inflate, held to maxDecompressedBytes over the whole run. */
     let inflatedBytes = 0;

@@ -1,5 +1,5 @@
 /**
- * Step 3, publish: sends every customer's PurchaseCount to Kafka in chunks of `chunkSize`
+ * Step 3, publish: sends every customer's PurchaseCount and RFM values to Kafka in chunks of `chunkSize`
  * messages and returns, per partition, the offset range the run wrote: the consumer reads
  * exactly those ranges.
  *
@@ -19,7 +19,7 @@
 import { Context } from '@temporalio/activity';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import type { Knex } from 'knex';
-import { PublishedRangeGoneError } from '../lib/errors';
+import { PublishedRangeGoneError, StagingMissingError } from '../lib/errors';
 import { ensureTopic } from '../lib/kafka';
 import { fetchTopicId } from '../lib/kafka-topic-id';
 import { TABLES } from '../lib/tables';
@@ -27,7 +27,7 @@ import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { claimStepAttempt } from './step-attempt-fence';
-import { encodePurchaseCount, RUN_ID_HEADER } from './purchase-count-message';
+import { encodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from './purchase-count-message';
 
 export interface PublishInput {
   runId: string;
@@ -92,12 +92,12 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
       }
 
       // Keyset pagination: each chunk is the next `chunkSize` customers after the last one sent.
-      const readChunk = (afterCustomerId: number): Promise<Array<{ CustomerID: number; PurchaseCount: number }>> =>
+      const readChunk = (afterCustomerId: number): Promise<StagedCustomer[]> =>
         inSlice(db(TABLES.stagingCounts).where({ run_id: runId }))
           .andWhere('CustomerID', '>', afterCustomerId)
           .orderBy('CustomerID')
           .limit(chunkSize)
-          .select('CustomerID', 'PurchaseCount');
+          .select('CustomerID', 'PurchaseCount', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment');
       const headers = { [RUN_ID_HEADER]: runId };
       let chunk = await readChunk(checkpoint.lastCustomerId);
       while (chunk.length > 0) {
@@ -111,7 +111,7 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
           topic,
           acks: -1,
           compression: CompressionTypes.None,
-          messages: chunk.map((row) => ({ ...encodePurchaseCount({ customerId: row.CustomerID, purchaseCount: row.PurchaseCount }), headers })),
+          messages: chunk.map((row) => ({ ...encodePurchaseCount(messageOf(runId, row)), headers })),
         });
         checkpoint.lastCustomerId = chunk[chunk.length - 1].CustomerID;
         checkpoint.chunks += 1;
@@ -146,6 +146,35 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
     } finally {
       await Promise.allSettled([producer.disconnect(), admin.disconnect()]);
     }
+  };
+}
+
+/** A customer's row of the run's staging counts, as the aggregate step wrote it. */
+interface StagedCustomer {
+  CustomerID: number;
+  PurchaseCount: number;
+  RecencyDays: number | null;
+  Monetary: string | null;
+  RecencyScore: number | null;
+  FrequencyScore: number | null;
+  MonetaryScore: number | null;
+  RfmSegment: string | null;
+}
+
+function messageOf(runId: string, row: StagedCustomer): PurchaseCountMessage {
+  // Aggregated by a worker from before RFM (a run in flight across the upgrade): aggregate again.
+  if (row.RfmSegment === null || row.Monetary === null || row.RecencyScore === null || row.FrequencyScore === null || row.MonetaryScore === null) {
+    throw new StagingMissingError(`run ${runId} was aggregated by a worker from before RFM segments (customer ${row.CustomerID} has none): retry runs the load again`);
+  }
+  return {
+    customerId: row.CustomerID,
+    purchaseCount: row.PurchaseCount,
+    recencyDays: row.RecencyDays,
+    monetary: row.Monetary,
+    recencyScore: row.RecencyScore,
+    frequencyScore: row.FrequencyScore,
+    monetaryScore: row.MonetaryScore,
+    segment: row.RfmSegment,
   };
 }
 

@@ -1,22 +1,73 @@
 /**
  * The Kafka message between the publish and the classify steps: one per customer, keyed by
  * CustomerID (so a customer always lands on the same partition), with the run in a header.
+ *
+ * Versioned: the value says which shape it has, and a consumer refuses a version it does not know
+ * (a message of version 1, from a worker before RFM, has no version field and no RFM values),
+ * rather than writing rows with values missing. Publishing the run again sends the current version.
  */
+import { MessageVersionError } from '../lib/errors';
+
 export const RUN_ID_HEADER = 'run-id';
+/** The value's shape this code writes and reads; one more whenever a field changes. */
+export const MESSAGE_VERSION = 2;
 
 export interface PurchaseCountMessage {
   customerId: number;
   purchaseCount: number;
+  /** Null for a customer whose invoices carry no date. */
+  recencyDays: number | null;
+  /** Exact decimal text, in cents: "1234.56". */
+  monetary: string;
+  recencyScore: number;
+  frequencyScore: number;
+  monetaryScore: number;
+  segment: string;
 }
 
 export function encodePurchaseCount(message: PurchaseCountMessage): { key: string; value: string } {
-  return { key: String(message.customerId), value: JSON.stringify(message) };
+  return { key: String(message.customerId), value: JSON.stringify({ version: MESSAGE_VERSION, ...message }) };
 }
 
-export function decodePurchaseCount(value: Buffer | null): PurchaseCountMessage {
-  const parsed = JSON.parse(value?.toString('utf8') ?? 'null') as Partial<PurchaseCountMessage> | null;
-  if (!parsed || !Number.isInteger(parsed.customerId) || !Number.isInteger(parsed.purchaseCount)) {
-    throw new Error(`not a purchase-count message: ${value?.toString('utf8').slice(0, 100)}`);
+const isScore = (value: unknown) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 5;
+
+/** The message, or an error naming `where` (its partition and offset): MessageVersionError for another version. */
+export function decodePurchaseCount(value: Buffer | null, where: string): PurchaseCountMessage {
+  const text = value?.toString('utf8') ?? 'null';
+  let parsed: (Partial<PurchaseCountMessage> & { version?: unknown }) | null;
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch {
+    parsed = null;
   }
-  return { customerId: parsed.customerId!, purchaseCount: parsed.purchaseCount! };
+  if (parsed && typeof parsed === 'object' && parsed.version !== MESSAGE_VERSION) {
+    throw new MessageVersionError(
+      `the message at ${where} is of version ${JSON.stringify(parsed.version ?? 1)}, and this worker reads version ${MESSAGE_VERSION} only ` +
+        '(it was published by a worker of another release): `segment retry` publishes the run again',
+    );
+  }
+  const m = parsed;
+  const valid =
+    m !== null &&
+    typeof m === 'object' &&
+    Number.isInteger(m.customerId) &&
+    Number.isInteger(m.purchaseCount) &&
+    (m.recencyDays === null || Number.isInteger(m.recencyDays)) &&
+    typeof m.monetary === 'string' &&
+    /^-?\d{1,28}\.\d{2}$/.test(m.monetary) &&
+    isScore(m.recencyScore) &&
+    isScore(m.frequencyScore) &&
+    isScore(m.monetaryScore) &&
+    typeof m.segment === 'string';
+  if (!valid) throw new Error(`not a purchase-count message at ${where}: ${text.slice(0, 100)}`);
+  return {
+    customerId: m.customerId!,
+    purchaseCount: m.purchaseCount!,
+    recencyDays: m.recencyDays!,
+    monetary: m.monetary!,
+    recencyScore: m.recencyScore!,
+    frequencyScore: m.frequencyScore!,
+    monetaryScore: m.monetaryScore!,
+    segment: m.segment!,
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * Step 5, reconcile: every customer aggregated was published, consumed and written to the run's
- * history exactly once, with the PurchaseCount it was aggregated with and the category the
- * threshold gives. A run that agrees with itself goes on to its audit (audit-run.ts) and then its
+ * history exactly once, with the PurchaseCount and RFM values it was aggregated with (and the
+ * same sums of Monetary and of each score) and the category the threshold gives. A run that agrees with itself goes on to its audit (audit-run.ts) and then its
  * publication (publish-segments.ts); this step changes nothing.
  *
  * Runs recorded before the audit existed call this step with `checkOnly` unset: for them it also
@@ -37,6 +37,8 @@ export interface ReconcileResult extends RunResult {
   supersededBy?: string;
 }
 
+/** The columns carried from the aggregate step to the history through Kafka, compared row by row. */
+const CARRIED_COLUMNS = ['PurchaseCount', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
 const LOW = 'Low Frequency';
 const HIGH = 'High Frequency';
 
@@ -67,14 +69,28 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
       db.raw('COALESCE(SUM(FrequencyCategory = ?), 0) AS low', [LOW]),
       db.raw('COALESCE(SUM((PurchaseCount > ?) <> (FrequencyCategory = ?)), 0) AS miscategorised', [threshold, HIGH]),
     );
-  // Each history row against the count the run aggregated and published for that customer.
+  // Each history row against what the run aggregated and published for that customer (<=>: NULL equals NULL).
   const [{ mismatched }] = await db(`${TABLES.segmentHistory} as h`)
     .leftJoin(`${TABLES.stagingCounts} as c`, function joinCounts() {
       this.on('c.run_id', '=', 'h.RunId').andOn('c.CustomerID', '=', 'h.CustomerID');
     })
     .where('h.RunId', runId)
-    .andWhere((query) => query.whereNull('c.CustomerID').orWhereRaw('?? <> ??', ['c.PurchaseCount', 'h.PurchaseCount']))
+    .andWhere((query) => {
+      query.whereNull('c.CustomerID');
+      for (const column of CARRIED_COLUMNS) query.orWhereRaw('NOT (?? <=> ??)', [`c.${column}`, `h.${column}`]);
+    })
     .count({ mismatched: '*' });
+  // The RFM sums, aggregated against written: what the run's record and the report add up.
+  const sums = (table: string, runColumn: string) =>
+    db(table)
+      .where(runColumn, runId)
+      .first(
+        db.raw('COALESCE(SUM(Monetary), 0) AS monetary'),
+        db.raw('COALESCE(SUM(RecencyScore), 0) AS recencyScores'),
+        db.raw('COALESCE(SUM(FrequencyScore), 0) AS frequencyScores'),
+        db.raw('COALESCE(SUM(MonetaryScore), 0) AS monetaryScores'),
+      );
+  const [aggregated, written] = await Promise.all([sums(TABLES.stagingCounts, 'run_id'), sums(TABLES.segmentHistory, 'RunId')]);
 
   const result = { customersConsumed: Number(totals.customers), low: Number(totals.low), high: Number(totals.customers) - Number(totals.low) };
   const problems: string[] = [];
@@ -82,7 +98,10 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
   if (messagesConsumed < customers) problems.push(`consumed ${messagesConsumed} messages for ${customers} customers`);
   if (result.customersConsumed !== customers) problems.push(`wrote ${result.customersConsumed} of ${customers} customers to the run's history`);
   if (Number(totals.purchases) !== purchases) problems.push(`history adds up to ${totals.purchases} purchases, aggregated ${purchases}`);
-  if (Number(mismatched) > 0) problems.push(`${mismatched} customers' PurchaseCount differs from what was aggregated`);
+  if (Number(mismatched) > 0) problems.push(`${mismatched} customers' PurchaseCount or RFM values differ from what was aggregated`);
+  for (const [sum, name] of [['monetary', 'Monetary'], ['recencyScores', 'RecencyScore'], ['frequencyScores', 'FrequencyScore'], ['monetaryScores', 'MonetaryScore']] as const) {
+    if (String(aggregated[sum]) !== String(written[sum])) problems.push(`history's ${name} adds up to ${written[sum]}, aggregated ${aggregated[sum]}`);
+  }
   if (Number(totals.miscategorised) > 0) problems.push(`${totals.miscategorised} customers' category disagrees with the threshold ${threshold}`);
   if (problems.length) throw new ReconciliationError(`run ${runId} does not reconcile: ${problems.join('; ')}`);
   return result;

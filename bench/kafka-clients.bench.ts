@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CompressionTypes, Partitioners } from 'kafkajs';
 import { decodePurchaseCount, encodePurchaseCount, RUN_ID_HEADER } from '../activities/purchase-count-message';
+import { syntheticMessage } from './scale/synthetic-customers';
 import { kafkaBrokers } from '../infra/stack/kafka-broker';
 import { loadStackSettings } from '../infra/stack/stack-settings';
 import { loadConfig, PROJECT_ROOT, type KafkaSecurity } from '../lib/config';
@@ -63,7 +64,7 @@ function installClients(): NodeJS.Require {
 }
 
 function message(index: number) {
-  return { ...encodePurchaseCount({ customerId: 100_000 + index, purchaseCount: 1 + (index % 13) }), headers: { [RUN_ID_HEADER]: RUN_ID } };
+  return { ...encodePurchaseCount(syntheticMessage(100_000 + index, 1 + (index % 13))), headers: { [RUN_ID_HEADER]: RUN_ID } };
 }
 
 function chunks(messages: number): Array<ReturnType<typeof message>[]> {
@@ -77,7 +78,7 @@ function chunks(messages: number): Array<ReturnType<typeof message>[]> {
 /** What the classify step does with each message before it writes it. */
 function check(value: Buffer | string | null, runId: string | undefined): void {
   if (runId !== RUN_ID) throw new Error(`a message of another run: ${runId}`);
-  decodePurchaseCount(typeof value === 'string' ? Buffer.from(value) : value);
+  decodePurchaseCount(typeof value === 'string' ? Buffer.from(value) : value, 'the bench topic');
 }
 
 function kafkajsVariant(brokers: string[], security: KafkaSecurity): Variant {

@@ -40,7 +40,7 @@ import { startWorkerProcess, untilPolling, type WorkerProcess } from '../test/su
 import { consumerPerformance, producerPerformance } from './scale/kafka-perf-tools';
 import { classifyCommitPath, historyRows, loadDataLocalInfile, renameSwap } from './scale/mysql-anchors';
 import { classifyWorkers, runOnSyntheticExport } from './scale/reset-after-load';
-import { FIRST_CUSTOMER_ID, syntheticExport, type SyntheticExport } from './scale/synthetic-customers';
+import { FIRST_CUSTOMER_ID, syntheticExport, syntheticMessage, type SyntheticExport } from './scale/synthetic-customers';
 
 const THRESHOLD = 5;
 const SEED = 7;
@@ -235,7 +235,7 @@ function averageRecordBytes(data: SyntheticExport): number {
   const header = RUN_ID_HEADER.length + 36; // a Temporal run id is a UUID
   let bytes = 0;
   for (let i = 0; i < data.customers; i++) {
-    const { key, value } = encodePurchaseCount({ customerId: FIRST_CUSTOMER_ID + i, purchaseCount: data.purchaseCounts[i] });
+    const { key, value } = encodePurchaseCount(syntheticMessage(FIRST_CUSTOMER_ID + i, data.purchaseCounts[i]));
     bytes += Buffer.byteLength(key) + Buffer.byteLength(value) + header;
   }
   return Math.round(bytes / data.customers);

@@ -78,6 +78,9 @@ export function inputOfFlags(options: InputFlagValues, config: AppConfig, previo
     } else if (name === 'audit') {
       const audit = auditInputOf(options.audit, previousAudit);
       if (audit !== undefined) input.audit = audit;
+    } else if (Object.values((INPUT_FIELDS[name] as InputField).flags).some((flag) => flag?.value === 'path')) {
+      const file = options[name as keyof InputFlagValues];
+      if (typeof file === 'string') input[name] = relativeToDataDir(config.dataDir, file, name);
     } else if (name !== 'files') {
       const value = options[name];
       if (value !== undefined) input[name] = value;

@@ -59,11 +59,11 @@ export function resolveInsideDataDir(dataDir: string, relative: string): { displ
 }
 
 /** For the CLI: a path the user typed (absolute or relative to the current folder) → relative to DATA_DIR. */
-export function relativeToDataDir(dataDir: string, userPath: string): string {
+export function relativeToDataDir(dataDir: string, userPath: string, field = 'file'): string {
   const root = path.resolve(dataDir);
   const absolutePath = path.resolve(userPath);
   if (!isInside(root, absolutePath)) {
-    throw new InvalidInputError('file', `${absolutePath} is not inside DATA_DIR (${root}); copy it there or set DATA_DIR`);
+    throw new InvalidInputError(field, `${absolutePath} is not inside DATA_DIR (${root}); copy it there or set DATA_DIR`);
   }
   return path.relative(root, absolutePath);
 }

@@ -135,6 +135,16 @@ export class PublishedRangeGoneError extends SegmentationError {
 }
 
 /**
+ * A message in the run's range is of a version this worker does not read (a worker of another
+ * release published it): consuming again would meet it again; publishing again sends this version.
+ */
+export class MessageVersionError extends SegmentationError {
+  static override readonly type = 'MessageVersionError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'publish';
+}
+
+/**
  * This attempt was superseded (a newer attempt of the same step, or the run went back to an
  * earlier step) while it was frozen or cut off: it writes nothing. Temporal ignores a superseded
  * attempt's outcome; retrying it could only be superseded again.
@@ -172,7 +182,16 @@ export class OperatorTimeoutError extends SegmentationError {
 }
 
 /** The errors activities throw, in the order their retry options list them. */
-const ACTIVITY_ERRORS = [InvalidWorkbookError, InvalidInputError, ReconciliationError, StagingMissingError, WorkbookChangedError, PublishedRangeGoneError, StaleAttemptError];
+const ACTIVITY_ERRORS = [
+  InvalidWorkbookError,
+  InvalidInputError,
+  ReconciliationError,
+  StagingMissingError,
+  WorkbookChangedError,
+  PublishedRangeGoneError,
+  MessageVersionError,
+  StaleAttemptError,
+];
 const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];
 /** Every class of the policy. */
 export const POLICY_ERRORS: ReadonlyArray<Pick<typeof SegmentationError, 'type' | 'retryable' | 'retryFrom'> & { name: string }> = [...ACTIVITY_ERRORS, ...RUN_ERRORS];

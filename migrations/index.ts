@@ -15,6 +15,7 @@ import * as loadRowCounts from './20261201_013_load_row_counts';
 import * as runRecordSequence from './20261201_011_run_record_sequence';
 import * as stepAttemptFences from './20261201_009_step_attempt_fences';
 import * as invoiceLedger from './20261202_014_invoice_ledger';
+import * as rfmColumns from './20261202_015_rfm_columns';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261201_011_run_record_sequence': runRecordSequence,
   '20261201_009_step_attempt_fences': stepAttemptFences,
   '20261202_014_invoice_ledger': invoiceLedger,
+  '20261202_015_rfm_columns': rfmColumns,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -41,11 +41,11 @@ export interface InputFlag {
    */
   help?: string | ((purpose: string) => string);
   /**
-   * How the flag's text becomes the field's value: as it is; several workbook paths (`file` or
-   * `files`); a whole number; a duration (`24h`, or digits for milliseconds); one of the readers.
+   * How the flag's text becomes the field's value: as it is; a path made relative to DATA_DIR;
+   * several workbook paths (`file` or `files`); a whole number; a duration (`24h`, or digits for milliseconds); one of the readers.
    * The `audit` flags are the audit checks' own (cli/audit-flags.ts).
    */
-  value: 'text' | 'paths' | 'whole-number' | 'duration' | 'reader' | 'audit';
+  value: 'text' | 'path' | 'paths' | 'whole-number' | 'duration' | 'reader' | 'audit';
   /** The command refuses to start without it. */
   required?: boolean;
 }
@@ -146,6 +146,8 @@ const auditLimits = () =>
     });
 
 const MODE_HELP = 'snapshot (default): the files are the whole history; append: new transactions merged into the invoice ledger';
+const AS_OF_PROBLEM = 'must be a date such as "2011-12-10" (YYYY-MM-DD)';
+const RFM_RULES_HELP = 'RFM segment map inside DATA_DIR (default: rules/rfm-segments.json)';
 const WINDOW_HELP = 'all (default), or e.g. 90d or 12m: only invoices of that many days or months up to the data date count';
 const SHEET_HELP = 'worksheet (default: every sheet with a transactions header)';
 const THRESHOLD_HELP = 'Low Frequency is at most this many invoices';
@@ -230,6 +232,37 @@ export const INPUT_FIELDS = {
     flags: {
       run: { flag: '--threshold <n>', help: THRESHOLD_HELP, value: 'whole-number' },
       schedule: { flag: '--threshold <n>', help: THRESHOLD_HELP, value: 'whole-number' },
+    },
+  },
+  asOf: {
+    schema: z
+      .string({ error: AS_OF_PROBLEM })
+      .regex(/^\d{4}-\d{2}-\d{2}$/, { error: AS_OF_PROBLEM })
+      .refine((day) => !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day), { error: AS_OF_PROBLEM })
+      .nullish()
+      .transform((day) => day ?? null),
+    docs: {
+      default: "the day after the run's data date",
+      values: 'a date, `"YYYY-MM-DD"`',
+      meaning: 'the day RecencyDays counts to (see [RFM segments](../README.md#rfm-segments)); not before the newest invoice that counts',
+    },
+    flags: { run: { flag: '--as-of <date>', help: "the day RecencyDays counts to, YYYY-MM-DD (default: the day after the data date)", value: 'text' } },
+  },
+  rfmRules: {
+    schema: z
+      .string({ error: 'must be a rules file path relative to DATA_DIR' })
+      .trim()
+      .min(1, { error: 'must be a rules file path relative to DATA_DIR' })
+      .nullish()
+      .transform((file) => file ?? null),
+    docs: {
+      default: 'the repository\'s [`rules/rfm-segments.json`](../rules/rfm-segments.json)',
+      values: 'a path',
+      meaning: 'JSON file in `DATA_DIR` mapping every pair of recency and frequency scores to one named segment, like the default',
+    },
+    flags: {
+      run: { flag: '--rfm-rules <path>', help: RFM_RULES_HELP, value: 'path' },
+      schedule: { flag: '--rfm-rules <path>', help: RFM_RULES_HELP, value: 'path' },
     },
   },
   chunkSize: {
@@ -370,6 +403,10 @@ export const segmentationInputSchema = z
     window: input.window,
     sheet: input.sheet,
     threshold: input.threshold,
+    /** The day RecencyDays counts to; null: the day after the data date. */
+    asOf: input.asOf,
+    /** The RFM segment map's path in DATA_DIR; null: the repository's. */
+    rfmRules: input.rfmRules,
     chunkSize: input.chunkSize,
     reader: input.reader,
     loadActivities: input.loadActivities,

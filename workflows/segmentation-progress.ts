@@ -102,6 +102,9 @@ export interface RunInvoiceFigures {
   /** The date range of those invoices (append: of the ledger after the merge). */
   oldest: string | null;
   newest: string | null;
+  /** The day RecencyDays counts to (YYYY-MM-DD), and where the segment map came from; absent in runs from before RFM. */
+  asOf?: string | null;
+  rfmRules?: string;
   /**
    * Append mode: the run's invoices new to the ledger, those that replace a row, and those the
    * ledger keeps because its row came from an export for a later time (a held night approved late).

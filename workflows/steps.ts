@@ -106,7 +106,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
     async run(run) {
       const { runId, input } = run;
       const plan = await run.activities.planLoad.executeWithOptions({ summary: `Find the workbooks: ${input.files.join(', ')}` }, [
-        { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: run.scheduledAt, timezone: input.timezone, mode: input.mode },
+        { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: run.scheduledAt, timezone: input.timezone, mode: input.mode, rfmRules: input.rfmRules },
       ]);
       run.note({ files: plan.files, ...(plan.missingFiles?.length ? { missingFiles: plan.missingFiles } : {}) });
       const inFlight = patched(LOAD_IN_TURNS) ? input.loadActivities : Infinity;
@@ -154,6 +154,8 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
           // data date, so the window ages customers out.
           nightWithoutFile: input.mode === 'append' && (run.progress.files ?? []).length === 0 && run.scheduled ? { scheduledAt: run.scheduledAt, timezone: input.timezone } : null,
           sourceAt: run.scheduledAt,
+          asOf: input.asOf,
+          rfmRules: input.rfmRules,
         },
       ]);
       if (aggregated.invoices) run.note({ invoices: aggregated.invoices });

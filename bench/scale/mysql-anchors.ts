@@ -14,7 +14,16 @@ export interface HistoryRow {
   CustomerID: number;
   PurchaseCount: number;
   FrequencyCategory: string;
+  RecencyDays: number | null;
+  Monetary: string;
+  RecencyScore: number;
+  FrequencyScore: number;
+  MonetaryScore: number;
+  RfmSegment: string;
 }
+
+/** Every column the classify step writes but the run and the time, in this order (LOAD DATA's too). */
+const HISTORY_COLUMNS = ['CustomerID', 'PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'] as const;
 
 export interface Timed {
   rows: number;
@@ -31,7 +40,7 @@ const timed = async (rows: number, work: () => Promise<unknown>): Promise<Timed>
 
 /** A run's history rows, in CustomerID order. */
 export async function historyRows(db: Knex, runId: string): Promise<HistoryRow[]> {
-  return await db(TABLES.segmentHistory).where({ RunId: runId }).orderBy('CustomerID').select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
+  return await db(TABLES.segmentHistory).where({ RunId: runId }).orderBy('CustomerID').select(...HISTORY_COLUMNS);
 }
 
 /**
@@ -55,7 +64,7 @@ export async function loadDataLocalInfile(migration: MysqlSettings, runId: strin
     await connection.query(`CREATE TABLE ${mysql.escapeId(table)} LIKE ${mysql.escapeId(TABLES.segmentHistory)}`);
     return await timed(rows.length, () =>
       connection.query(
-        `LOAD DATA LOCAL INFILE 'history.tsv' INTO TABLE ${mysql.escapeId(table)} (RunId, CustomerID, PurchaseCount, FrequencyCategory, RecordedAt)`,
+        `LOAD DATA LOCAL INFILE 'history.tsv' INTO TABLE ${mysql.escapeId(table)} (RunId, ${HISTORY_COLUMNS.join(', ')}, RecordedAt)`,
       ),
     );
   } finally {
@@ -67,7 +76,8 @@ export async function loadDataLocalInfile(migration: MysqlSettings, runId: strin
 function* tabSeparated(runId: string, recordedAt: string, rows: HistoryRow[]): Generator<Buffer> {
   let chunk = '';
   for (const row of rows) {
-    chunk += `${runId}\t${row.CustomerID}\t${row.PurchaseCount}\t${row.FrequencyCategory}\t${recordedAt}\n`;
+    // \N is LOAD DATA's NULL.
+    chunk += `${runId}\t${HISTORY_COLUMNS.map((column) => row[column] ?? '\\N').join('\t')}\t${recordedAt}\n`;
     if (chunk.length >= 1 << 16) {
       yield Buffer.from(chunk);
       chunk = '';
@@ -101,7 +111,21 @@ export async function classifyCommitPath(
               topic: 'commit-path-bench',
               partition,
               nextOffset: BigInt(start + slice.length),
-              rows: new Map(slice.map((row) => [row.CustomerID, row.PurchaseCount])),
+              rows: new Map(
+                slice.map((row) => [
+                  row.CustomerID,
+                  {
+                    customerId: row.CustomerID,
+                    purchaseCount: row.PurchaseCount,
+                    recencyDays: row.RecencyDays,
+                    monetary: row.Monetary,
+                    recencyScore: row.RecencyScore,
+                    frequencyScore: row.FrequencyScore,
+                    monetaryScore: row.MonetaryScore,
+                    segment: row.RfmSegment,
+                  },
+                ]),
+              ),
               runMessages: slice.length,
               threshold,
             });
@@ -128,8 +152,8 @@ export async function renameSwap(migration: MysqlSettings, runId: string, rows: 
     return await timed(rows, async () => {
       await connection.query(`CREATE TABLE ${next} LIKE ${segments}`);
       await connection.query(
-        `INSERT INTO ${next} (CustomerID, PurchaseCount, FrequencyCategory, RunId, UpdatedAt)
-         SELECT CustomerID, PurchaseCount, FrequencyCategory, RunId, UTC_TIMESTAMP(3) FROM ?? WHERE RunId = ?`,
+        `INSERT INTO ${next} (${HISTORY_COLUMNS.join(', ')}, RunId, UpdatedAt)
+         SELECT ${HISTORY_COLUMNS.join(', ')}, RunId, UTC_TIMESTAMP(3) FROM ?? WHERE RunId = ?`,
         [TABLES.segmentHistory, runId],
       );
       await connection.query(`RENAME TABLE ${segments} TO ${old}, ${next} TO ${segments}`);

@@ -12,6 +12,7 @@
  * default threshold of 5): skewed like a retailer's customers, with few pairs per customer so the
  * staging stays small. The ground truth is computed while generating, never read back.
  */
+import type { PurchaseCountMessage } from '../../activities/purchase-count-message';
 import type { Knex } from 'knex';
 import { frequencyCategory } from '../../lib/segmentation/frequency-category';
 import { TABLES } from '../../lib/tables';
@@ -68,4 +69,19 @@ export async function stageSyntheticExport(db: Knex, runId: string, data: Synthe
     }
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, insertNext));
+}
+
+/** A customer's message with RFM values of the usual size (derived from the id, not computed): what the benches send. */
+export function syntheticMessage(customerId: number, purchaseCount: number): PurchaseCountMessage {
+  const score = (salt: number) => 1 + ((customerId * salt) % 5);
+  return {
+    customerId,
+    purchaseCount,
+    recencyDays: customerId % 374,
+    monetary: `${(customerId % 9_973) * purchaseCount}.${String(customerId % 100).padStart(2, '0')}`,
+    recencyScore: score(7),
+    frequencyScore: score(11),
+    monetaryScore: score(13),
+    segment: 'Potential Loyalists',
+  };
 }

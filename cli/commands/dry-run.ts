@@ -6,8 +6,12 @@
 import cliProgress from 'cli-progress';
 import { loadConfig, type AppConfig } from '../../lib/config';
 import { relativeToDataDir, resolveWorkbookPath } from '../../lib/data-dir';
+import { InvalidInputError } from '../../lib/errors';
+import { readRfmRules } from '../../lib/segmentation/rfm-rules';
+import { INPUT_FIELDS } from '../../workflows/segmentation-input';
+import { centsText } from '../../lib/segmentation/rfm-scores';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
-import { printTable } from '../print-table';
+import { groupedDecimal, printTable } from '../print-table';
 import type { RunOptions } from './run';
 
 export async function dryRunCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
@@ -23,6 +27,10 @@ export async function dryRunCommand(options: RunOptions, config: AppConfig = loa
     sheet: options.sheet ?? undefined,
     reader: options.reader,
     threshold: options.threshold ?? undefined,
+    rfm: {
+      rules: readRfmRules(config.dataDir, options.rfmRules ? relativeToDataDir(config.dataDir, options.rfmRules, 'rfmRules') : null),
+      asOf: checkedAsOf(options.asOf),
+    },
     onBytesRead: (bytesRead, totalBytes) => {
       bar?.setTotal(totalBytes);
       bar?.update(bytesRead);
@@ -39,6 +47,7 @@ export async function dryRunCommand(options: RunOptions, config: AppConfig = loa
     purchases: preview.purchases,
     dataQuality: preview.report,
     topCustomers: preview.topCustomers,
+    rfm: preview.rfm,
     sheets: preview.sheets,
     skippedSheets: preview.skippedSheets,
   };
@@ -52,6 +61,12 @@ export async function dryRunCommand(options: RunOptions, config: AppConfig = loa
       { FrequencyCategory: 'High Frequency', Customers: preview.high },
       { FrequencyCategory: 'All customers', Customers: preview.customers },
     ]);
+    console.log('');
+    printTable([
+      ...preview.rfm.segments.map(({ segment, customers, monetary }) => ({ RfmSegment: segment, Customers: customers, Monetary: groupedDecimal(monetary) })),
+      { RfmSegment: 'All customers', Customers: preview.customers, Monetary: groupedDecimal(centsText(preview.rfm.segments.reduce((total, { monetary }) => total + BigInt(monetary.replace('.', '')), 0n))) },
+    ]);
+    console.log(`RFM as of ${preview.rfm.asOf ?? '(no dated invoice)'}, segments from ${preview.rfm.rules}`);
     for (const { sheet, reason } of preview.skippedSheets ?? []) console.log(`skipped sheet "${sheet}": ${reason}`);
     console.log(
       `\nrows read ${preview.report.rowsRead.toLocaleString('en-US')}, kept ${preview.report.rowsKept.toLocaleString('en-US')}` +
@@ -59,4 +74,11 @@ export async function dryRunCommand(options: RunOptions, config: AppConfig = loa
     );
   }
   return 0;
+}
+
+/** --as-of as the workflow would take it (workflows/segmentation-input.ts). */
+function checkedAsOf(asOf: string | null | undefined): string | null {
+  const parsed = INPUT_FIELDS.asOf.schema.safeParse(asOf);
+  if (!parsed.success) throw new InvalidInputError('asOf', parsed.error.issues[0].message);
+  return parsed.data;
 }

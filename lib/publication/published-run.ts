@@ -78,6 +78,9 @@ export interface PublicationEvent {
   reason?: string;
 }
 
+/** What `customer_segments` takes from the run's history row of each customer (the key first). */
+const PUBLISHED_COLUMNS = ['CustomerID', 'PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
+
 /**
  * Inside a transaction that holds the lock: `customer_segments` becomes exactly the run's history
  * (customers absent from it are removed). Throws, rolling everything back, if the table would not
@@ -97,10 +100,11 @@ export async function replacePublishedSegments(
     runId,
   ]);
   await trx.raw(
-    `INSERT INTO ?? (CustomerID, PurchaseCount, FrequencyCategory, RunId, UpdatedAt)
-     SELECT CustomerID, PurchaseCount, FrequencyCategory, RunId, ? FROM ?? WHERE RunId = ?
-     ON DUPLICATE KEY UPDATE PurchaseCount = VALUES(PurchaseCount), FrequencyCategory = VALUES(FrequencyCategory),
-       RunId = VALUES(RunId), UpdatedAt = VALUES(UpdatedAt)`,
+    `INSERT INTO ?? (${PUBLISHED_COLUMNS.join(', ')}, RunId, UpdatedAt)
+     SELECT ${PUBLISHED_COLUMNS.join(', ')}, RunId, ? FROM ?? WHERE RunId = ?
+     ON DUPLICATE KEY UPDATE ${PUBLISHED_COLUMNS.slice(1)
+       .map((column) => `${column} = VALUES(${column})`)
+       .join(', ')}, RunId = VALUES(RunId), UpdatedAt = VALUES(UpdatedAt)`,
     [TABLES.segments, now, TABLES.segmentHistory, runId],
   );
   const [table] = await trx(TABLES.segments).select(trx.raw('COUNT(*) AS total'), trx.raw('COALESCE(SUM(RunId = ?), 0) AS mine', [runId]));

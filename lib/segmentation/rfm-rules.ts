@@ -1,0 +1,109 @@
+/**
+ * The map from a customer's recency and frequency scores (1–5 each) to a named RFM segment: the
+ * repository's rules/rfm-segments.json (the common ten-name map), or a file of the same shape in
+ * DATA_DIR that a run names (input `rfmRules`). A file is refused unless every one of the 25 score
+ * pairs maps to exactly one segment, naming the first pair that maps to none or to two.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { PROJECT_ROOT } from '../config';
+import { resolveInsideDataDir } from '../data-dir';
+import { InvalidInputError } from '../errors';
+
+/** The repository's map, used when a run names none. */
+export const DEFAULT_RFM_RULES_FILE = path.join(PROJECT_ROOT, 'rules', 'rfm-segments.json');
+/** The rules-file format this code reads. */
+const RULES_VERSION = 1;
+export const SCORES = [1, 2, 3, 4, 5] as const;
+/** The longest segment name the RfmSegment column holds. */
+export const MAX_SEGMENT_NAME = 64;
+
+const scoreRange = z
+  .string()
+  .regex(/^[1-5](-[1-5])?$/, { error: 'must be a score such as "3" or a range such as "1-2" (scores are 1 to 5)' })
+  .refine((text) => text.length === 1 || text[0] <= text[2], { error: 'must be a range from low to high, such as "1-2"' });
+
+const rulesSchema = z.object({
+  version: z.literal(RULES_VERSION, { error: `must be ${RULES_VERSION} (the rules-file format this version reads)` }),
+  description: z.string().optional(),
+  segments: z
+    .array(
+      z.object({
+        segment: z.string().trim().min(1, { error: 'must name the segment' }).max(MAX_SEGMENT_NAME, { error: `must be at most ${MAX_SEGMENT_NAME} characters` }),
+        recency: scoreRange,
+        frequency: scoreRange,
+      }),
+    )
+    .min(1, { error: 'must list at least one segment' }),
+});
+
+export interface RfmRules {
+  /** Where the map came from: `rules/rfm-segments.json`, or the path relative to DATA_DIR. */
+  source: string;
+  version: number;
+  /** The segment of every pair: cells[(recency - 1) * 5 + (frequency - 1)]. */
+  cells: string[];
+  /** The segment names, in the order the file lists them (the report's order). */
+  segments: string[];
+}
+
+/** The rules a run uses: the file it names in DATA_DIR, or the repository's. Bad rules are the run's bad input (InvalidInputError, field rfmRules). */
+export function readRfmRules(dataDir: string, relativePath: string | null): RfmRules {
+  if (relativePath === null) return parseRfmRules(fs.readFileSync(DEFAULT_RFM_RULES_FILE, 'utf8'), 'rules/rfm-segments.json');
+  let found: { displayName: string; realPath: string | undefined };
+  try {
+    found = resolveInsideDataDir(dataDir, relativePath);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new InvalidInputError('rfmRules', 'must name a rules file inside DATA_DIR (a path relative to it, not leaving it by ".." or a link)');
+    throw error;
+  }
+  if (found.realPath === undefined || !fs.statSync(found.realPath).isFile()) throw new InvalidInputError('rfmRules', `names "${found.displayName}", which is not a file in DATA_DIR`);
+  return parseRfmRules(fs.readFileSync(found.realPath, 'utf8'), found.displayName);
+}
+
+/** Parses and checks a rules file's text; `source` names it in messages. */
+export function parseRfmRules(text: string, source: string): RfmRules {
+  const refuse = (problem: string) => new InvalidInputError('rfmRules', `file "${source}" ${problem}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw refuse(`is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = rulesSchema.safeParse(json);
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    throw refuse(`${issue.path.length ? `at ${issue.path.join('.')} ` : ''}${issue.message}`);
+  }
+  const cells: Array<string | undefined> = new Array(SCORES.length * SCORES.length).fill(undefined);
+  for (const { segment, recency, frequency } of parsed.data.segments) {
+    for (const r of scoresOf(recency)) {
+      for (const f of scoresOf(frequency)) {
+        const earlier = cells[cellIndex(r, f)];
+        if (earlier !== undefined) throw refuse(`maps the score pair (recency ${r}, frequency ${f}) twice: to "${earlier}" and to "${segment}"`);
+        cells[cellIndex(r, f)] = segment;
+      }
+    }
+  }
+  for (const r of SCORES) {
+    for (const f of SCORES) {
+      if (cells[cellIndex(r, f)] === undefined) throw refuse(`maps the score pair (recency ${r}, frequency ${f}) to no segment`);
+    }
+  }
+  return { source, version: parsed.data.version, cells: cells as string[], segments: [...new Set(parsed.data.segments.map((entry) => entry.segment))] };
+}
+
+export function cellIndex(recencyScore: number, frequencyScore: number): number {
+  return (recencyScore - 1) * SCORES.length + (frequencyScore - 1);
+}
+
+export function segmentOf(rules: RfmRules, recencyScore: number, frequencyScore: number): string {
+  return rules.cells[cellIndex(recencyScore, frequencyScore)];
+}
+
+function scoresOf(range: string): number[] {
+  const low = Number(range[0]);
+  const high = Number(range.length === 1 ? range[0] : range[2]);
+  return SCORES.filter((score) => score >= low && score <= high);
+}
