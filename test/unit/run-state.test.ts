@@ -102,8 +102,9 @@ test('records are numbered by workflow time, always increasing', () => {
 });
 
 test('the failure policy: what the activities never retry, where an operator retry starts, and what fails at once', () => {
-  expect(NON_RETRYABLE_ERROR_TYPES).toEqual(['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError', 'StagingMissingError', 'WorkbookChangedError', 'PublishedRangeGoneError', 'StaleAttemptError']);
+  expect(NON_RETRYABLE_ERROR_TYPES).toEqual(['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError', 'StagingMissingError', 'WorkbookChangedError', 'PublishedRangeGoneError', 'MessageVersionError', 'StaleAttemptError']);
   expect(failurePolicy('PublishedRangeGoneError').retryFrom).toBe('publish');
+  expect(failurePolicy('MessageVersionError').retryFrom).toBe('publish');
   expect(failurePolicy('StagingMissingError').retryFrom).toBe('load');
   expect(failurePolicy('PublicationRaceError').retryFrom).toBe('audit');
   expect(failurePolicy('ReconciliationError').retryFrom).toBe('publish');

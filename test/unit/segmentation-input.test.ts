@@ -18,7 +18,7 @@ function problemOf(input: unknown): string {
   throw new Error(`${JSON.stringify(input)} was accepted`);
 }
 
-const ALL_FIELDS = 'file, files, mode, window, sheet, threshold, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
+const ALL_FIELDS = 'file, files, mode, window, sheet, threshold, asOf, rfmRules, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
 
 test('every field but the workbook has a default', () => {
   expect(resolveInput({ file: 'online-retail.xlsx' })).toEqual({
@@ -27,6 +27,8 @@ test('every field but the workbook has a default', () => {
     window: 'all',
     sheet: null,
     threshold: 5,
+    asOf: null,
+    rfmRules: null,
     chunkSize: 2_000,
     reader: 'fast',
     loadActivities: 8,
@@ -42,7 +44,7 @@ test('every field but the workbook has a default', () => {
 
 test('null is the same as leaving a field out, where a field has a default', () => {
   const resolved = resolveInput({ file: 'a.xlsx' });
-  const nulls = { sheet: null, threshold: null, chunkSize: null, loadActivities: null, maxAttempts: null, operatorWait: null, audit: null };
+  const nulls = { sheet: null, threshold: null, asOf: null, rfmRules: null, chunkSize: null, loadActivities: null, maxAttempts: null, operatorWait: null, audit: null };
   expect(resolveInput({ file: 'a.xlsx', ...nulls })).toEqual(resolved);
 });
 
@@ -54,6 +56,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
       window: ' 12m ',
       sheet: ' Year 2010 ',
       threshold: 0,
+      asOf: '2011-12-31',
+      rfmRules: ' rules/mine.json ',
       chunkSize: 50_000,
       reader: 'exceljs',
       loadActivities: 64,
@@ -71,6 +75,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
     window: '12m',
     sheet: ' Year 2010 ',
     threshold: 0,
+    asOf: '2011-12-31',
+    rfmRules: 'rules/mine.json',
     chunkSize: 50_000,
     reader: 'exceljs',
     loadActivities: 64,
@@ -140,6 +146,9 @@ test.each<[string, unknown, string]>([
   ],
   ['a percentage over 100', { file: 'a.xlsx', audit: { maxShrinkPercent: 101 } }, 'input field "audit" check "maxShrinkPercent" must be a number from 0 to 100 or "off", got 101'],
   ['a fraction of customers', { file: 'a.xlsx', audit: { minCustomers: 1.5 } }, 'input field "audit" check "minCustomers" must be a whole number, 0 or more or "off", got 1.5'],
+  ['an as-of date that is no day', { file: 'a.xlsx', asOf: '2011-02-30' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['an as-of date with a time', { file: 'a.xlsx', asOf: '2011-12-10T00:00' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['a blank rules file', { file: 'a.xlsx', rfmRules: ' ' }, 'input field "rfmRules" must be a rules file path relative to DATA_DIR'],
 ])('%s: %j', (_case, input, message) => {
   expect(problemOf(input)).toBe(message);
 });
