@@ -132,8 +132,11 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: Rf
   const start = windowStart(window, dataDate);
   const inWindow = start === null ? { sql: '', bindings: [] } : { sql: 'WHERE m.InvoiceDate >= ?', bindings: [dateColumnOfIso(start)] };
   const asOf = input.asOf ?? (dataDate === null ? null : asOfAfter(dataDate));
+  // Counted from the data date plus one day rather than from the day after it, which MySQL cannot
+  // hold when the data date is its last day (a typo such as 9999-12-31 that the audit then holds).
+  const recencyFrom = input.asOf ? { day: input.asOf, plusDays: 0 } : { day: dataDate?.slice(0, 10) ?? null, plusDays: 1 };
   await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
-  await insertCustomerValues(trx, runId, merged, inWindow, asOf, rules);
+  await insertCustomerValues(trx, runId, merged, inWindow, recencyFrom, rules);
   const [recency] = await trx(TABLES.stagingCounts).where({ run_id: runId }).min({ days: 'RecencyDays' });
   if (recency.days !== null && Number(recency.days) < 0) {
     throw new InvalidInputError('asOf', `is ${asOf}, before the newest invoice that counts (${Number(recency.days)} days later): RecencyDays cannot be negative`);
@@ -169,7 +172,7 @@ async function insertCustomerValues(
   runId: string,
   merged: { sql: string; bindings: unknown[] },
   inWindow: { sql: string; bindings: unknown[] },
-  asOf: string | null,
+  recencyFrom: { day: string | null; plusDays: number },
   rules: RfmRules,
 ): Promise<void> {
   const band = (order: string) => `1 + (5 * (RANK() OVER (ORDER BY ${order}) - 1)) DIV COUNT(*) OVER ()`;
@@ -183,11 +186,11 @@ async function insertCustomerValues(
          ${band('PurchaseCount')} AS FrequencyScore,
          ${band('Monetary')} AS MonetaryScore
        FROM (
-         SELECT m.CustomerID, COUNT(*) AS PurchaseCount, DATEDIFF(?, MAX(m.InvoiceDate)) AS RecencyDays, ROUND(SUM(m.Amount), 2) AS Monetary
+         SELECT m.CustomerID, COUNT(*) AS PurchaseCount, DATEDIFF(?, MAX(m.InvoiceDate)) + ? AS RecencyDays, ROUND(SUM(m.Amount), 2) AS Monetary
          FROM (${merged.sql}) m ${inWindow.sql} GROUP BY m.CustomerID
        ) customer_values
      ) scored`,
-    [TABLES.stagingCounts, runId, ...rules.cells, asOf, ...merged.bindings, ...inWindow.bindings],
+    [TABLES.stagingCounts, runId, ...rules.cells, recencyFrom.day, recencyFrom.plusDays, ...merged.bindings, ...inWindow.bindings],
   );
 }
 

@@ -7,7 +7,7 @@ import type { RunInvoiceFigures } from './segmentation-progress';
 
 const number = (value: number) => value.toLocaleString('en-US');
 
-/** Mode, window and, in append mode, what the run did to the invoice ledger. */
+/** Mode, window and, in append mode, what the run did to the invoice ledger; the RFM as-of date and segment map. */
 export function describeInvoices({ mode, window, invoices }: { mode: RunMode; window: string; invoices?: RunInvoiceFigures | null }): string[] {
   const day = (iso: string | null) => iso?.slice(0, 10) ?? '?';
   const lines = [`mode ${mode}${mode === 'append' ? ' (new transactions merged into the invoice ledger)' : ' (the files are the whole history)'}, window ${window}`];
@@ -21,5 +21,6 @@ export function describeInvoices({ mode, window, invoices }: { mode: RunMode; wi
     );
     if (invoices.night) lines.push(`no file for the night of ${day(invoices.night)}: the data date moves to that night`);
   }
+  if (invoices.rfmRules) lines.push(`RFM as of ${invoices.asOf ?? '(no dated invoice)'}, segments from ${invoices.rfmRules}`);
   return lines;
 }

@@ -37,12 +37,25 @@ export function scoreBand(worse: number, customers: number): number {
 
 /** The as-of date of a run whose data date (newest invoice) is `dataDate` (ISO): the day after it. */
 export function asOfAfter(dataDate: string): string {
-  return new Date(Date.parse(`${dataDate.slice(0, 10)}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+  return dayText(dayNumber(dataDate.slice(0, 10)) + 1);
 }
 
-/** Whole days from `day` to `asOf` (both YYYY-MM-DD). */
+/** Whole days from `day` to `asOf` (both YYYY-MM-DD; years past 9999 too, as a far-future typo makes). */
 export function daysBetween(day: string, asOf: string): number {
-  return Math.round((Date.parse(`${asOf}T00:00:00Z`) - Date.parse(`${day}T00:00:00Z`)) / DAY_MS);
+  return dayNumber(asOf) - dayNumber(day);
+}
+
+/** Days since 1970-01-01 of a YYYY-MM-DD text (the year may have more than four digits). */
+function dayNumber(day: string): number {
+  const [, year, month, date] = /^(\d{4,})-(\d{2})-(\d{2})$/.exec(day) ?? [];
+  if (year === undefined) throw new Error(`not a day: ${day}`);
+  return Date.UTC(Number(year), Number(month) - 1, Number(date)) / DAY_MS;
+}
+
+function dayText(days: number): string {
+  const date = new Date(days * DAY_MS);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return `${String(date.getUTCFullYear()).padStart(4, '0')}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
 }
 
 export function scoreCustomers(customers: CustomerValues[], asOf: string | null, rules: RfmRules): CustomerRfm[] {
