@@ -21,8 +21,9 @@ const AUDIT_HELP =
 const SHEET_HELP = 'worksheet (default: every sheet with a transactions header)';
 const MODE_HELP = 'snapshot (default): the files are the whole history; append: new transactions merged into the invoice ledger';
 const WINDOW_HELP = 'all (default), or e.g. 90d or 12m: only invoices of that many days or months up to the data date count';
+const RFM_RULES_HELP = 'RFM segment map inside DATA_DIR (default: rules/rfm-segments.json)';
 
-/** Each input flag and its help line, as `segment run` listed them before the schema made them (and --mode, --window since). */
+/** Each input flag and its help line, as `segment run` listed them before the schema made them (and --mode, --window, --as-of, --rfm-rules since). */
 const RUN_FLAGS = {
   '--audit <NAME=VALUE>': AUDIT_HELP,
   '--no-audit': 'publish without any check (for this run, or this schedule)',
@@ -31,6 +32,8 @@ const RUN_FLAGS = {
   '--window <length>': WINDOW_HELP,
   '--sheet <name>': SHEET_HELP,
   '--threshold <n>': 'Low Frequency is at most this many invoices',
+  '--as-of <date>': 'the day RecencyDays counts to, YYYY-MM-DD (default: the day after the data date)',
+  '--rfm-rules <path>': RFM_RULES_HELP,
   '--chunk-size <n>': 'messages per Kafka publish request',
   '--reader <reader>': 'workbook parser: fast (default) or exceljs (slower, a second opinion)',
   '--publish-activities <n>': 'publish activities sharing the customers',
@@ -50,6 +53,8 @@ const SCHEDULE_FLAGS = {
   '--window <length>': WINDOW_HELP,
   '--sheet <name>': SHEET_HELP,
   '--threshold <n>': 'Low Frequency is at most this many invoices',
+  // No --as-of: a schedule's night counts to the day after its own data date.
+  '--rfm-rules <path>': RFM_RULES_HELP,
   '--operator-wait <duration>': 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)',
   '--timezone <iana>': 'time zone of --cron and of {date} (default UTC), e.g. Europe/London',
 };
@@ -78,10 +83,10 @@ test('segment schedule create and update have the input flags and help lines the
 });
 
 test.each([
-  ['run', ['--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--chunk-size', '--reader', '--publish-activities', '--classify-activities', '--classify-batch-size', '--max-attempts', '--operator-wait', '--workflow-id', '--wait', '--json', '--dry-run', '-h']],
-  ['schedule create', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '--note', '-h']],
-  ['schedule update', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--operator-wait', '--timezone', '--cron', '--run-timeout', '-h']],
-])('`segment %s --help` lists the flags it always had, and --mode and --window', (subcommand, flags) => {
+  ['run', ['--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--as-of', '--rfm-rules', '--chunk-size', '--reader', '--publish-activities', '--classify-activities', '--classify-batch-size', '--max-attempts', '--operator-wait', '--workflow-id', '--wait', '--json', '--dry-run', '-h']],
+  ['schedule create', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--rfm-rules', '--operator-wait', '--timezone', '--cron', '--run-timeout', '--note', '-h']],
+  ['schedule update', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--rfm-rules', '--operator-wait', '--timezone', '--cron', '--run-timeout', '-h']],
+])('`segment %s --help` lists the flags it always had, and --mode, --window and the RFM ones', (subcommand, flags) => {
   const help = spawnSync('node', [path.join(PROJECT_ROOT, 'bin', 'segment.js'), ...subcommand.split(' '), '--help'], { encoding: 'utf8' });
   expect(help.status).toBe(0);
   const listed = [...help.stdout.matchAll(/^ {2}(-[-\w]+)/gm)].map((match) => match[1]);
@@ -142,4 +147,13 @@ test('segment run needs --file, except in append mode', () => {
 
 test('a workbook outside DATA_DIR is refused, naming the flag\'s field', () => {
   expect(() => inputOfFlags(parse('run', ['--file', path.join(os.tmpdir(), 'elsewhere.xlsx')]), config)).toThrow(/is not inside DATA_DIR/);
+});
+
+test('--rfm-rules is made relative to DATA_DIR like --file, and refused outside it on rfmRules; --as-of is passed as given', () => {
+  const options = parse('run', ['--file', path.join(dataDir, 'a.xlsx'), '--rfm-rules', path.join(dataDir, 'rules', 'mine.json'), '--as-of', '2011-12-10']);
+  expect(inputOfFlags(options, config)).toEqual({ file: 'a.xlsx', rfmRules: path.join('rules', 'mine.json'), asOf: '2011-12-10' });
+  expect(inputOfFlags(parse('schedule', ['--rfm-rules', path.join(dataDir, 'mine.json')]), config)).toEqual({ rfmRules: 'mine.json' });
+  expect(() => inputOfFlags(parse('run', ['--file', path.join(dataDir, 'a.xlsx'), '--rfm-rules', path.join(os.tmpdir(), 'elsewhere.json')]), config)).toThrow(
+    /^input field "rfmRules" .* is not inside DATA_DIR/,
+  );
 });

@@ -18,7 +18,7 @@ function problemOf(input: unknown): string {
   throw new Error(`${JSON.stringify(input)} was accepted`);
 }
 
-const ALL_FIELDS = 'file, files, mode, window, sheet, threshold, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
+const ALL_FIELDS = 'file, files, mode, window, sheet, threshold, asOf, rfmRules, chunkSize, reader, loadActivities, publishActivities, classifyActivities, classifyBatchSize, maxAttempts, operatorWait, timezone, audit';
 
 test('every field but the workbook has a default', () => {
   expect(resolveInput({ file: 'online-retail.xlsx' })).toEqual({
@@ -27,6 +27,8 @@ test('every field but the workbook has a default', () => {
     window: 'all',
     sheet: null,
     threshold: 5,
+    asOf: null,
+    rfmRules: null,
     chunkSize: 2_000,
     reader: 'fast',
     loadActivities: 8,
@@ -42,7 +44,7 @@ test('every field but the workbook has a default', () => {
 
 test('null is the same as leaving a field out, where a field has a default', () => {
   const resolved = resolveInput({ file: 'a.xlsx' });
-  const nulls = { sheet: null, threshold: null, chunkSize: null, loadActivities: null, maxAttempts: null, operatorWait: null, audit: null };
+  const nulls = { sheet: null, threshold: null, asOf: null, rfmRules: null, chunkSize: null, loadActivities: null, maxAttempts: null, operatorWait: null, audit: null };
   expect(resolveInput({ file: 'a.xlsx', ...nulls })).toEqual(resolved);
 });
 
@@ -54,6 +56,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
       window: ' 12m ',
       sheet: ' Year 2010 ',
       threshold: 0,
+      asOf: '2012-02-29',
+      rfmRules: ' rules/mine.json ',
       chunkSize: 50_000,
       reader: 'exceljs',
       loadActivities: 64,
@@ -71,6 +75,8 @@ test('given values are kept: paths trimmed, durations in milliseconds, audit che
     window: '12m',
     sheet: ' Year 2010 ',
     threshold: 0,
+    asOf: '2012-02-29',
+    rfmRules: 'rules/mine.json',
     chunkSize: 50_000,
     reader: 'exceljs',
     loadActivities: 64,
@@ -123,6 +129,13 @@ test.each<[string, unknown, string]>([
   ['a blank one of files', { files: ['a.xlsx', 'b.xlsx', ' '] }, 'input field "files[2]" must be a workbook path relative to DATA_DIR'],
   ['a blank sheet', { file: 'a.xlsx', sheet: ' ' }, 'input field "sheet" must be a worksheet name'],
   ['a sheet that is no text', { file: 'a.xlsx', sheet: 1 }, 'input field "sheet" must be a worksheet name'],
+  ['an as-of day that is not in the calendar', { file: 'a.xlsx', asOf: '2011-02-29' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['an as-of month 13', { file: 'a.xlsx', asOf: '2011-13-01' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['an as-of date the US way', { file: 'a.xlsx', asOf: '12/10/2011' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['an as-of date with a time', { file: 'a.xlsx', asOf: '2011-12-10T00:00:00' }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['an as-of date as a number', { file: 'a.xlsx', asOf: 20111210 }, 'input field "asOf" must be a date such as "2011-12-10" (YYYY-MM-DD)'],
+  ['a blank rules file', { file: 'a.xlsx', rfmRules: ' ' }, 'input field "rfmRules" must be a rules file path relative to DATA_DIR'],
+  ['a rules file that is no text', { file: 'a.xlsx', rfmRules: 1 }, 'input field "rfmRules" must be a rules file path relative to DATA_DIR'],
   ['another reader', { file: 'a.xlsx', reader: 'sax' }, 'input field "reader" must be "fast" or "exceljs"'],
   ['a null reader', { file: 'a.xlsx', reader: null }, 'input field "reader" must be "fast" or "exceljs"'],
   ['a word for a duration', { file: 'a.xlsx', operatorWait: 'soon' }, 'input field "operatorWait" must be a duration such as "24h", "30m" or 0, got "soon"'],
