@@ -1,15 +1,17 @@
 /**
  * The acceptance test of the mission: the full UCI Online Retail workbook (541,909 rows) through
  * the real Temporal, Kafka and MySQL gives exactly the reference figures (worked out from the same
- * rows as CSV by test/support/plain-segmentation.ts, which shares no code with the pipeline), twice
- * in a row with the same table, in a small history that replays.
+ * rows as CSV by test/support/plain-segmentation.ts, which shares no code with the pipeline), the
+ * RFM columns of all 4,338 customers included, twice in a row with the same table, in a small
+ * history that replays.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { Worker } from '@temporalio/worker';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { TABLES } from '../../lib/tables';
-import type { PlainFigures } from '../support/plain-segmentation';
+import { plainRfm, type PlainFigures } from '../support/plain-segmentation';
 import { describeWithOnlineRetail, ONLINE_RETAIL_CSV_GZ, ONLINE_RETAIL_XLSX, onlineRetailReference, SHARED_DATA_DIR } from '../support/shared-data';
-import { historyFacts, segments, startSegmentation, type SegmentRow } from '../support/run-workflow';
+import { historyFacts, rfmSegments, segments, startSegmentation, type RfmRow, type SegmentRow } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
 jest.setTimeout(600_000);
@@ -19,6 +21,7 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
   let reference: PlainFigures;
   const results: SegmentationProgress[] = [];
   const tables: SegmentRow[][] = [];
+  const rfmTables: RfmRow[][] = [];
   const workflowIds: string[] = [];
 
   beforeAll(async () => {
@@ -31,6 +34,7 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
       workflowIds.push(handle.workflowId);
       results.push(await handle.result());
       tables.push(await segments(env.db));
+      rfmTables.push(await rfmSegments(env.db));
     }
   });
 
@@ -66,9 +70,28 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
     expect(tables[0]).toEqual(expected);
   });
 
+  test("every customer's RecencyDays, Monetary, three scores and segment are the ones worked out from the CSV", async () => {
+    const rfm = plainRfm(reference);
+    expect(rfm.asOf).toBe('2011-12-10');
+    // The day RecencyDays counts to, in the run's figures and in its record.
+    expect(results[0].invoices).toMatchObject({ asOf: '2011-12-10', rfmRules: 'rules/rfm-segments.json' });
+    const { invoices } = await env.db(TABLES.runs).where({ run_id: results[0].runId }).first('invoices');
+    expect(typeof invoices === 'string' ? JSON.parse(invoices) : invoices).toMatchObject({ asOf: '2011-12-10', rfmRules: 'rules/rfm-segments.json' });
+    expect(rfmTables[0]).toHaveLength(reference.customers);
+    // Customer by customer; a difference shows the first few customers both ways, not a diff of 4,338 rows.
+    const expected = new Map(rfm.customers.map((customer) => [customer.CustomerID, customer]));
+    const differing = rfmTables[0].filter((row) => !isDeepStrictEqual({ ...row }, expected.get(row.CustomerID)));
+    expect({ differing: differing.length, first: differing.slice(0, 5).map((row) => ({ table: row, reference: expected.get(row.CustomerID) })) }).toEqual({
+      differing: 0,
+      first: [],
+    });
+    expect(rfmTables[0].map((row) => row.CustomerID)).toEqual(rfm.customers.map((customer) => customer.CustomerID));
+  });
+
   test('a second run of the same workbook leaves customer_segments identical, and both runs are recorded', async () => {
     expect(results[1].summary).toEqual(results[0].summary);
     expect(tables[1]).toEqual(tables[0]);
+    expect(rfmTables[1]).toEqual(rfmTables[0]);
     const runs = await env.db(TABLES.runs).orderBy('started_at').select('run_id', 'workflow_id', 'status', 'rows_written');
     expect(runs).toEqual(
       results.map((result, i) => ({ run_id: result.runId, workflow_id: workflowIds[i], status: 'completed', rows_written: reference.customers })),
@@ -119,6 +142,7 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
 
     expect(result.summary).toEqual(results[1].summary);
     expect(await segments(env.db)).toEqual(tables[1]);
+    expect(await rfmSegments(env.db)).toEqual(rfmTables[1]);
     // Loading was not run again (its result comes from the history before the reset point)...
     expect(await loadStep()).toMatchObject({ startedAt: loadBefore.startedAt, counts: loadBefore.counts, runs: 1 });
     const { attempts: resetAttempts, history: resetHistory } = await historyFacts(env.client, workflowId);

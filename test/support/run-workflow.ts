@@ -93,3 +93,24 @@ export interface SegmentRow {
 export async function segments(db: Knex): Promise<SegmentRow[]> {
   return await db('customer_segments').orderBy('CustomerID').select('CustomerID', 'PurchaseCount', 'FrequencyCategory');
 }
+
+/** A customer's RFM columns (README "RFM segments"), as customer_segments and the history hold them. */
+export interface RfmRow {
+  CustomerID: number;
+  PurchaseCount: number;
+  RecencyDays: number | null;
+  /** DECIMAL, read back as text: "1234.56". */
+  Monetary: string;
+  RecencyScore: number;
+  FrequencyScore: number;
+  MonetaryScore: number;
+  RfmSegment: string;
+}
+
+const RFM_COLUMNS = ['CustomerID', 'PurchaseCount', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
+
+/** customer_segments' RFM columns, by CustomerID; with `runId`, that run's own rows in the history instead. */
+export async function rfmSegments(db: Knex, runId?: string): Promise<RfmRow[]> {
+  const rows = runId === undefined ? db('customer_segments') : db('customer_segment_history').where({ RunId: runId });
+  return await rows.orderBy('CustomerID').select(RFM_COLUMNS);
+}

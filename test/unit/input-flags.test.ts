@@ -53,6 +53,7 @@ const SCHEDULE_FLAGS = {
   '--window <length>': WINDOW_HELP,
   '--sheet <name>': SHEET_HELP,
   '--threshold <n>': 'Low Frequency is at most this many invoices',
+  // No --as-of: a schedule's night counts to the day after its own data date.
   '--rfm-rules <path>': RFM_RULES_HELP,
   '--operator-wait <duration>': 'how long a run whose step failed waits for `segment retry` or `abort` (default 12h)',
   '--timezone <iana>': 'time zone of --cron and of {date} (default UTC), e.g. Europe/London',
@@ -85,7 +86,7 @@ test.each([
   ['run', ['--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--as-of', '--rfm-rules', '--chunk-size', '--reader', '--publish-activities', '--classify-activities', '--classify-batch-size', '--max-attempts', '--operator-wait', '--workflow-id', '--wait', '--json', '--dry-run', '-h']],
   ['schedule create', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--rfm-rules', '--operator-wait', '--timezone', '--cron', '--run-timeout', '--note', '-h']],
   ['schedule update', ['--id', '--json', '--audit', '--no-audit', '--file', '--mode', '--window', '--sheet', '--threshold', '--rfm-rules', '--operator-wait', '--timezone', '--cron', '--run-timeout', '-h']],
-])('`segment %s --help` lists the flags it always had, and --mode, --window, --as-of and --rfm-rules', (subcommand, flags) => {
+])('`segment %s --help` lists the flags it always had, and --mode, --window and the RFM ones', (subcommand, flags) => {
   const help = spawnSync('node', [path.join(PROJECT_ROOT, 'bin', 'segment.js'), ...subcommand.split(' '), '--help'], { encoding: 'utf8' });
   expect(help.status).toBe(0);
   const listed = [...help.stdout.matchAll(/^ {2}(-[-\w]+)/gm)].map((match) => match[1]);
@@ -113,12 +114,6 @@ test('the flags give the input the workflow reads: one --file is `file`, duratio
     audit: { maxShrinkPercent: 80, maxMovedPercent: 'off' },
   });
   expect(resolveInput(input)).toMatchObject({ files: ['online-retail.xlsx'], threshold: 7, operatorWaitMs: 0, audit: { maxShrinkPercent: 80, maxMovedPercent: null } });
-});
-
-test('--rfm-rules is made relative to DATA_DIR; --as-of is taken as it is', () => {
-  const options = parse('run', ['--file', path.join(dataDir, 'a.xlsx'), '--rfm-rules', path.join(dataDir, 'rules', 'mine.json'), '--as-of', '2011-12-31']);
-  expect(inputOfFlags(options, config)).toEqual({ file: 'a.xlsx', rfmRules: path.join('rules', 'mine.json'), asOf: '2011-12-31' });
-  expect(() => inputOfFlags(parse('schedule', ['--rfm-rules', '/elsewhere/rules.json']), config)).toThrow(/input field "rfmRules" \/elsewhere\/rules.json is not inside DATA_DIR/);
 });
 
 test('several --file are `files`; flags not given are left out; --no-audit is audit false', () => {
@@ -152,4 +147,13 @@ test('segment run needs --file, except in append mode', () => {
 
 test('a workbook outside DATA_DIR is refused, naming the flag\'s field', () => {
   expect(() => inputOfFlags(parse('run', ['--file', path.join(os.tmpdir(), 'elsewhere.xlsx')]), config)).toThrow(/is not inside DATA_DIR/);
+});
+
+test('--rfm-rules is made relative to DATA_DIR like --file, and refused outside it on rfmRules; --as-of is passed as given', () => {
+  const options = parse('run', ['--file', path.join(dataDir, 'a.xlsx'), '--rfm-rules', path.join(dataDir, 'rules', 'mine.json'), '--as-of', '2011-12-10']);
+  expect(inputOfFlags(options, config)).toEqual({ file: 'a.xlsx', rfmRules: path.join('rules', 'mine.json'), asOf: '2011-12-10' });
+  expect(inputOfFlags(parse('schedule', ['--rfm-rules', path.join(dataDir, 'mine.json')]), config)).toEqual({ rfmRules: 'mine.json' });
+  expect(() => inputOfFlags(parse('run', ['--file', path.join(dataDir, 'a.xlsx'), '--rfm-rules', path.join(os.tmpdir(), 'elsewhere.json')]), config)).toThrow(
+    /^input field "rfmRules" .* is not inside DATA_DIR/,
+  );
 });

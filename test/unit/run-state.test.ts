@@ -2,7 +2,7 @@
  * The run's state transitions (workflows/run-state.ts) and the failure policy (lib/errors.ts),
  * alone: plain functions of the state and the workflow time, no Temporal server.
  */
-import { failurePolicy, InvalidInputError, NON_RETRYABLE_ERROR_TYPES, OperatorTimeoutError, POLICY_ERRORS, RunAbortedError, StagingMissingError } from '../../lib/errors';
+import { failurePolicy, InvalidInputError, MessageVersionError, NON_RETRYABLE_ERROR_TYPES, OperatorTimeoutError, POLICY_ERRORS, RunAbortedError, StagingMissingError } from '../../lib/errors';
 import { emptyDataQualityReport } from '../../lib/cleaning/data-quality-report';
 import * as state from '../../workflows/run-state';
 import { newProgress, type SegmentationProgress, type StepFailure } from '../../workflows/segmentation-progress';
@@ -102,9 +102,21 @@ test('records are numbered by workflow time, always increasing', () => {
 });
 
 test('the failure policy: what the activities never retry, where an operator retry starts, and what fails at once', () => {
-  expect(NON_RETRYABLE_ERROR_TYPES).toEqual(['InvalidWorkbookError', 'InvalidInputError', 'ReconciliationError', 'StagingMissingError', 'WorkbookChangedError', 'PublishedRangeGoneError', 'MessageVersionError', 'StaleAttemptError']);
+  expect(NON_RETRYABLE_ERROR_TYPES).toEqual([
+    'InvalidWorkbookError',
+    'InvalidInputError',
+    'ReconciliationError',
+    'StagingMissingError',
+    'WorkbookChangedError',
+    'PublishedRangeGoneError',
+    'MessageVersionError',
+    'StaleAttemptError',
+  ]);
   expect(failurePolicy('PublishedRangeGoneError').retryFrom).toBe('publish');
-  expect(failurePolicy('MessageVersionError').retryFrom).toBe('publish');
+  // A message of another release's version: consuming again would meet it again, publishing again sends this version.
+  const messageVersion = failurePolicy('MessageVersionError');
+  expect([messageVersion.retryable, messageVersion.retryFrom]).toEqual([false, 'publish']);
+  expect(new MessageVersionError('old').toFailure()).toMatchObject({ type: 'MessageVersionError', nonRetryable: true });
   expect(failurePolicy('StagingMissingError').retryFrom).toBe('load');
   expect(failurePolicy('PublicationRaceError').retryFrom).toBe('audit');
   expect(failurePolicy('ReconciliationError').retryFrom).toBe('publish');
