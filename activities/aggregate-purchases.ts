@@ -16,9 +16,9 @@
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { windowStart } from '../lib/aggregation/invoice-window';
-import { InvalidInputError, StagingMissingError } from '../lib/errors';
+import { StagingMissingError } from '../lib/errors';
 import { readRfmRules, SCORES, type RfmRules } from '../lib/segmentation/rfm-rules';
-import { asOfAfter } from '../lib/segmentation/rfm-scores';
+import { asOfAfter, assertAsOfNotBefore } from '../lib/segmentation/rfm-scores';
 import { dateColumnOfIso, isoOfDateColumn } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import { fillDatePlaceholders } from '../lib/workbook-file-pattern';
@@ -138,9 +138,7 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: Rf
   await trx(TABLES.stagingCounts).where({ run_id: runId }).delete();
   await insertCustomerValues(trx, runId, merged, inWindow, recencyFrom, rules);
   const [recency] = await trx(TABLES.stagingCounts).where({ run_id: runId }).min({ days: 'RecencyDays' });
-  if (recency.days !== null && Number(recency.days) < 0) {
-    throw new InvalidInputError('asOf', `is ${asOf}, before the newest invoice that counts (${Number(recency.days)} days later): RecencyDays cannot be negative`);
-  }
+  assertAsOfNotBefore(asOf, recency.days === null ? null : Number(recency.days));
   const [totals] = await trx(TABLES.stagingCounts)
     .where({ run_id: runId })
     .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(PurchaseCount), 0) AS purchases'));
@@ -156,6 +154,7 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: Rf
     newest: isoOfDateColumn(range.newest),
     asOf,
     rfmRules: rules.source,
+    rfmRulesSha256: rules.sha256,
     ...(ledger ? { ...figures, ledgerInvoices: Number(range.total) } : {}),
   };
   return { customers: Number(totals.customers), purchases, invoices: all };

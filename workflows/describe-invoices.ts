@@ -21,6 +21,6 @@ export function describeInvoices({ mode, window, invoices }: { mode: RunMode; wi
     );
     if (invoices.night) lines.push(`no file for the night of ${day(invoices.night)}: the data date moves to that night`);
   }
-  if (invoices.rfmRules) lines.push(`RFM as of ${invoices.asOf ?? '(no dated invoice)'}, segments from ${invoices.rfmRules}`);
+  if (invoices.rfmRules) lines.push(`RFM as of ${invoices.asOf ?? '(no dated invoice)'}, segments from ${invoices.rfmRules}${invoices.rfmRulesSha256 ? ` (sha256 ${invoices.rfmRulesSha256.slice(0, 12)}…)` : ''}`);
   return lines;
 }

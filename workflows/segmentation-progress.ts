@@ -105,6 +105,7 @@ export interface RunInvoiceFigures {
   /** The day RecencyDays counts to (YYYY-MM-DD), and where the segment map came from; absent in runs from before RFM. */
   asOf?: string | null;
   rfmRules?: string;
+  rfmRulesSha256?: string;
   /**
    * Append mode: the run's invoices new to the ledger, those that replace a row, and those the
    * ledger keeps because its row came from an export for a later time (a held night approved late).

@@ -4,6 +4,7 @@
  * DATA_DIR that a run names (input `rfmRules`). A file is refused unless every one of the 25 score
  * pairs maps to exactly one segment, naming the first pair that maps to none or to two.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -46,6 +47,8 @@ export interface RfmRules {
   cells: string[];
   /** The segment names, in the order the file lists them (the report's order). */
   segments: string[];
+  /** Of the file's bytes: the run records which map it used, as it does its workbooks. */
+  sha256: string;
 }
 
 /** The rules a run uses: the file it names in DATA_DIR, or the repository's. Bad rules are the run's bad input (InvalidInputError, field rfmRules). */
@@ -91,7 +94,13 @@ export function parseRfmRules(text: string, source: string): RfmRules {
       if (cells[cellIndex(r, f)] === undefined) throw refuse(`maps the score pair (recency ${r}, frequency ${f}) to no segment`);
     }
   }
-  return { source, version: parsed.data.version, cells: cells as string[], segments: [...new Set(parsed.data.segments.map((entry) => entry.segment))] };
+  return {
+    source,
+    version: parsed.data.version,
+    cells: cells as string[],
+    segments: [...new Set(parsed.data.segments.map((entry) => entry.segment))],
+    sha256: createHash('sha256').update(text).digest('hex'),
+  };
 }
 
 export function cellIndex(recencyScore: number, frequencyScore: number): number {

@@ -8,6 +8,7 @@
  * The pipeline computes them in MySQL, with RANK() (activities/aggregate-purchases.ts); this is
  * the same definition in memory, for the dry run. Pure: no I/O.
  */
+import { InvalidInputError } from '../errors';
 import { segmentOf, type RfmRules } from './rfm-rules';
 
 const DAY_MS = 86_400_000;
@@ -37,7 +38,24 @@ export function scoreBand(worse: number, customers: number): number {
 
 /** The as-of date of a run whose data date (newest invoice) is `dataDate` (ISO): the day after it. */
 export function asOfAfter(dataDate: string): string {
-  return dayText(dayNumber(dataDate.slice(0, 10)) + 1);
+  return addDays(dataDate.slice(0, 10), 1);
+}
+
+/** The day `days` after `day` (YYYY-MM-DD). */
+export function addDays(day: string, days: number): string {
+  return dayText(dayNumber(day) + days);
+}
+
+/**
+ * An as-of date before the newest invoice that counts would make RecencyDays negative: the run's
+ * bad input. `fewestDays` is the smallest RecencyDays it gave.
+ */
+export function assertAsOfNotBefore(asOf: string | null, fewestDays: number | null): void {
+  if (asOf === null || fewestDays === null || fewestDays >= 0) return;
+  throw new InvalidInputError(
+    'asOf',
+    `is ${asOf}, before the newest invoice that counts (${addDays(asOf, -fewestDays)}): RecencyDays cannot be negative; give that day or a later one, or leave asOf out`,
+  );
 }
 
 /** Whole days from `day` to `asOf` (both YYYY-MM-DD; years past 9999 too, as a far-future typo makes). */

@@ -8,7 +8,7 @@ import { countRow, emptyDataQualityReport, type DataQualityReport } from '../cle
 import { lineAmount } from '../aggregation/invoice-amount';
 import { DEFAULT_FREQUENCY_THRESHOLD } from '../segmentation/frequency-category';
 import { readRfmRules, type RfmRules } from '../segmentation/rfm-rules';
-import { asOfAfter, centsOfAmount, centsText, scoreCustomers } from '../segmentation/rfm-scores';
+import { asOfAfter, assertAsOfNotBefore, centsOfAmount, centsText, scoreCustomers } from '../segmentation/rfm-scores';
 import { isoOfSerial } from './decode-transaction-cell';
 import { readTransactionRows, type ReadTransactionRowsOptions, type SkippedSheet } from './read-transaction-rows';
 
@@ -83,6 +83,8 @@ export async function previewWorkbook(options: PreviewWorkbookOptions): Promise<
     asOf,
     rfm.rules,
   );
+  const fewestDays = scored.reduce<number | null>((fewest, { recencyDays }) => (recencyDays !== null && (fewest === null || recencyDays < fewest) ? recencyDays : fewest), null);
+  assertAsOfNotBefore(asOf, fewestDays);
   const segments = rfm.rules.segments.map((segment) => {
     const members = scored.filter((customer) => customer.segment === segment);
     return { segment, customers: members.length, monetary: centsText(members.reduce((total, customer) => total + customer.monetaryCents, 0n)) };

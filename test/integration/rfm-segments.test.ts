@@ -131,7 +131,7 @@ test('asOf before the newest invoice is refused, naming asOf, and nothing is pub
   const before = await rfmSegments(env.db);
   const { workflowId, cause } = await failedRun(env.client, env.config, { file: WORKBOOK, audit: false, asOf: '2011-12-08' }, 'rfm-as-of-early');
   expect(cause.type).toBe('InvalidInputError');
-  expect(cause.message).toMatch(/^input field "asOf" is 2011-12-08, before the newest invoice that counts/);
+  expect(cause.message).toMatch(/^input field "asOf" is 2011-12-08, before the newest invoice that counts \(2011-12-09\): RecencyDays cannot be negative/);
   const run = await recordedRun(workflowId);
   expect(run.status).toBe('failed');
   expect((await historyFacts(env.client, workflowId)).attempts.aggregatePurchases).toBe(1);

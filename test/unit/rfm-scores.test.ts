@@ -4,7 +4,8 @@
  * band edges and customers with no dated invoice.
  */
 import { readRfmRules } from '../../lib/segmentation/rfm-rules';
-import { asOfAfter, centsOfAmount, centsText, daysBetween, scoreBand, scoreCustomers, type CustomerValues } from '../../lib/segmentation/rfm-scores';
+import { InvalidInputError } from '../../lib/errors';
+import { asOfAfter, assertAsOfNotBefore, centsOfAmount, centsText, daysBetween, scoreBand, scoreCustomers, type CustomerValues } from '../../lib/segmentation/rfm-scores';
 import { centsOf, lineAmount } from '../support/plain-segmentation';
 import { TIE_EXPECTED, TIE_LINES } from '../support/rfm-ties';
 
@@ -94,6 +95,17 @@ test('as-of dates and days count calendar days, in UTC, across month, year and l
   expect(daysBetween('2012-02-28', '2012-03-01')).toBe(2);
   expect(daysBetween('2011-12-10', '2011-12-10')).toBe(0);
   expect(daysBetween('2011-12-11', '2011-12-10')).toBe(-1);
+  // A far-future typo's next day is past MySQL's dates, not past JavaScript's (the audit holds such a run).
+  expect(asOfAfter('9999-12-31T23:59:00')).toBe('10000-01-01');
+  expect(daysBetween('9999-12-31', '10000-01-01')).toBe(1);
+});
+
+test("an as-of date before the newest invoice is the run's bad input, naming that invoice's day", () => {
+  expect(() => assertAsOfNotBefore('2011-12-08', -1)).toThrow(
+    new InvalidInputError('asOf', 'is 2011-12-08, before the newest invoice that counts (2011-12-09): RecencyDays cannot be negative; give that day or a later one, or leave asOf out'),
+  );
+  expect(() => assertAsOfNotBefore('2011-12-09', 0)).not.toThrow();
+  expect(() => assertAsOfNotBefore(null, null)).not.toThrow();
 });
 
 test('cents of an exact amount (units of 10^-10) round half up; cents print as DECIMAL text', () => {
