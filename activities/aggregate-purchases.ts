@@ -42,6 +42,8 @@ export interface AggregateInput {
   asOf?: string | null;
   /** The RFM segment map's path in DATA_DIR; absent or null: the repository's (lib/segmentation/rfm-rules.ts). */
   rfmRules?: string | null;
+  /** The map as the load's plan read it; absent in runs planned before that: read from `rfmRules` here. */
+  rules?: RfmRules;
 }
 
 export interface AggregateResult {
@@ -56,7 +58,7 @@ export function createAggregatePurchases(dependencies: ActivityDependencies) {
   return async function aggregatePurchases(input: AggregateInput): Promise<AggregateResult> {
     const { runId, rowsKept } = input;
     const fence = await claimStepAttempt(dependencies, runId, 'aggregate');
-    const rules = readRfmRules(dependencies.dataDir, input.rfmRules ?? null);
+    const rules = input.rules ?? readRfmRules(dependencies.dataDir, input.rfmRules ?? null);
     const result = await heartbeatWhile(fence.write((trx) => aggregate(trx, input, rules)));
     Context.current().cancellationSignal.throwIfAborted();
     if (result.invoices!.invoices === 0 && rowsKept > 0) {

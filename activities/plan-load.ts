@@ -11,7 +11,7 @@ import { Context } from '@temporalio/activity';
 import { resolveWorkbookPath, type WorkbookPath } from '../lib/data-dir';
 import { InvalidWorkbookError } from '../lib/errors';
 import { fingerprintFile, type FileFingerprint } from '../lib/file-fingerprint';
-import { readRfmRules } from '../lib/segmentation/rfm-rules';
+import { readRfmRules, type RfmRules } from '../lib/segmentation/rfm-rules';
 import { STAGING_TABLES } from '../lib/tables';
 import { fillDatePlaceholders, resolveWorkbookPattern } from '../lib/workbook-file-pattern';
 import { csvCompression } from '../lib/workbook/csv-workbook-source';
@@ -34,7 +34,7 @@ export interface PlanLoadInput {
   timezone: string;
   /** Absent in runs from before append mode: snapshot. */
   mode?: RunMode;
-  /** The run's RFM segment map in DATA_DIR, checked here so that a bad one fails the run before it loads anything. */
+  /** The run's RFM segment map in DATA_DIR, read here so that a bad one fails the run before it loads anything. */
   rfmRules?: string | null;
 }
 
@@ -51,6 +51,8 @@ export interface LoadPlan {
   skippedSheets: Array<{ file: string; sheet: string; reason: string }>;
   /** Append mode: files (after `{date}`) that are not there, a night with no export. Absent in older plans. */
   missingFiles?: string[];
+  /** The run's RFM segment map, read and checked once, here: the aggregate step uses this copy. Absent in older plans. */
+  rfmRules?: RfmRules;
 }
 
 export function createPlanLoad(dependencies: ActivityDependencies) {
@@ -59,8 +61,8 @@ export function createPlanLoad(dependencies: ActivityDependencies) {
   return async function planLoad(input: PlanLoadInput): Promise<LoadPlan> {
     const signal = Context.current().cancellationSignal;
     const fence = await claimStepAttempt(dependencies, input.runId, 'plan');
-    readRfmRules(dataDir, input.rfmRules ?? null);
-    const plan: LoadPlan = { files: [], parts: [], skippedSheets: [], missingFiles: [] };
+    const rfmRules = readRfmRules(dataDir, input.rfmRules ?? null);
+    const plan: LoadPlan = { files: [], parts: [], skippedSheets: [], missingFiles: [], rfmRules };
     /** What the loads planned so far will inflate, held to maxDecompressedBytes over the whole run. */
     let inflatedBytes = 0;
     for (const pattern of input.files) {

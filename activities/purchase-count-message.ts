@@ -6,7 +6,8 @@
  * (a message of version 1, from a worker before RFM, has no version field and no RFM values),
  * rather than writing rows with values missing. Publishing the run again sends the current version.
  */
-import { MessageVersionError } from '../lib/errors';
+import { InvalidMessageError, MessageVersionError } from '../lib/errors';
+import { MAX_SEGMENT_NAME } from '../lib/segmentation/rfm-rules';
 
 export const RUN_ID_HEADER = 'run-id';
 /** The value's shape this code writes and reads; one more whenever a field changes. */
@@ -30,8 +31,11 @@ export function encodePurchaseCount(message: PurchaseCountMessage): { key: strin
 }
 
 const isScore = (value: unknown) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 5;
+/** Whole numbers the history's INT UNSIGNED / INT columns hold. */
+const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 4_294_967_295;
+const isDays = (value: unknown) => Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 2_147_483_647;
 
-/** The message, or an error naming `where` (its partition and offset): MessageVersionError for another version. */
+/** The message, or an error naming `where` (its partition and offset): MessageVersionError for another version, InvalidMessageError for a misshapen one. */
 export function decodePurchaseCount(value: Buffer | null, where: string): PurchaseCountMessage {
   const text = value?.toString('utf8') ?? 'null';
   let parsed: (Partial<PurchaseCountMessage> & { version?: unknown }) | null;
@@ -42,7 +46,7 @@ export function decodePurchaseCount(value: Buffer | null, where: string): Purcha
   }
   if (parsed && typeof parsed === 'object' && parsed.version !== MESSAGE_VERSION) {
     throw new MessageVersionError(
-      `the message at ${where} is of version ${JSON.stringify(parsed.version ?? 1)}, and this worker reads version ${MESSAGE_VERSION} only ` +
+      `the message at ${where} is of version ${parsed.version === undefined ? 1 : JSON.stringify(parsed.version)}, and this worker reads version ${MESSAGE_VERSION} only ` +
         '(it was published by a worker of another release): `segment retry` publishes the run again',
     );
   }
@@ -50,16 +54,19 @@ export function decodePurchaseCount(value: Buffer | null, where: string): Purcha
   const valid =
     m !== null &&
     typeof m === 'object' &&
-    Number.isInteger(m.customerId) &&
-    Number.isInteger(m.purchaseCount) &&
-    (m.recencyDays === null || Number.isInteger(m.recencyDays)) &&
+    isCount(m.customerId) &&
+    isCount(m.purchaseCount) &&
+    (m.recencyDays === null || isDays(m.recencyDays)) &&
     typeof m.monetary === 'string' &&
     /^-?\d{1,28}\.\d{2}$/.test(m.monetary) &&
     isScore(m.recencyScore) &&
     isScore(m.frequencyScore) &&
     isScore(m.monetaryScore) &&
-    typeof m.segment === 'string';
-  if (!valid) throw new Error(`not a purchase-count message at ${where}: ${text.slice(0, 100)}`);
+    typeof m.segment === 'string' &&
+    m.segment.length <= MAX_SEGMENT_NAME;
+  if (!valid) {
+    throw new InvalidMessageError(`the message at ${where} is not a customer's message of version ${MESSAGE_VERSION}: ${text.slice(0, 100)}; \`segment retry\` publishes the run again`);
+  }
   return {
     customerId: m.customerId!,
     purchaseCount: m.purchaseCount!,

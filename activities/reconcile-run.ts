@@ -8,7 +8,7 @@
  * publishes, as it always did (without an audit: they were started before there was one).
  */
 import type { Knex } from 'knex';
-import { ReconciliationError } from '../lib/errors';
+import { ReconciliationError, StagingMissingError } from '../lib/errors';
 import { lockPublication, outranks, replacePublishedSegments } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ActivityDependencies } from './activity-dependencies';
@@ -91,6 +91,12 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
         db.raw('COALESCE(SUM(MonetaryScore), 0) AS monetaryScores'),
       );
   const [aggregated, written] = await Promise.all([sums(TABLES.stagingCounts, 'run_id'), sums(TABLES.segmentHistory, 'RunId')]);
+  // Aggregated by a worker from before RFM (a run in flight across the upgrade, past its publish):
+  // staging and history agree on having no RFM values, which must not be published as a result.
+  const [{ unscored }] = await db(TABLES.stagingCounts).where({ run_id: runId }).whereNull('RfmSegment').count({ unscored: '*' });
+  if (Number(unscored) > 0) {
+    throw new StagingMissingError(`run ${runId} was aggregated by a worker from before RFM segments (${unscored} customers have none): retry runs the load again`);
+  }
 
   const result = { customersConsumed: Number(totals.customers), low: Number(totals.low), high: Number(totals.customers) - Number(totals.low) };
   const problems: string[] = [];

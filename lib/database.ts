@@ -66,12 +66,21 @@ export async function pendingMigrations(db: Knex): Promise<string[]> {
   return all.filter((name) => !applied.includes(name));
 }
 
-/** Refuses to work on a schema older than this code: its queries would fail half way through a run. */
+/**
+ * Refuses to work on a schema older than this code (its queries would fail half way through a run)
+ * or newer than it (a release that added columns this code would leave stale, e.g. an older worker
+ * beside newer ones after an upgrade).
+ */
 export async function assertSchemaCurrent(db: Knex): Promise<void> {
   const pending = await pendingMigrations(db);
   if (pending.length > 0) {
     throw new Error(
       `the MySQL schema is not up to date (pending: ${pending.join(', ')}); run \`npx segment migrate\`, which connects as MYSQL_MIGRATION_URL's user`,
     );
+  }
+  const known = await migrationSource.getMigrations([]);
+  const unknown = (await db(MIGRATIONS_TABLE).pluck('name')).filter((name: string) => !known.includes(name));
+  if (unknown.length > 0) {
+    throw new Error(`the MySQL schema is newer than this release (migrations it does not know: ${unknown.join(', ')}): run the release that migrated it`);
   }
 }

@@ -145,6 +145,16 @@ export class MessageVersionError extends SegmentationError {
 }
 
 /**
+ * A message in the run's range (with the run's header) is not a customer's message of this version's
+ * shape: consuming again would meet it again; publishing again writes new, good ones.
+ */
+export class InvalidMessageError extends SegmentationError {
+  static override readonly type = 'InvalidMessageError';
+  static override readonly retryable = false;
+  static override readonly retryFrom = 'publish';
+}
+
+/**
  * This attempt was superseded (a newer attempt of the same step, or the run went back to an
  * earlier step) while it was frozen or cut off: it writes nothing. Temporal ignores a superseded
  * attempt's outcome; retrying it could only be superseded again.
@@ -190,6 +200,7 @@ const ACTIVITY_ERRORS = [
   WorkbookChangedError,
   PublishedRangeGoneError,
   MessageVersionError,
+  InvalidMessageError,
   StaleAttemptError,
 ];
 const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];

@@ -3,7 +3,8 @@
  * segment, beside the seed's three columns, which stay exactly as they are. In the published
  * table, in every run's history, and in the staging counts the aggregate step computes them into.
  * Nullable: rows written before this have none. Added at the end of each table, which MariaDB
- * and MySQL 8 do in place (no table copy), however long the history.
+ * and MySQL 8 do in place (no table copy), however long the history. RfmSegment compares byte for
+ * byte (utf8mb4_bin): reconcile must tell "Champions" from "champions ".
  */
 import type { Knex } from 'knex';
 import { MAX_SEGMENT_NAME } from '../lib/segmentation/rfm-rules';
@@ -16,12 +17,16 @@ const COLUMNS = `
   ADD COLUMN RecencyScore TINYINT UNSIGNED NULL COMMENT '1-5',
   ADD COLUMN FrequencyScore TINYINT UNSIGNED NULL COMMENT '1-5',
   ADD COLUMN MonetaryScore TINYINT UNSIGNED NULL COMMENT '1-5',
-  ADD COLUMN RfmSegment VARCHAR(${MAX_SEGMENT_NAME}) NULL COMMENT 'named segment of the recency and frequency scores'`;
+  ADD COLUMN RfmSegment VARCHAR(${MAX_SEGMENT_NAME}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL COMMENT 'named segment of the recency and frequency scores'`;
 
 export async function up(knex: Knex): Promise<void> {
-  // One statement per table: a crash cannot leave a table with half the columns.
-  for (const table of TABLES) await knex.raw(`ALTER TABLE ?? ${COLUMNS}`, [table]);
-  await knex.schema.alterTable('customer_segments', (table) => table.index(['RfmSegment']));
+  // One statement per table: a crash cannot leave a table with half the columns, and a migration
+  // run again after a crash between tables goes on with the tables still to do.
+  for (const table of TABLES) {
+    if (!(await knex.schema.hasColumn(table, 'RfmSegment'))) await knex.raw(`ALTER TABLE ?? ${COLUMNS}`, [table]);
+  }
+  const [indexes] = await knex.raw("SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'customer_segments' AND column_name = 'RfmSegment'");
+  if ((indexes as unknown[]).length === 0) await knex.schema.alterTable('customer_segments', (table) => table.index(['RfmSegment']));
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -2,6 +2,7 @@
  * The run's state as the workflow keeps it, beside the query that exposes it. Only counts,
  * statuses and references live here: the rows themselves stay in MySQL and Kafka.
  */
+import type { RfmRules } from '../lib/segmentation/rfm-rules';
 import { defineQuery } from '@temporalio/workflow';
 import type { AuditReport } from '../lib/audit/audit-checks';
 import type { DataQualityReport } from '../lib/cleaning/data-quality-report';
@@ -138,6 +139,8 @@ export interface SegmentationProgress {
   files?: WorkbookFingerprint[];
   /** Append mode: the files (after `{date}`) that were not there: a night with no export. */
   missingFiles?: string[];
+  /** The RFM segment map, read and checked once when the load is planned; the aggregate step uses this copy. */
+  rfmRules?: RfmRules;
   /** Rows read, kept and dropped per reason (after the load step). */
   dataQuality?: DataQualityReport;
   /** The run's invoices, its window and the ledger (after the aggregate step). */

@@ -63,7 +63,7 @@ export interface StepRun {
   /** Set by an operator's `approve`: the held run is published as it is. */
   readonly approval?: OperatorDecision;
   /** Shows what a step learned on its way (the files read, the offsets published) at once. */
-  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'missingFiles' | 'dataQuality' | 'invoices' | 'publishedOffsets' | 'audit'>>): void;
+  note(facts: Partial<Pick<SegmentationProgress, 'files' | 'missingFiles' | 'rfmRules' | 'dataQuality' | 'invoices' | 'publishedOffsets' | 'audit'>>): void;
   /** While a step fans out: adds what one of its activities did when it finishes. */
   addCounts(step: StepName, done: Record<string, number>): void;
 }
@@ -108,7 +108,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
       const plan = await run.activities.planLoad.executeWithOptions({ summary: `Find the workbooks: ${input.files.join(', ')}` }, [
         { runId, files: input.files, sheet: input.sheet, reader: input.reader, scheduledAt: run.scheduledAt, timezone: input.timezone, mode: input.mode, rfmRules: input.rfmRules },
       ]);
-      run.note({ files: plan.files, ...(plan.missingFiles?.length ? { missingFiles: plan.missingFiles } : {}) });
+      run.note({ files: plan.files, ...(plan.missingFiles?.length ? { missingFiles: plan.missingFiles } : {}), ...(plan.rfmRules ? { rfmRules: plan.rfmRules } : {}) });
       const inFlight = patched(LOAD_IN_TURNS) ? input.loadActivities : Infinity;
       const parts = await inParallel(
         plan.parts.map((part) => async () => {
@@ -156,6 +156,8 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
           sourceAt: run.scheduledAt,
           asOf: input.asOf,
           rfmRules: input.rfmRules,
+          // The map as the plan read it (runs planned before that read the file here).
+          rules: run.progress.rfmRules,
         },
       ]);
       if (aggregated.invoices) run.note({ invoices: aggregated.invoices });

@@ -16,6 +16,10 @@ import type { RunOptions } from './run';
 
 export async function dryRunCommand(options: RunOptions, config: AppConfig = loadConfig()): Promise<number> {
   if (options.file?.length !== 1) throw new Error('--dry-run reads one workbook: give one --file');
+  // The preview counts the one file as a snapshot of all time: it would show other segments than such a run.
+  if ((options.mode !== undefined && options.mode !== 'snapshot') || (options.window !== undefined && options.window !== 'all')) {
+    throw new Error('--dry-run previews the file as a snapshot with window all: leave out --mode and --window');
+  }
   const workbook = resolveWorkbookPath(config.dataDir, relativeToDataDir(config.dataDir, options.file[0]));
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: ' Reading {file} |{bar}| {percentage}%', hideCursor: true }, cliProgress.Presets.shades_classic)

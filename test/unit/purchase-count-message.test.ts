@@ -5,7 +5,7 @@
  * step meeting real version-1 messages in a real topic: test/integration/rfm-segments.test.ts.
  */
 import { decodePurchaseCount, encodePurchaseCount, MESSAGE_VERSION, type PurchaseCountMessage } from '../../activities/purchase-count-message';
-import { MessageVersionError } from '../../lib/errors';
+import { InvalidMessageError, MessageVersionError } from '../../lib/errors';
 
 const WHERE = 'partition 2, offset 41 of topic "purchase-frequency"';
 
@@ -56,6 +56,10 @@ test.each([
   ['a score of 0', { version: 2, ...message, recencyScore: 0 }],
   ['a score of 6', { version: 2, ...message, monetaryScore: 6 }],
   ['no segment', { version: 2, ...message, segment: undefined }],
+  ['a segment longer than the column', { version: 2, ...message, segment: 'x'.repeat(65) }],
+  ['RecencyDays past INT', { version: 2, ...message, recencyDays: 1e300 }],
+  ['negative RecencyDays', { version: 2, ...message, recencyDays: -1 }],
+  ['PurchaseCount past INT UNSIGNED', { version: 2, ...message, purchaseCount: 2 ** 40 }],
   ['not JSON', 'customer 12346'],
   ['JSON null', 'null'],
 ])('a version-2 message that is not whole is refused as such, not as a version: %s', (_case, value) => {
@@ -65,11 +69,10 @@ test.each([
   } catch (thrown) {
     error = thrown;
   }
-  expect(error).toBeInstanceOf(Error);
-  expect(error).not.toBeInstanceOf(MessageVersionError);
-  expect((error as Error).message).toMatch(/^not a purchase-count message at partition 2, offset 41 of topic "purchase-frequency": /);
+  expect(error).toBeInstanceOf(InvalidMessageError);
+  expect((error as Error).message).toMatch(/^the message at partition 2, offset 41 of topic "purchase-frequency" is not a customer's message of version 2: /);
 });
 
 test('an empty value (a tombstone) is not a message', () => {
-  expect(() => decodePurchaseCount(null, WHERE)).toThrow(`not a purchase-count message at ${WHERE}: null`);
+  expect(() => decodePurchaseCount(null, WHERE)).toThrow(new InvalidMessageError(`the message at ${WHERE} is not a customer's message of version 2: null; \`segment retry\` publishes the run again`));
 });

@@ -102,7 +102,7 @@ test.each([
 });
 
 test('what is not a map at all is refused, naming the file', () => {
-  expect(refusal('{"version": 1, "segments": [')).toMatch(/^input field "rfmRules" file "custom\.json" is not JSON: /);
+  expect(refusal('{"version": 1, "segments": [')).toBe('input field "rfmRules" file "custom.json" is not JSON');
   expect(refusal(rulesText([]))).toMatch(/at segments must list at least one segment$/);
   expect(refusal(rulesText([{ ...DEFAULT_SEGMENTS[0], segment: ' ' }, ...DEFAULT_SEGMENTS.slice(1)]))).toMatch(/at segments\.0\.segment must name the segment$/);
   expect(refusal(rulesText([{ ...DEFAULT_SEGMENTS[0], segment: 'x'.repeat(65) }, ...DEFAULT_SEGMENTS.slice(1)]))).toMatch(/at segments\.0\.segment must be at most 64 characters$/);
@@ -132,6 +132,23 @@ describe('a rules file a run names in DATA_DIR', () => {
     };
     expect(problem('../elsewhere.json')).toMatch(/^input field "rfmRules" must name a rules file inside DATA_DIR/);
     expect(problem('missing.json')).toMatch(/^input field "rfmRules" names "missing\.json", which is not a file in DATA_DIR$/);
-    expect(problem('rules')).toMatch(/^input field "rfmRules" names "rules", which is not a file in DATA_DIR$/);
+    expect(problem('rules')).toMatch(/^input field "rfmRules" file "rules" is not a regular file$/);
+    fs.writeFileSync(path.join(dir, 'big.json'), ' '.repeat(64 * 1024 + 1));
+    expect(problem('big.json')).toBe('input field "rfmRules" file "big.json" is 65537 bytes; a rules file is at most 65536');
   });
+
+  test('a byte-order mark (as Windows editors save) is no part of the JSON', () => {
+    fs.writeFileSync(path.join(dir, 'bom.json'), `\uFEFF${rulesText(DEFAULT_SEGMENTS)}`);
+    expect(readRfmRules(dir, 'bom.json').segments).toEqual([...PLAIN_SEGMENT_NAMES]);
+  });
+});
+
+test('a key this version does not read, a name with control characters, or two names MySQL takes for one: refused', () => {
+  const withMonetary = [{ ...DEFAULT_SEGMENTS[0], monetary: '5' }, ...DEFAULT_SEGMENTS.slice(1)];
+  expect(refusal(rulesText(withMonetary))).toMatch(/^input field "rfmRules" file "custom\.json" at segments\.0 /);
+  const escape = [{ ...DEFAULT_SEGMENTS[0], segment: 'Hibernating\nFAKE LINE' }, ...DEFAULT_SEGMENTS.slice(1)];
+  expect(refusal(rulesText(escape))).toMatch(/at segments\.0\.segment must be printable text \(no control characters\)$/);
+  const twice = [{ ...DEFAULT_SEGMENTS[0], segment: 'hibernating' }, ...DEFAULT_SEGMENTS.slice(1), { ...DEFAULT_SEGMENTS[0], recency: '1', frequency: '1', segment: 'Hibernating' }];
+  expect(refusal(rulesText(twice))).toMatch(/names two segments that differ only in case or accents: "hibernating" and "Hibernating"$/);
+  expect(refusal(JSON.stringify({ version: 1, segments: DEFAULT_SEGMENTS, extra: true }))).toMatch(/^input field "rfmRules" file "custom\.json" /);
 });

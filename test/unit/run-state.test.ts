@@ -110,8 +110,11 @@ test('the failure policy: what the activities never retry, where an operator ret
     'WorkbookChangedError',
     'PublishedRangeGoneError',
     'MessageVersionError',
+    'InvalidMessageError',
     'StaleAttemptError',
   ]);
+  // A misshapen message with the run's header: the same, publishing again writes good ones.
+  expect([failurePolicy('InvalidMessageError').retryable, failurePolicy('InvalidMessageError').retryFrom]).toEqual([false, 'publish']);
   expect(failurePolicy('PublishedRangeGoneError').retryFrom).toBe('publish');
   // A message of another release's version: consuming again would meet it again, publishing again sends this version.
   const messageVersion = failurePolicy('MessageVersionError');
