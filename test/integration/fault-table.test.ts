@@ -86,6 +86,8 @@ interface FaultContext {
   customers: number;
   /** Messages in the topic before this run started (earlier scenarios' runs). */
   messagesBefore: number;
+  /** When the fault is about to land (Date.now()). */
+  faultAt: number;
 }
 interface Fault {
   /** How to heal it (if anything needs healing). */
@@ -112,15 +114,22 @@ const newWorker = async (env: TestEnvironment) => {
   return worker;
 };
 
+/** A protobuf Timestamp in milliseconds; undefined when there is none. */
+const timestampMs = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  time ? Number(time.seconds ?? 0) * 1000 + Math.floor((time.nanos ?? 0) / 1e6) : undefined;
+
 /**
- * Waits, with the server still down, until the step's activity has reported a failure: the proof
- * that the fault hit the step. A fault that landed after the step finished never gets here.
+ * Waits, with the server still down, until the step's activity has reported a failure of an
+ * attempt that ended after the fault: the proof that the fault hit the step. A fault that landed
+ * after the step finished never gets here, nor does a failure from before the fault (a publish
+ * that met a new topic's leaders still moving, say).
  */
-async function untilStepFailed({ handle, step }: FaultContext): Promise<string> {
+async function untilStepFailed({ handle, step, faultAt }: FaultContext): Promise<string> {
   const activity = STEP_ACTIVITY[step]!;
   for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(100)) {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    const failed = pending.find((one) => one.activityType?.name === activity && one.lastFailure);
+    // A server that does not say when the attempt ended (older ones): any failure counts.
+    const failed = pending.find((one) => one.activityType?.name === activity && one.lastFailure && (timestampMs(one.lastAttemptCompleteTime) ?? faultAt) >= faultAt);
     if (failed) return `${activity} attempt ${failed.attempt ?? '?'} pending after: ${failed.lastFailure!.message?.slice(0, 60)}`;
   }
   throw new Error(`${activity} reported no failure while the server was down: the fault missed step ${step}`);
@@ -153,7 +162,7 @@ function inFlightAcross(history: HistoryFacts['history'], activityType: string |
   const events = history.events ?? [];
   const scheduledAt = new Map<string, number>();
   for (const event of events) {
-    const time = Number(event.eventTime?.seconds ?? 0) * 1000 + Math.floor((event.eventTime?.nanos ?? 0) / 1e6);
+    const time = timestampMs(event.eventTime) ?? 0;
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled?.activityType?.name === activityType) scheduledAt.set(String(event.eventId), time);
     const completed = event.activityTaskCompletedEventAttributes;
@@ -233,7 +242,7 @@ test.each(SCENARIOS)('$name: the fault hits the step, and the run completes with
   const { runId } = await untilMidStep(env, handle, scenario.step, generated.customers);
 
   const faultAt = Date.now();
-  const { heal, proof } = await scenario.fault({ env, handle, workers, step: scenario.step, customers: generated.customers, messagesBefore });
+  const { heal, proof } = await scenario.fault({ env, handle, workers, step: scenario.step, customers: generated.customers, messagesBefore, faultAt });
   const healedAt = Date.now();
   await heal?.();
   const result: SegmentationProgress = await handle.result();
