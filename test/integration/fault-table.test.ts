@@ -215,6 +215,17 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/**
+ * A scenario that failed half way must not hand the next ones its run, its workers or a server it
+ * left down: the stack comes up, its run is terminated and its workers are killed (the next
+ * scenario starts its own), so that each later scenario's outcome is its own.
+ */
+async function abandon(handle: WorkflowHandle, workers: WorkerProcess[]): Promise<void> {
+  await stackUp();
+  await handle.terminate('its fault-table scenario failed').catch(() => undefined); // already closed
+  await Promise.all(workers.map((worker) => worker.kill()));
+}
+
 beforeAll(async () => {
   await Promise.all(['temporal', 'kafka', 'mysql'].map((name) => requireManagedServer(name as 'temporal')));
   runs.slowLoad = await faultRun('slow-load.xlsx', 60_000, 5_000, { reader: 'exceljs' });
@@ -239,46 +250,51 @@ test.each(SCENARIOS)('$name: the fault hits the step, and the run completes with
   while (workers.length < scenario.workers) workers.push(await newWorker(env));
   const messagesBefore = await messagesInTopic(env);
   const handle = await startSegmentation(env.client, env.config, input, 'fault');
-  const { runId } = await untilMidStep(env, handle, scenario.step, generated.customers);
+  try {
+    const { runId } = await untilMidStep(env, handle, scenario.step, generated.customers);
 
-  const faultAt = Date.now();
-  const { heal, proof } = await scenario.fault({ env, handle, workers, step: scenario.step, customers: generated.customers, messagesBefore, faultAt });
-  const healedAt = Date.now();
-  await heal?.();
-  const result: SegmentationProgress = await handle.result();
-  const recoverySeconds = (Date.now() - healedAt) / 1000;
+    const faultAt = Date.now();
+    const { heal, proof } = await scenario.fault({ env, handle, workers, step: scenario.step, customers: generated.customers, messagesBefore, faultAt });
+    const healedAt = Date.now();
+    await heal?.();
+    const result: SegmentationProgress = await handle.result();
+    const recoverySeconds = (Date.now() - healedAt) / 1000;
 
-  expect(result.runId).toBe(runId);
-  expect(result.status).toBe('completed');
-  expect(result.summary).toMatchObject({
-    rowsRead: generated.rowsRead,
-    customers: generated.customers,
-    low: generated.low,
-    high: generated.high,
-    messagesPublished: generated.customers,
-    customersConsumed: generated.customers,
-    rowsWritten: generated.customers,
-    published: true,
-  });
-  expect(await segments(env.db)).toEqual(faultFree);
-  expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: runId }]);
-  // The fault made the step's activity run again: in the history, its last attempt is not its first.
-  const { attempts, history } = await historyFacts(env.client, handle.workflowId);
-  if (scenario.retried) expect(attempts[scenario.retried]).toBeGreaterThanOrEqual(2);
-  // And the step finished only after the fault was healed.
-  expect(new Date(result.steps[scenario.step].finishedAt!).getTime()).toBeGreaterThan(healedAt);
-  // An activity of the step was scheduled before the fault and completed after the heal: it was
-  // in flight across the fault (one that was done before would have completed before it).
-  expect(inFlightAcross(history, STEP_ACTIVITY[scenario.step], faultAt, healedAt)).toBe(true);
-  table.push({
-    scenario: scenario.name,
-    outcome: `completed exactly (${generated.customers} customers)`,
-    recoverySeconds: `${recoverySeconds.toFixed(1)} s`,
-    attempts: Object.entries(attempts)
-      .filter(([, count]) => count > 1)
-      .map(([type, count]) => `${type} ${count}`)
-      .join(', ') || 'all first attempts',
-    proof,
-  });
-  idleWorkers.push(...workers); // the survivors serve the next scenario
+    expect(result.runId).toBe(runId);
+    expect(result.status).toBe('completed');
+    expect(result.summary).toMatchObject({
+      rowsRead: generated.rowsRead,
+      customers: generated.customers,
+      low: generated.low,
+      high: generated.high,
+      messagesPublished: generated.customers,
+      customersConsumed: generated.customers,
+      rowsWritten: generated.customers,
+      published: true,
+    });
+    expect(await segments(env.db)).toEqual(faultFree);
+    expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: runId }]);
+    // The fault made the step's activity run again: in the history, its last attempt is not its first.
+    const { attempts, history } = await historyFacts(env.client, handle.workflowId);
+    if (scenario.retried) expect(attempts[scenario.retried]).toBeGreaterThanOrEqual(2);
+    // And the step finished only after the fault was healed.
+    expect(new Date(result.steps[scenario.step].finishedAt!).getTime()).toBeGreaterThan(healedAt);
+    // An activity of the step was scheduled before the fault and completed after the heal: it was
+    // in flight across the fault (one that was done before would have completed before it).
+    expect(inFlightAcross(history, STEP_ACTIVITY[scenario.step], faultAt, healedAt)).toBe(true);
+    table.push({
+      scenario: scenario.name,
+      outcome: `completed exactly (${generated.customers} customers)`,
+      recoverySeconds: `${recoverySeconds.toFixed(1)} s`,
+      attempts: Object.entries(attempts)
+        .filter(([, count]) => count > 1)
+        .map(([type, count]) => `${type} ${count}`)
+        .join(', ') || 'all first attempts',
+      proof,
+    });
+    idleWorkers.push(...workers); // the survivors serve the next scenario
+  } catch (error) {
+    await abandon(handle, workers);
+    throw error;
+  }
 });
