@@ -18,6 +18,7 @@ import { connectKafkaAdmin, ensureTopic } from '../../lib/kafka';
 import { PORTS_PER_BROKER } from '../../lib/local-kafka-ports';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { freePorts } from '../support/free-ports';
+import { fencedWriteHolds } from '../support/hold-fenced-write';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { historyFacts, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
@@ -30,6 +31,13 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-cluster-data-'));
 const log = (line: string) => process.stderr.write(`  [kafka-cluster] ${line}\n`);
 let cluster: StackSettings | undefined;
 let env: TestEnvironment | undefined;
+
+/**
+ * Classify's first commit waits until the test has killed a broker: the consumer has read a batch
+ * from Kafka and not yet written it, so the kill lands mid-consume however fast the step runs (a
+ * default-sized classify can be over within a second of starting).
+ */
+const holds = fencedWriteHolds();
 
 beforeAll(async () => {
   const firstPort = await freePorts(BROKERS * PORTS_PER_BROKER);
@@ -47,7 +55,7 @@ beforeAll(async () => {
   };
   await stackUp(['kafka'], log, cluster);
   env = await createTestEnvironment('kafka_cluster', { dataDir, kafkaBrokers: cluster.kafka.brokers });
-  await env.startWorker();
+  await env.startWorker(undefined, holds.testHooks);
 });
 
 afterAll(async () => {
@@ -84,6 +92,7 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
 
   // One message per send: the publish step lasts long enough to be interrupted.
   const handle = await startSegmentation(client, config, { file: 'cluster.xlsx', chunkSize: 1 }, 'kafka-cluster');
+  const classifyCommit = holds.hold(handle, 'classify'); // armed now: classify may start while kafka-1 catches up
 
   // Broker 1 dies once publish has recorded where the run's offsets start: it is sending.
   await waitForActivity(handle, 'publishPurchaseCounts', (activity) => Boolean(activity.heartbeatDetails));
@@ -94,11 +103,15 @@ test('a run completes exactly with a broker killed mid-publish and another mid-c
   await waitForFullReplicas(config.kafkaTopic);
   log(`kafka-1 back in sync; publish still running: ${await isPending(handle, 'publishPurchaseCounts')}`);
 
-  // Broker 2 dies as soon as the classify step has started consuming.
-  await waitForActivity(handle, 'classifyCustomers', () => true);
-  await stackKill('kafka-2', cluster);
-  log('killed kafka-2 during classify');
-  expect(await isPending(handle, 'classifyCustomers')).toBe(true);
+  // Broker 2 dies while the classify step holds the first batch it read.
+  await classifyCommit.untilHeld();
+  try {
+    await stackKill('kafka-2', cluster);
+    log('killed kafka-2 during classify');
+    expect(await isPending(handle, 'classifyCustomers')).toBe(true);
+  } finally {
+    classifyCommit.release();
+  }
 
   const result: SegmentationProgress = await handle.result();
   const { attempts } = await historyFacts(client, handle.workflowId);

@@ -15,7 +15,7 @@ import { TABLES } from '../../lib/tables';
 import { generateWorkbook, type GeneratedWorkbook } from '../../lib/workbook/generate-workbook';
 import { DEFAULT_PUBLISH_ACTIVITIES } from '../../workflows/segmentation-input';
 import { progressQuery, type SegmentationProgress } from '../../workflows/segmentation-progress';
-import { untilMidStep } from '../support/mid-step';
+import { fencedWriteHolds } from '../support/hold-fenced-write';
 import { segment } from '../support/segment-cli';
 import { historyFacts, segments, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, requireManagedServer, type TestEnvironment } from '../support/test-environment';
@@ -26,9 +26,12 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-retry-'));
 let env: TestEnvironment;
 let expected: GeneratedWorkbook;
 
+/** The MySQL test holds a classify commit while it stops MySQL. */
+const holds = fencedWriteHolds();
+
 beforeAll(async () => {
   env = await createTestEnvironment('operator', { dataDir });
-  await env.startWorker();
+  await env.startWorker(undefined, holds.testHooks);
   expected = await generateWorkbook({ outPath: path.join(dataDir, 'source.xlsx'), rows: 12_000, customers: 2_000, seed: 31 });
 });
 
@@ -112,8 +115,16 @@ test('a missing workbook: the run waits at load; once the file is there, `segmen
 test('MySQL stopped during classify with a small attempt cap: the run waits; MySQL back, `segment retry` completes it exactly', async () => {
   await requireManagedServer('mysql');
   const handle = await startSegmentation(env.client, env.config, { file: 'source.xlsx', maxAttempts: 2, classifyBatchSize: 1 }, 'mysql-down');
-  await untilMidStep(env, handle, 'classify', expected.customers);
-  await stackDown(['mysql']);
+  // MySQL stops while classify holds a batch it read and has not committed, a tenth of the way in:
+  // the step cannot finish first, however fast it runs (stopped at a moment the test only observed,
+  // a quick classify could end first, and the failure be reconcile's).
+  const held = holds.hold(handle, 'classify', Math.floor(expected.customers / 10));
+  await held.untilHeld();
+  try {
+    await stackDown(['mysql']);
+  } finally {
+    held.release(); // now into a stopped MySQL
+  }
   const waiting = await untilAwaitingOperator(handle, { recorded: false });
   expect(waiting.failure).toMatchObject({ step: 'classify', retryFrom: 'classify' });
 

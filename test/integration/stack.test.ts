@@ -23,7 +23,11 @@ test('a second `stack up` is a quick no-op and `stack status` shows all three up
   expect(stdout).toMatch(/kafka: already up/);
   expect(stdout).toMatch(/mysql: already up/);
   expect(stdout).not.toMatch(/started in/);
-  expect(seconds).toBeLessThan(15);
+  // Starting nothing is what the lines above and the pids below show. The bound catches what they
+  // cannot: an up that kept probing a server until it answered (each server's wait runs a minute or
+  // more). It takes 2 to 3 s on a 2-core machine at load 6, and the outage lane runs it beside the
+  // integration tests: room for a busy machine, not for a readiness wait.
+  expect(seconds).toBeLessThan(30);
 
   const after = await stackStatus();
   expect(after.map((s) => s.pid)).toEqual(before.map((s) => s.pid));

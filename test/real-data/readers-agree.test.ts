@@ -13,5 +13,8 @@ describeWithOnlineRetail('fast reader and exceljs on the real UCI Online Retail 
     const { rows, differences } = await compareReaders({ filePath: ONLINE_RETAIL_XLSX, displayName: 'online-retail.xlsx' });
     expect(differences.slice(0, 10)).toEqual([]);
     expect(rows).toBe(541_909);
-  }, 240_000); // exceljs alone takes most of a minute here, more on a busy machine
+    // exceljs alone takes most of a minute here; the test took 70 s in the outage lane beside the
+    // integration tests on a 2-core machine, and a busier machine can take several times that. The
+    // bound is for a hang only: what the test proves is the cells, not the time.
+  }, 600_000);
 });
