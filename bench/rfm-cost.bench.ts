@@ -175,8 +175,8 @@ function summaryTable(timed: TimedRun[], without: BenchSide, withRfm: BenchSide)
     ...STEPS.map((step) => ({ name: step, seconds: (run: TimedRun) => run.steps[step] })),
   ];
   const lines = [
-    `| median of ${pairs.length} rounds | without RFM (${without.commit}) | with RFM (${withRfm.commit}) | with − without, same round | with / without, same round |`,
-    '| --- | --- | --- | --- | --- |',
+    `| median of ${pairs.length} rounds | without RFM (${without.commit}) | with RFM (${withRfm.commit}) | with − without, same round | with / without, same round | ratio's range over rounds |`,
+    '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const { name, seconds } of measures) {
     const both = pairs.flatMap((pair) => {
@@ -185,10 +185,12 @@ function summaryTable(timed: TimedRun[], without: BenchSide, withRfm: BenchSide)
     });
     if (both.length === 0) continue;
     const difference = median(both.map((pair) => pair.with - pair.without));
-    const ratio = median(both.map((pair) => pair.with / pair.without));
+    const ratios = both.map((pair) => pair.with / pair.without);
+    const ratio = median(ratios);
+    const ratioText = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : '-');
     lines.push(
       `| ${name} | ${median(both.map((pair) => pair.without)).toFixed(2)} s | ${median(both.map((pair) => pair.with)).toFixed(2)} s | ` +
-        `${difference >= 0 ? '+' : '−'}${Math.abs(difference).toFixed(2)} s | ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'} |`,
+        `${difference >= 0 ? '+' : '−'}${Math.abs(difference).toFixed(2)} s | ${ratioText(ratio)} | ${ratioText(Math.min(...ratios))}–${ratioText(Math.max(...ratios))} |`,
     );
   }
   return lines.join('\n');
