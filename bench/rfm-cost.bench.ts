@@ -231,12 +231,16 @@ async function cleanUp(made: Made): Promise<string[]> {
 const made: Made = { sides: [], workflowIds: [] };
 let cleaning: Promise<string[]> | undefined;
 const cleanUpOnce = () => (cleaning ??= cleanUp(made));
+let interrupted = false;
 
 // Ctrl-C or a kill: still stop the workers and drop what was made.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true;
     console.error(`\n${signal}: cleaning up`);
-    void cleanUpOnce().finally(() => process.exit(130));
+    void cleanUpOnce()
+      .then((problems) => problems.forEach((problem) => console.error(`clean-up: ${problem}`)))
+      .finally(() => process.exit(130));
   });
 }
 
@@ -244,7 +248,8 @@ void main(made)
   .then(
     () => 0,
     (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
+      // After a signal, the run the clean-up terminated fails main: not news.
+      if (!interrupted) console.error(error instanceof Error ? error.message : error);
       return 1;
     },
   )
