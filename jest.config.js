@@ -26,6 +26,8 @@ const shared = {
   rootDir: __dirname,
   transform: { '^.+\\.ts$': 'ts-jest' },
   setupFiles: ['<rootDir>/test/support/quiet-temporal-logs.ts'],
+  // The local stack's folder may hold a checkout of another commit (the RFM cost bench's baseline).
+  modulePathIgnorePatterns: ['<rootDir>/.stack/'],
 };
 const servers = { ...shared, globalSetup: '<rootDir>/test/global-setup.ts' };
 const files = (names) => names.map((name) => `<rootDir>/test/integration/${name}.test.ts`);
