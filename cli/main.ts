@@ -153,12 +153,13 @@ program
   .command('report')
   .description(
     "a run's report: the file it read, rows read, kept and dropped per reason, segment sizes, a PurchaseCount histogram, " +
-      'and the customers who changed category since the previous completed run',
+      'the RFM segments with their Monetary and the recency × frequency grid, ' +
+      'and the customers who changed category or RFM segment since the previous published run',
   )
   .argument('[workflowId]', 'the run (a workflow id, its newest run; or a run key); default: the run customer_segments holds')
-  .option('--html <file>', 'write the report as one self-contained HTML page (inline SVG chart, nothing from the network)')
-  .option('--moved', 'print only the customers who changed category')
-  .option('--limit <n>', 'how many of the customers who changed category to print (JSON lists all)', wholeNumber, 20)
+  .option('--html <file>', 'write the report as one self-contained HTML page (inline SVG chart, the recency × frequency heat map, nothing from the network)')
+  .option('--moved', 'print only the changes since the previous published run: moves between RFM segments, and the customers who changed category or segment')
+  .option('--limit <n>', 'how many of the customers who changed category or segment to print (JSON lists all)', wholeNumber, 20)
   .option('--json', 'print the report as one JSON object')
   .action((workflowId: string | undefined, options) => exitWith(async () => load.report().reportCommand(workflowId, options))());
 

@@ -1,8 +1,9 @@
 /**
  * `segment report [WORKFLOW_ID]`: what a run read and produced, from MySQL: its data-quality
- * report, segment sizes, a PurchaseCount histogram, and the customers who changed category since
- * the previous run (which runs, see ../report/run-report.ts). By default the run whose result
- * customer_segments holds. `--html OUT` writes the same as one self-contained page.
+ * report, segment sizes, a PurchaseCount histogram, the RFM segments with their Monetary and the
+ * recency × frequency grid, and the customers who changed category or RFM segment since the
+ * previous published run (which runs, see ../report/run-report.ts). By default the run whose
+ * result customer_segments holds. `--html OUT` writes the same as one self-contained page.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,18 +14,19 @@ import { printRunReport } from '../report/print-run-report';
 import { loadRunReport } from '../report/run-report';
 
 export interface ReportOptions {
-  /** Print only the customers who changed category. */
+  /** Print only what changed since the previous published run, with the customers who changed category or RFM segment. */
   moved?: boolean;
-  /** How many changed customers to print (all in JSON and up to 200 in HTML). */
+  /** How many of those customers to print (all in JSON and up to 200 in HTML). */
   limit: number;
   html?: string;
   json?: boolean;
 }
 
 export async function reportCommand(workflowId: string | undefined, options: ReportOptions): Promise<number> {
-  const db = createDatabase(loadConfig().mysql);
+  const config = loadConfig();
+  const db = createDatabase(config.mysql);
   try {
-    const report = await loadRunReport(db, workflowId);
+    const report = await loadRunReport(db, workflowId, { dataDir: config.dataDir });
     if (options.html) {
       const out = path.resolve(options.html);
       fs.mkdirSync(path.dirname(out), { recursive: true });

@@ -1,17 +1,24 @@
 /**
- * The run report as one self-contained HTML page: inline CSS, the histogram as inline SVG, no
- * script and nothing loaded from the network, so it can be mailed, archived or opened offline.
- * Every value from the data is escaped.
+ * The run report as one self-contained HTML page: inline CSS, the histogram as inline SVG, the
+ * recency × frequency heat map as a table, no script and nothing loaded from the network, so it
+ * can be mailed, archived or opened offline. Every value from the data is escaped.
  */
 import { DROP_REASONS } from '../../lib/cleaning/drop-reason';
 import type { FrequencyCategory } from '../../lib/segmentation/frequency-category';
+import { groupedDecimal } from '../print-table';
 import { DROP_REASON_LABELS } from './drop-reason-labels';
 import { describeInvoices } from '../../workflows/describe-invoices';
+import { escape } from './html-escape';
+import { HEAT_MAP_STYLE, heatMapHtml } from './html-heat-map';
+import { cents, monetaryShare } from './monetary-share';
 import type { HistogramBin } from './purchase-count-histogram';
-import type { ReportedRun, RunReport } from './run-report';
+import { changedCustomers, type ReportedRun, type RunReport } from './run-report';
+import type { SegmentMove } from './rfm-segments-report';
 
 /** Rows of the changed-customers table; the page says how many more there are. */
 const MOVED_ROWS = 200;
+/** More segment moves than this go in two columns. */
+const MOVES_IN_ONE_COLUMN = 8;
 const COLOURS: Record<FrequencyCategory, string> = { 'Low Frequency': '#3b6fb6', 'High Frequency': '#e07b28' };
 
 const number = (value: number) => value.toLocaleString('en-US');
@@ -28,7 +35,7 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Customer segmentation report: ${escape(run.workflowId)}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${HEAT_MAP_STYLE}</style>
 </head>
 <body>
 <main>
@@ -40,12 +47,13 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
   <p class="meta">${describeInvoices(run).map(escape).join(' · ')}</p>
   ${run.error ? `<p class="error">${escape(run.error)}</p>` : ''}
 </header>
-<section class="tiles">
+<section class="tiles${report.rfm ? ' with-monetary' : ''}">
   ${tile('rows read', quality ? number(quality.rowsRead) : '–')}
   ${tile('rows kept', quality ? number(quality.rowsKept) : '–', quality ? percent(quality.rowsKept, quality.rowsRead) : '')}
   ${tile('customers', number(customers))}
   ${tile('Low Frequency', number(low), percent(low, customers), COLOURS['Low Frequency'])}
   ${tile('High Frequency', number(high), percent(high, customers), COLOURS['High Frequency'])}
+  ${report.rfm ? tile('Monetary', groupedDecimal(report.rfm.monetary), report.rfm.asOf ? `RFM as of ${escape(report.rfm.asOf)}` : '') : ''}
 </section>
 <section>
   <h2>Customers by number of distinct invoices (PurchaseCount)</h2>
@@ -70,9 +78,10 @@ export function htmlRunReport(report: RunReport, generatedAt = new Date()): stri
     </table>
   </div>
 </section>
+${rfmSections(report)}
 ${auditSection(run)}
 <section>
-  <h2>Changed category since the previous run</h2>
+  <h2>Changes since the previous published run</h2>
   ${movedSection(report)}
 </section>
 <section>
@@ -181,28 +190,100 @@ function dataQualityTable(quality: NonNullable<RunReport['dataQuality']>): strin
     </table>`;
 }
 
-function movedSection({ previousRun, changes, moved }: RunReport): string {
-  if (!previousRun) return '<p>No earlier completed run to compare with.</p>';
-  const summary = `<p>Compared with <strong>${escape(previousRun.workflowId)}</strong> (${escape(describeTimes(previousRun))}, read ${escape(previousRun.files.map((file) => file.file).join(', '))}):
+/** The named segments with their customers and Monetary, and the heat map; a run from before RFM says so. */
+function rfmSections({ rfm, categories }: RunReport): string {
+  if (!rfm) {
+    const classified = categories.some((category) => category.Customers > 0);
+    const why = classified ? 'This run is from before RFM segments: its history has no RfmSegment.' : 'No customers classified.';
+    return `<section class="rfm">\n  <h2>RFM segments</h2>\n  <p>${why}</p>\n</section>`;
+  }
+  // Bars against the biggest segment (customers, Monetary), so the longest fills its column.
+  const most = Math.max(1, ...rfm.segments.map((segment) => segment.Customers));
+  const richest = rfm.segments.reduce((top, segment) => (cents(segment.Monetary) > cents(top) ? segment.Monetary : top), '0.00');
+  const rows = rfm.segments
+    .map((segment) => {
+      const moneyBar = monetaryShare(segment.Monetary, richest);
+      return (
+        `<tr><td>${escape(segment.RfmSegment)}</td><td class="n">${number(segment.Customers)}</td><td class="n">${percent(segment.Customers, rfm.customers)}</td>` +
+        `<td class="bar customers"><span style="width:${((100 * segment.Customers) / most).toFixed(1)}%"></span></td>` +
+        `<td class="n">${escape(groupedDecimal(segment.Monetary))}</td><td class="n">${monetaryShare(segment.Monetary, rfm.monetary)}</td>` +
+        `<td class="bar monetary"><span style="width:${moneyBar === '–' ? '0%' : moneyBar}"></span></td></tr>`
+      );
+    })
+    .join('\n      ');
+  const order = rfm.order === 'history' ? `<p class="note">In the order of their score pairs: the map ${escape(rfm.rules ?? '')} no longer reads as the run used it.</p>` : '';
+  return `<section class="rfm">
+  <h2>RFM segments</h2>
+  <p class="meta">As of ${escape(rfm.asOf ?? '(no dated invoice)')}, segments from <code>${escape(rfm.rules ?? '(not recorded)')}</code>; Monetary is Σ Quantity × UnitPrice of kept rows, exact to the cent.</p>
+  <table class="segments">
+    <thead><tr><th>RfmSegment</th><th class="n">Customers</th><th class="n">share</th><th></th><th class="n">Monetary</th><th class="n">share</th><th></th></tr></thead>
+    <tbody>
+      ${rows}
+      <tr class="total"><td>All customers</td><td class="n">${number(rfm.customers)}</td><td></td><td></td><td class="n">${escape(groupedDecimal(rfm.monetary))}</td><td></td><td></td></tr>
+    </tbody>
+  </table>
+  ${order}
+</section>
+<section class="rfm-grid">
+  <h2>Recency × frequency: customers per pair of scores</h2>
+  ${heatMapHtml(rfm)}
+</section>`;
+}
+
+function movedSection(report: RunReport): string {
+  const { previousRun, changes, segmentMoves } = report;
+  if (!previousRun) return '<p>No earlier published run to compare with: no run started before this one was ever published.</p>';
+  const summary = `<p>Compared with <strong>${escape(previousRun.workflowId)}</strong>, the newest run started before this one whose result was published (${escape(describeTimes(previousRun))}, read ${escape(previousRun.files.map((file) => file.file).join(', '))}):
   <strong>${number(changes.lowToHigh)}</strong> Low → High, <strong>${number(changes.highToLow)}</strong> High → Low;
   ${number(changes.newCustomers)} new customers, ${number(changes.goneCustomers)} no longer in the export.</p>`;
-  if (moved.length === 0) return summary;
-  const rows = moved
+  const moves = segmentMovesTable(segmentMoves);
+  const changed = changedCustomers(report);
+  if (changed.length === 0) return `${summary}\n  ${moves}`;
+  const rows = changed
     .slice(0, MOVED_ROWS)
     .map(
       (customer) =>
-        `<tr><td>${customer.CustomerID}</td><td>${escape(customer.Before)}</td><td>${escape(customer.After)}</td><td class="n">${number(customer.PurchasesBefore)}</td><td class="n">${number(customer.PurchasesAfter)}</td></tr>`,
+        `<tr><td>${customer.CustomerID}</td><td>${escape(customer.SegmentBefore ?? '–')}</td><td>${escape(customer.SegmentAfter ?? '–')}</td>` +
+        `<td>${escape(customer.CategoryBefore)}</td><td>${escape(customer.CategoryAfter)}</td><td class="n">${number(customer.PurchasesBefore)}</td><td class="n">${number(customer.PurchasesAfter)}</td></tr>`,
     )
     .join('\n      ');
-  const more = moved.length > MOVED_ROWS ? `<p class="note">The ${MOVED_ROWS} biggest changes of ${number(moved.length)}; <code>segment report --json</code> lists all.</p>` : '';
+  const more = changed.length > MOVED_ROWS ? `<p class="note">The ${MOVED_ROWS} biggest changes of ${number(changed.length)}; <code>segment report --json</code> lists all.</p>` : '';
+  // Folded: a long list would bury the rest of the page; --moved and --json have it too.
   return `${summary}
+  ${moves}
+  <details class="moved">
+  <summary>The ${number(changed.length)} customers who changed category or RFM segment</summary>
   <table class="moved">
-    <thead><tr><th>CustomerID</th><th>before</th><th>now</th><th class="n">invoices before</th><th class="n">invoices now</th></tr></thead>
+    <thead><tr><th>CustomerID</th><th>segment before</th><th>segment now</th><th>category before</th><th>category now</th><th class="n">invoices before</th><th class="n">invoices now</th></tr></thead>
     <tbody>
       ${rows}
     </tbody>
   </table>
-  ${more}`;
+  ${more}
+  </details>`;
+}
+
+/** Customers per move between named segments, the biggest first, with a bar each. */
+function segmentMovesTable(segmentMoves: RunReport['segmentMoves']): string {
+  if (!segmentMoves?.compared) return '<p>RFM segments not compared: one of the two runs is from before RFM segments.</p>';
+  if (segmentMoves.pairs.length === 0) return '<p>No customer changed RFM segment.</p>';
+  const most = Math.max(...segmentMoves.pairs.map((pair) => pair.Customers));
+  const row = (pair: SegmentMove) =>
+    `<tr class="move" data-from="${escape(pair.From)}" data-to="${escape(pair.To)}" data-customers="${pair.Customers}"><td>${escape(pair.From)}</td><td class="arrow">→</td><td>${escape(pair.To)}</td>` +
+    `<td class="n">${number(pair.Customers)}</td><td class="bar"><span style="width:${((100 * pair.Customers) / most).toFixed(1)}%"></span></td></tr>`;
+  const table = (pairs: SegmentMove[]) => `<table class="moves">
+      <thead><tr><th>from</th><th></th><th>to</th><th class="n">customers</th><th></th></tr></thead>
+      <tbody>
+        ${pairs.map(row).join('\n        ')}
+      </tbody>
+    </table>`;
+  // Side by side past a few pairs (the biggest first, down the left column, then the right): the ten-name map has up to 90.
+  const { pairs } = segmentMoves;
+  const columns = pairs.length > MOVES_IN_ONE_COLUMN ? [pairs.slice(0, Math.ceil(pairs.length / 2)), pairs.slice(Math.ceil(pairs.length / 2))] : [pairs];
+  return `<h3>Moves between RFM segments: ${number(segmentMoves.customers.length)} customers</h3>
+  <div class="moves${columns.length > 1 ? ' two-columns' : ''}">
+    ${columns.map(table).join('\n    ')}
+  </div>`;
 }
 
 function filesTable(run: ReportedRun): string {
@@ -228,10 +309,6 @@ function describeTimes(run: ReportedRun): string {
   return `${started}, took ${((Date.parse(run.finishedAt) - Date.parse(run.startedAt)) / 1000).toFixed(1)} s`;
 }
 
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
-}
-
 const STYLE = `
 :root { color-scheme: light; --ink: #1d2433; --muted: #5b6476; --line: #dde2ea; --paper: #ffffff; --page: #f4f6f9; }
 * { box-sizing: border-box; }
@@ -251,9 +328,13 @@ code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 .not-published { background: #eceff3; color: var(--muted); }
 .error { color: #8a1c1c; }
 section { background: var(--paper); border: 1px solid var(--line); border-radius: 8px; padding: 18px 20px; margin-top: 16px; }
-.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; background: none; border: 0; padding: 0; }
+.tiles { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 12px; background: none; border: 0; padding: 0; }
+/* Monetary is the widest figure (8,911,407.90 on the real workbook). */
+.tiles.with-monetary { grid-template-columns: repeat(5, minmax(0, 1fr)) minmax(0, 1.45fr); }
+.tiles.with-monetary .tile:last-child { border-top-color: #3aa76d; }
+.tiles.with-monetary .tile:last-child .value { font-size: 22px; line-height: 35px; }
 .tile { background: var(--paper); border: 1px solid var(--line); border-top: 4px solid #8892a6; border-radius: 8px; padding: 10px 14px; }
-.tile .label { color: var(--muted); font-size: 13px; }
+.tile .label { color: var(--muted); font-size: 13px; white-space: nowrap; }
 .tile .value { font-size: 24px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .tile .note { color: var(--muted); font-size: 12px; min-height: 1em; }
 .columns { display: grid; grid-template-columns: minmax(0, 1.5fr) minmax(0, 1fr); gap: 28px; }
@@ -281,4 +362,18 @@ td i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; mar
 .chart .threshold-label { fill: var(--ink); font-size: 12px; }
 .hash { color: var(--muted); font-size: 12px; margin-top: 2px; }
 footer { margin-top: 18px; }
+h3 { font-size: 15px; margin: 16px 0 8px; }
+table.segments td.bar { width: 16%; min-width: 80px; }
+table.segments td.bar.customers span { background: #3b6fb6; }
+table.segments td.bar.monetary span { background: #3aa76d; }
+div.moves.two-columns { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 24px; align-items: start; }
+table.moves { font-size: 14px; }
+table.moves td { padding: 3px 6px; white-space: nowrap; }
+table.moves td.bar { width: 22%; min-width: 40px; }
+table.moves td.bar span { background: #7a5cc4; margin-top: 4px; }
+table.moves td.arrow, table.moves th:nth-child(2) { color: var(--muted); width: 1.2em; padding-left: 0; padding-right: 0; text-align: center; }
+details.moved { margin-top: 16px; }
+details.moved summary { cursor: pointer; font-weight: 600; font-size: 15px; }
+table.moved { font-size: 13px; margin-top: 8px; }
+table.moved td { white-space: nowrap; padding: 3px 8px; }
 `;

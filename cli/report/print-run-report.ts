@@ -1,10 +1,12 @@
 /** The run report in a terminal: plain tables and a histogram drawn with block characters. */
 import { DROP_REASONS } from '../../lib/cleaning/drop-reason';
-import { printTable } from '../print-table';
+import { SCORES } from '../../lib/segmentation/rfm-rules';
+import { groupedDecimal, printTable } from '../print-table';
 import { DROP_REASON_LABELS } from './drop-reason-labels';
+import { monetaryShare } from './monetary-share';
 import type { HistogramBin } from './purchase-count-histogram';
 import { describeInvoices } from '../../workflows/describe-invoices';
-import type { ReportedRun, RunReport } from './run-report';
+import { changedCustomers, type ReportedRun, type RunReport } from './run-report';
 
 const BAR_WIDTH = 40;
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
@@ -17,8 +19,9 @@ export function printRunReport(report: RunReport, options: { limit: number; move
     printDataQuality(report, write);
     printSegments(report, write);
     printHistogram(report, write);
+    printRfmSegments(report, write);
   }
-  printMoved(report, options.limit, write);
+  printChanges(report, options.limit, write);
 }
 
 function printRun({ run, published }: RunReport, write: (line: string) => void): void {
@@ -102,29 +105,78 @@ function bar(bin: HistogramBin, most: number): string {
   return '█'.repeat(Math.floor(shown / 8)) + EIGHTHS[shown % 8];
 }
 
-function printMoved({ previousRun, changes, moved }: RunReport, limit: number, write: (line: string) => void): void {
+/** The named segments with their customers and Monetary, then the recency × frequency grid; a run from before RFM says so. */
+function printRfmSegments({ rfm, categories }: RunReport, write: (line: string) => void): void {
   write('');
-  if (!previousRun) {
-    write('Changed category: no earlier completed run to compare with');
+  if (!rfm) {
+    const classified = categories.some((category) => category.Customers > 0);
+    write(classified ? 'RFM segments: none, the run is from before RFM segments (its history has no RfmSegment)' : 'RFM segments: no customers classified');
     return;
   }
-  write(`Changed category since the previous run, ${previousRun.workflowId} (${describeTimes(previousRun)}, read ${previousRun.files.map((file) => file.file).join(', ')})`);
+  write(`RFM segments, as of ${rfm.asOf ?? '(no dated invoice)'}, map ${rfm.rules ?? '(not recorded)'}`);
+  printTable(
+    [
+      ...rfm.segments.map((segment) => ({
+        RfmSegment: segment.RfmSegment,
+        Customers: segment.Customers,
+        share: share(segment.Customers, rfm.customers),
+        Monetary: groupedDecimal(segment.Monetary),
+        // Right-aligned under its heading (printTable right-aligns only numbers).
+        'of Monetary': monetaryShare(segment.Monetary, rfm.monetary).padStart('of Monetary'.length),
+      })),
+      { RfmSegment: 'All customers', Customers: rfm.customers, share: '', Monetary: groupedDecimal(rfm.monetary), 'of Monetary': '' },
+    ],
+    write,
+  );
+  if (rfm.order === 'history') write(`  (in the order of their score pairs: the map ${rfm.rules ?? ''} no longer reads as the run used it)`);
+  write('');
+  // Drawn as the HTML heat map is: RecencyScore across (the most recent right), FrequencyScore up.
+  write('Recency × frequency: customers per pair of scores (RecencyScore across, 5 the most recent; FrequencyScore up, 5 the most invoices)');
+  printTable(
+    [...SCORES].reverse().map((frequency) => ({
+      FrequencyScore: String(frequency),
+      ...Object.fromEntries(SCORES.map((recency) => [`RecencyScore ${recency}`, rfm.grid.customers[recency - 1][frequency - 1]])),
+    })),
+    write,
+  );
+}
+
+/** What changed since the previous published run: categories, segment moves per pair, and the customers behind them. */
+function printChanges(report: RunReport, limit: number, write: (line: string) => void): void {
+  const { previousRun, changes, segmentMoves } = report;
+  write('');
+  if (!previousRun) {
+    write('Changes since the previous published run: none to compare with (no run started before this one was ever published)');
+    return;
+  }
+  write(`Changes since the previous published run, ${previousRun.workflowId} (${describeTimes(previousRun)}, read ${previousRun.files.map((file) => file.file).join(', ')})`);
   write(
     `  ${number(changes.lowToHigh)} Low → High, ${number(changes.highToLow)} High → Low; ` +
       `${number(changes.newCustomers)} new customers, ${number(changes.goneCustomers)} no longer in the export`,
   );
-  if (moved.length === 0) return;
+  if (!segmentMoves?.compared) write('  RFM segments not compared: one of the two runs is from before RFM segments');
+  else if (segmentMoves.pairs.length === 0) write('  no customer changed RFM segment');
+  else {
+    write(`  ${number(segmentMoves.customers.length)} customers changed RFM segment:`);
+    printTable(segmentMoves.pairs.map((pair) => ({ 'RfmSegment move': `${pair.From} → ${pair.To}`, customers: pair.Customers })), write);
+  }
+  const changed = changedCustomers(report);
+  if (changed.length === 0) return;
+  write('');
+  write('Customers who changed category or RFM segment');
   printTable(
-    moved.slice(0, limit).map((customer) => ({
+    changed.slice(0, limit).map((customer) => ({
       CustomerID: String(customer.CustomerID),
-      before: customer.Before,
-      now: customer.After,
+      'segment before': customer.SegmentBefore ?? '–',
+      'segment now': customer.SegmentAfter ?? '–',
+      'category before': customer.CategoryBefore,
+      'category now': customer.CategoryAfter,
       'invoices before': customer.PurchasesBefore,
       'invoices now': customer.PurchasesAfter,
     })),
     write,
   );
-  if (moved.length > limit) write(`  (the ${number(limit)} biggest changes of ${number(moved.length)}; --limit N shows more, --json all)`);
+  if (changed.length > limit) write(`  (the ${number(limit)} biggest changes of ${number(changed.length)}; --limit N shows more, --json all)`);
 }
 
 function describeTimes(run: ReportedRun): string {

@@ -1,13 +1,15 @@
 /**
  * Everything `segment report` says about one run, read from MySQL: which run and what it read,
- * its data-quality report, its segment sizes, the PurchaseCount histogram, and the customers
- * whose category changed since the previous run.
+ * its data-quality report, its segment sizes (FrequencyCategory and the named RFM segments, with
+ * their Monetary), the PurchaseCount histogram, the recency × frequency grid, and the customers
+ * who changed category or RFM segment since the previous published run.
  *
  * - The run: by default the one `customer_segments` holds (segment_publication); or the one a
  *   workflow id (its newest run) or run key names.
- * - The previous run: the newest completed or superseded run started before it (by start time,
- *   then run key, the order publication uses). Runs that failed or were cancelled produced no
- *   result to compare with.
+ * - The previous published run, the one baseline of both comparisons: the newest run started
+ *   before it (by start time, then run key) whose result was ever published (published_at set).
+ *   What customers saw is what a change is measured against; a run that reconciled but was held,
+ *   superseded or rolled past before publishing never was anyone's segments.
  */
 import type { Knex } from 'knex';
 import { TABLES } from '../../lib/tables';
@@ -17,6 +19,7 @@ import { isoOfDateColumn } from '../../lib/publication/published-run';
 import type { RunAudit, RunInvoiceFigures, WorkbookFingerprint } from '../../workflows/segmentation-progress';
 import { parseJson } from '../commands/runs';
 import { purchaseCountHistogram, type HistogramBin } from './purchase-count-histogram';
+import { loadRfmSegments, loadSegmentMoves, type RfmSegments, type SegmentMoves } from './rfm-segments-report';
 
 export interface ReportedRun {
   runId: string;
@@ -47,6 +50,9 @@ export interface MovedCustomer {
   After: FrequencyCategory;
   PurchasesBefore: number;
   PurchasesAfter: number;
+  /** The customer's RFM segment in each run (null in a run from before RFM). */
+  SegmentBefore: string | null;
+  SegmentAfter: string | null;
 }
 
 export interface RunReport {
@@ -58,22 +64,26 @@ export interface RunReport {
   /** Customers per segment in the run's classification, Low first. */
   categories: Array<{ FrequencyCategory: FrequencyCategory; Customers: number }>;
   histogram: HistogramBin[];
+  /** Named segments, their Monetary and the recency × frequency grid (null: a run from before RFM, or nothing classified yet). */
+  rfm: RfmSegments | null;
+  /** The previous published run: the baseline of `changes`, `moved` and `segmentMoves`. */
   previousRun: ReportedRun | null;
   changes: { lowToHigh: number; highToLow: number; newCustomers: number; goneCustomers: number };
   /** Every customer in both runs whose category differs, the biggest change in PurchaseCount first. */
   moved: MovedCustomer[];
+  /** Customers in both runs whose RfmSegment differs: counts per (From, To) pair and the customers (null without a previous run). */
+  segmentMoves: SegmentMoves | null;
 }
 
-const RESULT_STATUSES = ['completed', 'superseded'];
 const RUN_COLUMNS = ['run_id', 'workflow_id', 'status', 'started_at', 'finished_at', 'threshold', 'file', 'files', 'data_quality', 'data_date', 'mode', 'window_length', 'invoices', 'audit', 'error'];
 
-/** `which`: a workflow id or run key; by default the run customer_segments holds. */
-export async function loadRunReport(db: Knex, which?: string): Promise<RunReport> {
+/** `which`: a workflow id or run key; by default the run customer_segments holds. `dataDir`: where a run's own rules file is (the segments' order). */
+export async function loadRunReport(db: Knex, which: string | undefined, { dataDir }: { dataDir: string }): Promise<RunReport> {
   const row = which === undefined ? await publishedRun(db) : await namedRun(db, which);
   const run = reportedRun(row);
   const publication = await db(TABLES.publication).where({ id: 1 }).first('run_id');
   const previous = await db(TABLES.runs)
-    .whereIn('status', RESULT_STATUSES)
+    .whereNotNull('published_at')
     .andWhere((older) =>
       older.where('started_at', '<', row.started_at).orWhere((tie) => tie.where('started_at', row.started_at).andWhere('run_id', '<', row.run_id)),
     )
@@ -91,6 +101,8 @@ export async function loadRunReport(db: Knex, which?: string): Promise<RunReport
     .select('PurchaseCount', db.raw('COUNT(*) AS customers'));
 
   const comparison = previous ? await compareRuns(db, run.runId, previous.run_id) : { moved: [], newCustomers: 0, goneCustomers: 0 };
+  const rfm = await loadRfmSegments(db, run.runId, run.invoices, dataDir);
+  const segmentMoves = previous ? await loadSegmentMoves(db, run.runId, previous.run_id, rfm?.segments.map((segment) => segment.RfmSegment) ?? []) : null;
   return {
     run,
     published: publication?.run_id === run.runId,
@@ -103,6 +115,7 @@ export async function loadRunReport(db: Knex, which?: string): Promise<RunReport
       frequencies.map((entry) => ({ purchaseCount: Number(entry.PurchaseCount), customers: Number(entry.customers) })),
       run.threshold,
     ),
+    rfm,
     previousRun: previous ? reportedRun(previous) : null,
     changes: {
       lowToHigh: comparison.moved.filter((customer) => customer.After === 'High Frequency').length,
@@ -111,6 +124,7 @@ export async function loadRunReport(db: Knex, which?: string): Promise<RunReport
       goneCustomers: comparison.goneCustomers,
     },
     moved: comparison.moved,
+    segmentMoves,
   };
 }
 
@@ -144,6 +158,8 @@ async function compareRuns(db: Knex, runId: string, previousRunId: string) {
       'after.FrequencyCategory as After',
       'before.PurchaseCount as PurchasesBefore',
       'after.PurchaseCount as PurchasesAfter',
+      'before.RfmSegment as SegmentBefore',
+      'after.RfmSegment as SegmentAfter',
     );
   moved.sort(
     (a, b) => Math.abs(b.PurchasesAfter - b.PurchasesBefore) - Math.abs(a.PurchasesAfter - a.PurchasesBefore) || a.CustomerID - b.CustomerID,
@@ -180,4 +196,36 @@ function reportedRun(row: Record<string, any>): ReportedRun {
     audit: parseJson(row.audit) as RunAudit | null,
     error: row.error,
   };
+}
+
+/** A customer whose FrequencyCategory or RfmSegment changed since the previous published run: a line of `--moved`. */
+export interface ChangedCustomer {
+  CustomerID: number;
+  SegmentBefore: string | null;
+  SegmentAfter: string | null;
+  CategoryBefore: FrequencyCategory;
+  CategoryAfter: FrequencyCategory;
+  PurchasesBefore: number;
+  PurchasesAfter: number;
+}
+
+/**
+ * The customers whose category or segment changed (`moved` and `segmentMoves.customers` as one
+ * list): the biggest change in PurchaseCount first, then by segment move, the biggest move first
+ * (a recency that alone moved a customer changes no PurchaseCount), then by CustomerID.
+ */
+export function changedCustomers({ moved, segmentMoves }: Pick<RunReport, 'moved' | 'segmentMoves'>): ChangedCustomer[] {
+  const byId = new Map<number, ChangedCustomer & { pair: number }>();
+  const pairs = segmentMoves?.pairs ?? [];
+  const pairOf = (from: string, to: string) => pairs.findIndex((pair) => pair.From === from && pair.To === to);
+  for (const customer of segmentMoves?.customers ?? []) byId.set(customer.CustomerID, { ...customer, pair: pairOf(customer.SegmentBefore, customer.SegmentAfter) });
+  for (const customer of moved) {
+    if (byId.has(customer.CustomerID)) continue;
+    const { CustomerID, SegmentBefore, SegmentAfter, PurchasesBefore, PurchasesAfter } = customer;
+    byId.set(CustomerID, { CustomerID, SegmentBefore, SegmentAfter, CategoryBefore: customer.Before, CategoryAfter: customer.After, PurchasesBefore, PurchasesAfter, pair: pairs.length });
+  }
+  const change = (customer: ChangedCustomer) => Math.abs(customer.PurchasesAfter - customer.PurchasesBefore);
+  return [...byId.values()]
+    .sort((a, b) => change(b) - change(a) || a.pair - b.pair || a.CustomerID - b.CustomerID)
+    .map(({ pair, ...customer }) => customer);
 }
