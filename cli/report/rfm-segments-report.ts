@@ -5,9 +5,10 @@
  *
  * - Monetary is summed in SQL (DECIMAL) and kept as the decimal text MySQL returns: never a double.
  * - The segments' order is the rules file's, for the file the run used (its figures name it), if
- *   that file still reads and maps every score pair the history holds to the name the history
- *   has. Otherwise (a run's own file changed or gone since) the history's names, each at its first
- *   score pair counting recency first, then frequency: the order the repository's map is written in.
+ *   that file still reads as the run read it: the same sha256 (runs record it), and every score
+ *   pair the history holds mapped to the name the history has. Otherwise (a run's own file changed
+ *   or gone since) the history's names, each at its first score pair counting recency first, then
+ *   frequency: the order the repository's map is written in.
  * - A run from before RFM (no RfmSegment in its history) has no RFM part (null).
  */
 import type { Knex } from 'knex';
@@ -76,7 +77,12 @@ export async function hasRfmSegments(db: Knex, runId: string): Promise<boolean> 
 }
 
 /** The run's segments, Monetary and grid; null for a run from before RFM or with no customers yet. */
-export async function loadRfmSegments(db: Knex, runId: string, figures: { asOf?: string | null; rfmRules?: string } | null, dataDir: string): Promise<RfmSegments | null> {
+export async function loadRfmSegments(
+  db: Knex,
+  runId: string,
+  figures: { asOf?: string | null; rfmRules?: string; rfmRulesSha256?: string } | null,
+  dataDir: string,
+): Promise<RfmSegments | null> {
   if (!(await hasRfmSegments(db, runId))) return null;
   const cells: Array<{ RecencyScore: number; FrequencyScore: number; RfmSegment: string; customers: number }> = await db(TABLES.segmentHistory)
     .where({ RunId: runId })
@@ -94,7 +100,8 @@ export async function loadRfmSegments(db: Knex, runId: string, figures: { asOf?:
     .select(db.raw('COUNT(*) AS customers'), db.raw('SUM(Monetary) AS monetary'));
 
   const rules = rulesOfRun(figures?.rfmRules ?? null, dataDir);
-  const agreeing = rules && cells.every((cell) => rules.cells[cellIndex(Number(cell.RecencyScore), Number(cell.FrequencyScore))] === cell.RfmSegment) ? rules : null;
+  const sameFile = rules !== null && (figures?.rfmRulesSha256 === undefined || figures.rfmRulesSha256 === rules.sha256);
+  const agreeing = sameFile && cells.every((cell) => rules.cells[cellIndex(Number(cell.RecencyScore), Number(cell.FrequencyScore))] === cell.RfmSegment) ? rules : null;
   const grid: RfmGrid = {
     customers: SCORES.map(() => SCORES.map(() => 0)),
     segments: SCORES.map((r) => SCORES.map((f) => agreeing?.cells[cellIndex(r, f)] ?? null)),

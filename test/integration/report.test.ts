@@ -326,7 +326,7 @@ test('a run from before RFM segments: no RFM part, and no segment moves against 
   expect(terminal.stdout).toMatch(/^\d+\s+–\s+\S/m);
 });
 
-test("a run's own rules file orders its segments; once that file is gone, the history's score pairs do", async () => {
+test("a run's own rules file orders its segments; once that file is changed or gone, the history's score pairs do", async () => {
   // Two names, the recent ones listed first: the file's order is not the grid's.
   const rulesFile = path.join(dataDir, 'rules', 'two-segments.json');
   fs.mkdirSync(path.dirname(rulesFile), { recursive: true });
@@ -343,6 +343,9 @@ test("a run's own rules file orders its segments; once that file is gone, the hi
     await movesInSql(report.previousRun.runId, custom.runId),
   );
 
+  // The same map with a description added: no longer the file the run read (its sha256 differs), so not its order.
+  fs.writeFileSync(rulesFile, JSON.stringify({ ...map, description: 'edited since' }));
+  expect((await segment(['report', custom.workflowId, '--json'], env.env)).lastJson.rfm.order).toBe('history');
   fs.rmSync(rulesFile);
   const { lastJson: without } = await segment(['report', custom.workflowId, '--json'], env.env);
   expect(without.rfm.order).toBe('history');
