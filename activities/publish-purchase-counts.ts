@@ -27,7 +27,7 @@ import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { claimStepAttempt } from './step-attempt-fence';
-import { encodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from './purchase-count-message';
+import { encodePurchaseCount, messageOfRow, RUN_ID_HEADER, type CustomerRow, type PurchaseCountMessage } from './purchase-count-message';
 
 export interface PublishInput {
   runId: string;
@@ -149,33 +149,15 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
   };
 }
 
-/** A customer's row of the run's staging counts, as the aggregate step wrote it. */
-interface StagedCustomer {
-  CustomerID: number;
-  PurchaseCount: number;
-  RecencyDays: number | null;
-  Monetary: string | null;
-  RecencyScore: number | null;
-  FrequencyScore: number | null;
-  MonetaryScore: number | null;
-  RfmSegment: string | null;
-}
+/** A customer's row of the run's staging counts: no RFM values if a worker from before RFM aggregated it. */
+type StagedCustomer = { [Column in keyof CustomerRow]: Column extends 'CustomerID' | 'PurchaseCount' | 'RecencyDays' ? CustomerRow[Column] : CustomerRow[Column] | null };
 
 function messageOf(runId: string, row: StagedCustomer): PurchaseCountMessage {
   // Aggregated by a worker from before RFM (a run in flight across the upgrade): aggregate again.
   if (row.RfmSegment === null || row.Monetary === null || row.RecencyScore === null || row.FrequencyScore === null || row.MonetaryScore === null) {
     throw new StagingMissingError(`run ${runId} was aggregated by a worker from before RFM segments (customer ${row.CustomerID} has none): retry runs the load again`);
   }
-  return {
-    customerId: row.CustomerID,
-    purchaseCount: row.PurchaseCount,
-    recencyDays: row.RecencyDays,
-    monetary: row.Monetary,
-    recencyScore: row.RecencyScore,
-    frequencyScore: row.FrequencyScore,
-    monetaryScore: row.MonetaryScore,
-    segment: row.RfmSegment,
-  };
+  return messageOfRow(row as CustomerRow);
 }
 
 /** The offset the next message will get, per partition (the "high watermark"). */

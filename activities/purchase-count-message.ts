@@ -26,6 +26,31 @@ export interface PurchaseCountMessage {
   segment: string;
 }
 
+/** A customer's row as the aggregate step stages it (and the history holds it), RFM values set. */
+export interface CustomerRow {
+  CustomerID: number;
+  PurchaseCount: number;
+  RecencyDays: number | null;
+  Monetary: string;
+  RecencyScore: number;
+  FrequencyScore: number;
+  MonetaryScore: number;
+  RfmSegment: string;
+}
+
+export function messageOfRow(row: CustomerRow): PurchaseCountMessage {
+  return {
+    customerId: row.CustomerID,
+    purchaseCount: row.PurchaseCount,
+    recencyDays: row.RecencyDays,
+    monetary: row.Monetary,
+    recencyScore: row.RecencyScore,
+    frequencyScore: row.FrequencyScore,
+    monetaryScore: row.MonetaryScore,
+    segment: row.RfmSegment,
+  };
+}
+
 export function encodePurchaseCount(message: PurchaseCountMessage): { key: string; value: string } {
   return { key: String(message.customerId), value: JSON.stringify({ version: MESSAGE_VERSION, ...message }) };
 }

@@ -7,19 +7,12 @@ import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { commitBatch } from '../../activities/classify-customers';
+import { messageOfRow, type CustomerRow } from '../../activities/purchase-count-message';
 import type { MysqlSettings } from '../../lib/config';
 import { TABLES } from '../../lib/tables';
 
-export interface HistoryRow {
-  CustomerID: number;
-  PurchaseCount: number;
+export interface HistoryRow extends CustomerRow {
   FrequencyCategory: string;
-  RecencyDays: number | null;
-  Monetary: string;
-  RecencyScore: number;
-  FrequencyScore: number;
-  MonetaryScore: number;
-  RfmSegment: string;
 }
 
 /** Every column the classify step writes but the run and the time, in this order (LOAD DATA's too). */
@@ -111,21 +104,7 @@ export async function classifyCommitPath(
               topic: 'commit-path-bench',
               partition,
               nextOffset: BigInt(start + slice.length),
-              rows: new Map(
-                slice.map((row) => [
-                  row.CustomerID,
-                  {
-                    customerId: row.CustomerID,
-                    purchaseCount: row.PurchaseCount,
-                    recencyDays: row.RecencyDays,
-                    monetary: row.Monetary,
-                    recencyScore: row.RecencyScore,
-                    frequencyScore: row.FrequencyScore,
-                    monetaryScore: row.MonetaryScore,
-                    segment: row.RfmSegment,
-                  },
-                ]),
-              ),
+              rows: new Map(slice.map((row) => [row.CustomerID, messageOfRow(row)])),
               runMessages: slice.length,
               threshold,
             });
