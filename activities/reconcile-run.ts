@@ -56,6 +56,14 @@ export interface RunResult {
   customersConsumed: number;
   low: number;
   high: number;
+  /** Customers and Monetary (exact decimal text) per RFM segment of the run's history, the largest first; absent in runs from before RFM. */
+  segments?: SegmentSize[];
+}
+
+export interface SegmentSize {
+  segment: string;
+  customers: number;
+  monetary: string;
 }
 
 /** The checks; exported, like the publication, for the scale bench to time each at a million rows. */
@@ -98,7 +106,17 @@ export async function checkRunResult(db: Knex, input: ReconcileInput): Promise<R
     throw new StagingMissingError(`run ${runId} was aggregated by a worker from before RFM segments (${unscored} customers have none): retry runs the load again`);
   }
 
-  const result = { customersConsumed: Number(totals.customers), low: Number(totals.low), high: Number(totals.customers) - Number(totals.low) };
+  const sizes: Array<{ segment: string; customers: number | string; monetary: string }> = await db(TABLES.segmentHistory)
+    .where({ RunId: runId })
+    .groupBy('RfmSegment')
+    .select('RfmSegment as segment', db.raw('COUNT(*) AS customers'), db.raw('SUM(Monetary) AS monetary'))
+    .orderBy([{ column: 'customers', order: 'desc' }, { column: 'segment' }]);
+  const result = {
+    customersConsumed: Number(totals.customers),
+    low: Number(totals.low),
+    high: Number(totals.customers) - Number(totals.low),
+    segments: sizes.map(({ segment, customers, monetary }) => ({ segment, customers: Number(customers), monetary: String(monetary ?? '0.00') })),
+  };
   const problems: string[] = [];
   if (messagesPublished !== customers) problems.push(`published ${messagesPublished} messages for ${customers} customers`);
   if (messagesConsumed < customers) problems.push(`consumed ${messagesConsumed} messages for ${customers} customers`);

@@ -123,6 +123,7 @@ function summarise(results: StepResults | Omit<StepResults, 'audit' | 'publicati
     ...outcome,
     dataDate: aggregate.invoices ? aggregate.invoices.dataDate : (load.newestInvoiceDate ?? null),
     ...(aggregate.invoices ? { invoices: aggregate.invoices } : {}),
+    ...(reconcile.segments ? { segments: reconcile.segments } : {}),
     dataQuality: load,
   };
 }

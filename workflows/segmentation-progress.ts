@@ -2,6 +2,7 @@
  * The run's state as the workflow keeps it, beside the query that exposes it. Only counts,
  * statuses and references live here: the rows themselves stay in MySQL and Kafka.
  */
+import type { SegmentSize } from '../activities/reconcile-run';
 import type { RfmRules } from '../lib/segmentation/rfm-rules';
 import { defineQuery } from '@temporalio/workflow';
 import type { AuditReport } from '../lib/audit/audit-checks';
@@ -85,6 +86,8 @@ export interface RunSummary {
   dataDate: string | null;
   /** The run's invoices, its window and the ledger; absent in runs from before windows. */
   invoices?: RunInvoiceFigures;
+  /** Customers and Monetary per RFM segment, the largest first; absent in runs from before RFM. */
+  segments?: SegmentSize[];
   dataQuality: DataQualityReport;
 }
 

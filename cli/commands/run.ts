@@ -4,6 +4,7 @@
  * result table (or, if a step fails for good, with the failure and how to retry); with --json the
  * last line is one JSON object. --dry-run (in-process, no servers) is dry-run.ts.
  */
+import type { SegmentSize } from '../../activities/reconcile-run';
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { rootCause } from '@temporalio/common';
@@ -13,7 +14,7 @@ import { dataDateOf } from '../../workflows/data-date';
 import type { RunMode, SegmentationInput } from '../../workflows/segmentation-input';
 import type { RunInvoiceFigures, RunStatus, SegmentationProgress } from '../../workflows/segmentation-progress';
 import { inputOfFlags, requireWorkbookFlag, type InputFlagValues } from '../input-flags';
-import { printTable } from '../print-table';
+import { groupedDecimal, printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
 import { snapshot } from '../run-progress';
 import { connectClient, temporalUiLink } from '../temporal-client';
@@ -48,6 +49,8 @@ export interface RunOutcome {
   mode?: RunMode;
   window?: string;
   invoices?: RunInvoiceFigures;
+  /** Customers and Monetary per RFM segment (after the run reconciled). */
+  segments?: SegmentSize[];
   /** What each audit check saw; with status awaiting-operator and failedStep audit, the run is held. */
   audit?: SegmentationProgress['audit'];
   dataQuality?: unknown;
@@ -140,9 +143,9 @@ export function toOutcome(workflowId: string, config: AppConfig, finished: { pro
     const { mode, window } = progress.invoices ?? {};
     const base = { workflowId, runId: progress.runId, status: progress.status, mode, window, files: progress.files, dataDate, invoices: progress.invoices, audit: progress.audit, temporalUi };
     if (progress.summary) {
-      const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality } =
+      const { rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, segments, dataQuality } =
         progress.summary;
-      return { ...base, rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, dataQuality };
+      return { ...base, rowsRead, rowsKept, customers, low, high, purchases, messagesPublished, customersConsumed, rowsWritten, published, segments, dataQuality };
     }
     // Not finished (waiting for an operator): the figures of the steps done so far.
     const { load, aggregate, reconcile } = progress.steps;
@@ -179,6 +182,10 @@ export function printOutcome(outcome: RunOutcome, json?: boolean): void {
       { FrequencyCategory: 'High Frequency', Customers: outcome.high ?? 0 },
       { FrequencyCategory: 'All customers', Customers: outcome.customers ?? 0 },
     ]);
+    if (outcome.segments?.length) {
+      console.log('');
+      printTable(outcome.segments.map(({ segment, customers, monetary }) => ({ RfmSegment: segment, Customers: customers, Monetary: groupedDecimal(monetary) })));
+    }
     console.log(
       `\nrows read ${outcome.rowsRead?.toLocaleString('en-US')}, kept ${outcome.rowsKept?.toLocaleString('en-US')}; ` +
         `${outcome.purchases?.toLocaleString('en-US')} purchases; ` +

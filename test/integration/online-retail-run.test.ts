@@ -86,6 +86,16 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
       first: [],
     });
     expect(rfmTables[0].map((row) => row.CustomerID)).toEqual(rfm.customers.map((customer) => customer.CustomerID));
+    // The run's summary (what `run --wait` and the Temporal UI show) has the same sizes and Monetary per segment.
+    const sizes = new Map<string, { customers: number; cents: bigint }>();
+    for (const { RfmSegment, Monetary } of rfm.customers) {
+      const size = sizes.get(RfmSegment) ?? { customers: 0, cents: 0n };
+      sizes.set(RfmSegment, { customers: size.customers + 1, cents: size.cents + BigInt(Monetary.replace('.', '')) });
+    }
+    const bySize = (a: { segment: string; customers: number }, b: { segment: string; customers: number }) => b.customers - a.customers || (a.segment < b.segment ? -1 : 1);
+    expect(results[0].summary!.segments).toEqual(
+      [...sizes].map(([segment, { customers, cents }]) => ({ segment, customers, monetary: `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}` })).sort(bySize),
+    );
   });
 
   test('a second run of the same workbook leaves customer_segments identical, and both runs are recorded', async () => {
