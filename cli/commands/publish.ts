@@ -18,6 +18,8 @@ export interface PublishOutcome {
   /** The run customer_segments held before. */
   replaced: string | null;
   rowsWritten: number;
+  /** The run is from before RFM segments: the RFM columns of customer_segments are now empty (NULL). */
+  withoutRfm: boolean;
 }
 
 export async function publishCommand(run: string, options: { by?: string; reason?: string; json?: boolean }): Promise<number> {
@@ -27,6 +29,7 @@ export async function publishCommand(run: string, options: { by?: string; reason
     if (options.json) console.log(JSON.stringify(outcome));
     else if (outcome.replaced === outcome.runId) console.log(`run ${outcome.runId} (${outcome.workflowId}) is already the published one`);
     else console.log(`published run ${outcome.runId} (${outcome.workflowId}): ${outcome.rowsWritten.toLocaleString('en-US')} customers, replacing run ${outcome.replaced ?? '(none)'}`);
+    if (outcome.withoutRfm && !options.json) console.log('this run is from before RFM segments: the RFM columns of customer_segments are now empty (NULL)');
     return 0;
   } finally {
     await db.destroy();
@@ -47,10 +50,13 @@ export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?:
   return await db.transaction(async (trx) => {
     const current = await lockPublication(trx);
     const base = { runId: record.run_id, workflowId: record.workflow_id };
-    if (current.runId === record.run_id) return { ...base, replaced: current.runId, rowsWritten: 0 };
-    const [{ customers }] = await trx(TABLES.segmentHistory).where({ RunId: record.run_id }).count({ customers: '*' });
+    const [{ customers, unscored }] = await trx(TABLES.segmentHistory)
+      .where({ RunId: record.run_id })
+      .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(RfmSegment IS NULL), 0) AS unscored'));
+    const withoutRfm = Number(unscored) > 0;
+    if (current.runId === record.run_id) return { ...base, replaced: current.runId, rowsWritten: 0, withoutRfm };
     const ranked = { runId: record.run_id, dataDate: isoOfDateColumn(record.data_date), startedAt: new Date(record.started_at), customers: Number(customers) };
     const rowsWritten = await replacePublishedSegments(trx, ranked, current, { kind: 'operator-publish', by: decided.by, reason: decided.reason });
-    return { ...base, replaced: current.runId, rowsWritten };
+    return { ...base, replaced: current.runId, rowsWritten, withoutRfm };
   });
 }

@@ -91,7 +91,7 @@ test('segment publish makes an older completed run the published one, then the n
     corrected: await history(runKeys.corrected),
   };
   const rollback = await segment(['publish', runKeys.tonight, '--by', 'ana', '--reason', 'correction approved by mistake', '--json'], env.env);
-  expect(rollback.lastJson).toMatchObject({ runId: runKeys.tonight, replaced: runKeys.corrected, rowsWritten: nights.tonight.customers });
+  expect(rollback.lastJson).toMatchObject({ runId: runKeys.tonight, replaced: runKeys.corrected, rowsWritten: nights.tonight.customers, withoutRfm: false });
   await expectPublished('tonight');
 
   // A superseded run reconciled too: it can be published on purpose (never by a run's own ordering).
