@@ -112,4 +112,18 @@ describe('least privilege', () => {
       await Promise.all([migrator.destroy(), db.destroy()]);
     }
   });
+
+  test('the worker refuses a schema newer than itself (an older worker beside newer ones)', async () => {
+    const migrator = createDatabase({ ...config.mysqlMigration, database });
+    const db = worker();
+    try {
+      await migrator('knex_migrations').insert({ name: '29991231_999_from_a_later_release', batch: 99, migration_time: new Date() });
+      await expect(assertSchemaCurrent(db)).rejects.toThrow(
+        'the MySQL schema is newer than this release (migrations it does not know: 29991231_999_from_a_later_release): run the release that migrated it',
+      );
+    } finally {
+      await migrator('knex_migrations').where({ name: '29991231_999_from_a_later_release' }).delete();
+      await Promise.all([migrator.destroy(), db.destroy()]);
+    }
+  });
 });

@@ -324,6 +324,13 @@ test('a run from before RFM segments: no RFM part, and no segment moves against 
   const terminal = await segment(['report', second.workflowId, '--moved'], env.env);
   expect(terminal.stdout).toContain('RFM segments not compared: one of the two runs is from before RFM segments');
   expect(terminal.stdout).toMatch(/^\d+\s+–\s+\S/m);
+
+  // Published on purpose (a rollback to it): `segment publish` says the RFM columns become empty.
+  const rollback = await segment(['publish', first.workflowId, '--reason', 'test: back to a run from before RFM'], env.env);
+  expect(rollback.stdout).toContain('this run is from before RFM segments: the RFM columns of customer_segments are now empty (NULL)');
+  expect(await env.db(TABLES.segments).whereNotNull('RfmSegment').count({ n: '*' })).toEqual([{ n: 0 }]);
+  const { lastJson: back } = await segment(['publish', second.workflowId, '--json'], env.env);
+  expect(back).toMatchObject({ runId: second.runId, withoutRfm: false });
 });
 
 test("a run's own rules file orders its segments; once that file is changed or gone, the history's score pairs do", async () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TABLES } from '../../lib/tables';
-import { segment } from '../support/segment-cli';
+import { segment, segmentExit } from '../support/segment-cli';
 import { segments } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
@@ -95,6 +95,14 @@ test('run --dry-run previews the same figures without touching the servers', asy
     low: expected.low,
     high: expected.high,
   });
+});
+
+test('run --dry-run refuses --mode and --window, which it cannot preview', async () => {
+  for (const flags of [['--mode', 'append'], ['--window', '90d']]) {
+    const refused = await segmentExit(['run', '--file', workbook, '--dry-run', ...flags], env.env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('--dry-run previews the file as a snapshot with window all: leave out --mode and --window');
+  }
 });
 
 test('a path outside DATA_DIR is refused by the CLI', async () => {
