@@ -9,13 +9,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
 import { readRfmRules, segmentOf } from '../../lib/segmentation/rfm-rules';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { segment } from '../support/segment-cli';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
-import { ensureChromium, launchChromium, type Browser } from './support/chromium';
+import { ensureChromium, launchChromium, openOffline, type Browser } from './support/chromium';
 import { SCREENSHOT_DIR, screenshot } from './support/screenshots';
 
 // A fresh machine installs Chromium first (apt-get, about half a minute).
@@ -47,25 +46,10 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Opens a page from disk, failing the test if it asks for anything else. */
-async function openOffline(file: string): Promise<{ page: Page; fetched: string[] }> {
-  const page = await browser.context.newPage();
-  const fetched: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:')) return route.continue();
-    fetched.push(url);
-    return route.abort();
-  });
-  await page.setViewportSize({ width: 1100, height: 900 });
-  await page.goto(`file://${file}`);
-  return { page, fetched };
-}
-
 test('the heat map: 25 cells, each with the customers of its pair of scores and its segment; the moves per pair', async () => {
   const out = path.join(SCREENSHOT_DIR, 'report-heat-map.html');
   await segment(['report', '--html', out], env.env);
-  const { page, fetched } = await openOffline(out);
+  const { page, fetched } = await openOffline(browser, out);
 
   const counts: Array<{ RecencyScore: number; FrequencyScore: number; customers: number }> = await env
     .db(TABLES.segmentHistory)

@@ -20,7 +20,7 @@ import { createSegmentationWorker, type SegmentationWorker } from '../../workers
 import { progressQuery } from '../../workflows/segmentation-progress';
 import { segment } from '../support/segment-cli';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
-import { ensureChromium, launchChromium, type Browser } from './support/chromium';
+import { ensureChromium, launchChromium, openOffline, type Browser } from './support/chromium';
 import { DOCS_MODE, SCREENSHOT_DIR, screenshot } from './support/screenshots';
 import { TemporalUi } from './support/temporal-ui';
 
@@ -136,16 +136,7 @@ test('a missing file: the UI shows the clear error; the file put in place, `retr
 test('the HTML report of that run opens with nothing fetched, and shows its chart and figures', async () => {
   const out = path.join(SCREENSHOT_DIR, 'run-report.html');
   await segment(['report', missingFileRun, '--html', out], env.env);
-  const page = await browser.context.newPage();
-  const fetched: string[] = [];
-  await page.route('**/*', (route) => {
-    const url = route.request().url();
-    if (url.startsWith('file:')) return route.continue();
-    fetched.push(url);
-    return route.abort();
-  });
-  await page.setViewportSize({ width: 1100, height: 900 });
-  await page.goto(`file://${out}`);
+  const { page, fetched } = await openOffline(browser, out);
   const chart = page.locator('svg.chart');
   await chart.waitFor();
   expect(await chart.locator('rect').count()).toBeGreaterThan(5);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ActivityFailure, ApplicationFailure, type Client, WorkflowFailedError, WorkflowNotFoundError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Knex } from 'knex';
+import type { CustomerRow } from '../../activities/purchase-count-message';
 import type { AppConfig } from '../../lib/config';
 import { customerSegmentation } from '../../workflows';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
@@ -95,17 +96,7 @@ export async function segments(db: Knex): Promise<SegmentRow[]> {
 }
 
 /** A customer's RFM columns (README "RFM segments"), as customer_segments and the history hold them. */
-export interface RfmRow {
-  CustomerID: number;
-  PurchaseCount: number;
-  RecencyDays: number | null;
-  /** DECIMAL, read back as text: "1234.56". */
-  Monetary: string;
-  RecencyScore: number;
-  FrequencyScore: number;
-  MonetaryScore: number;
-  RfmSegment: string;
-}
+export type RfmRow = CustomerRow;
 
 const RFM_COLUMNS = ['CustomerID', 'PurchaseCount', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 const execFileAsync = promisify(execFile);
 
@@ -53,4 +53,19 @@ export async function launchChromium(viewport = { width: 1400, height: 1000 }): 
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** Opens a page from disk (the HTML report) in its own tab; `fetched` lists what it asked for besides files, which is refused. */
+export async function openOffline(browser: Browser, file: string): Promise<{ page: Page; fetched: string[] }> {
+  const page = await browser.context.newPage();
+  const fetched: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith('file:')) return route.continue();
+    fetched.push(url);
+    return route.abort();
+  });
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.goto(`file://${file}`);
+  return { page, fetched };
 }
