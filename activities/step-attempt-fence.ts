@@ -35,6 +35,8 @@ export type FencedStep = (typeof FENCED_STEPS)[number];
 export interface ActivityTestHooks {
   /** Called as an attempt is about to run a fenced write (before its transaction): the stale-attempt tests hold a zombie here. */
   beforeFencedWrite?(attempt: StepAttempt): Promise<void>;
+  /** Called inside a claim's transaction, its own row locked, just before it share-locks the earlier steps' rows. */
+  beforeEarlierStepsLocked?(attempt: StepAttempt): Promise<void>;
 }
 
 export interface StepAttempt {
@@ -93,7 +95,10 @@ export async function claimStepAttempt(
       .onConflict(['run_id', 'step_key'])
       .merge({ scheduled_at: db.raw('GREATEST(scheduled_at, VALUES(scheduled_at))'), claimed_at: now });
   }
-  await db.transaction(async (trx) => {
+  // Side by side, parts' claims can still deadlock: on a small table InnoDB reads the earlier steps'
+  // rows by scanning all the run's rows, and so share-locks (waits for) a sibling's claimed row
+  // while the sibling waits for ours (seen in `npm start`). The victim is rolled back whole and claims again.
+  await retryDeadlock(() => db.transaction(async (trx) => {
     // The row is made (or left as it is) before it is locked: locking a row that is not there yet
     // would lock the gap, and two parts claiming side by side would deadlock inserting into it.
     await trx(TABLES.stepAttempts)
@@ -109,8 +114,9 @@ export async function claimStepAttempt(
       .where({ run_id: runId, step_key: attempt.key })
       .update({ scheduled_at: attempt.scheduledAt, attempt: attempt.attempt, activity_id: attempt.activityId, claimed_at: now });
     // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
+    await testHooks?.beforeEarlierStepsLocked?.(attempt);
     assertNotRewound(attempt, await earlierSteps(trx, runId, earlier));
-  });
+  }));
 
   const check = async (trx: Knex.Transaction) => {
     // One round trip per write (classify makes one per batch), with shared locks: a newer claim
@@ -132,21 +138,29 @@ export async function claimStepAttempt(
     async write(work) {
       // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
       await testHooks?.beforeFencedWrite?.(attempt);
-      for (let tries = 1; ; tries++) {
-        try {
-          return await db.transaction(async (trx) => {
-            await check(trx);
-            return await work(trx);
-          });
-        } catch (error) {
-          // Parts of one step share-lock the step rows side by side; InnoDB may pick one as a deadlock
-          // victim and roll its transaction back whole, so running it again is safe (and cheaper than
-          // failing the attempt: a classify group would re-read its partitions).
-          if ((error as { errno?: number }).errno !== ER_LOCK_DEADLOCK || tries >= DEADLOCK_TRIES) throw error;
-        }
-      }
+      return await retryDeadlock(() =>
+        db.transaction(async (trx) => {
+          await check(trx);
+          return await work(trx);
+        }),
+      );
     },
   };
+}
+
+/**
+ * Parts of one step share-lock the step rows side by side; InnoDB may pick one as a deadlock victim
+ * and roll its transaction back whole, so running it again is safe (and cheaper than failing the
+ * attempt: a classify group would re-read its partitions).
+ */
+async function retryDeadlock<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== ER_LOCK_DEADLOCK || tries >= DEADLOCK_TRIES) throw error;
+    }
+  }
 }
 
 export function stepKey(step: FencedStep, part?: string): string {

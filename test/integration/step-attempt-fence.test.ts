@@ -94,6 +94,28 @@ test('the parts of one step claim and write side by side, without deadlock and w
   expect(await counts(runId)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
 });
 
+test('two parts whose claims meet half way (each has locked its own row) both claim: the deadlock victim claims again', async () => {
+  const runId = newRun();
+  await claim(runId, 'plan', undefined, T0, 1);
+  await claim(runId, 'aggregate', undefined, T0 + 100, 1);
+  await claim(runId, 'publish', '0/1', T0 + 200, 1);
+  // Both claims wait, their own rows locked, until both are there; then both share-lock the earlier steps' rows.
+  let arrived = 0;
+  let release!: () => void;
+  const bothThere = new Promise<void>((resolve) => (release = resolve));
+  const testHooks = {
+    async beforeEarlierStepsLocked() {
+      if (++arrived === 2) release();
+      await bothThere;
+    },
+  };
+  const claimPart = (group: string, at: number): Promise<StepFence> =>
+    new MockActivityEnvironment({ scheduledTimestampMs: at, attempt: 1, activityId: `classify-${group}` }).run(() => claimStepAttempt({ db: env.db, testHooks }, runId, 'classify', group));
+  const [a, b] = await Promise.all([claimPart('0', T0 + 1_000), claimPart('1', T0 + 1_001)]);
+  await Promise.all([writeCount(a, 1, 1), writeCount(b, 2, 2)]);
+  expect(await counts(runId)).toEqual([1, 2]);
+});
+
 test('a long part is hashed into the key', async () => {
   const runId = newRun();
   const fence = await claim(runId, 'load', `${'deep/'.repeat(60)}export.xlsx/Online Retail`, T0, 1);
