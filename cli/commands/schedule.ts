@@ -113,7 +113,7 @@ const HANDLERS: Record<ScheduleAction, Handler> = {
           state: view.paused ? 'paused' : 'active',
           when: `${view.cron.join(', ')} ${view.timezone}`,
           reads: workbooks(view.input),
-          'next run': view.nextRuns[0]?.local ?? '',
+          'next run': view.paused ? 'none while paused' : (view.nextRuns[0]?.local ?? ''),
           'last run': last ? `${last.local}: ${last.status}` : '',
         };
       }),

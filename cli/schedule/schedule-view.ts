@@ -60,7 +60,8 @@ export async function scheduleView(client: Client, config: AppConfig, descriptio
     overlap: policies.overlap ?? 'SKIP',
     catchupWindow: formatDuration(policies.catchupWindow),
     pauseOnFailure: policies.pauseOnFailure,
-    nextRuns: info.nextActionTimes.slice(0, nextRuns).map((at) => ({
+    // Temporal still computes the calendar's next times while paused, but none of them starts a run.
+    nextRuns: (state.paused ? [] : info.nextActionTimes).slice(0, nextRuns).map((at) => ({
       at: at.toISOString(),
       local: formatInZone(at, timezone),
       file: fillDatePlaceholders(workbooks(input), at, input.timezone ?? timezone),
@@ -98,7 +99,9 @@ export function printScheduleView(view: ScheduleView): void {
       `pause on failure ${view.pauseOnFailure ? 'yes' : 'no'}`,
   );
   console.log(`  so far:    ${view.actionsTaken} runs started, ${view.skippedForOverlap} skipped for overlap, ${view.missedCatchupWindow} missed the catch-up window`);
-  if (view.nextRuns.length) {
+  if (view.paused) {
+    console.log('\nnext runs: none while paused (`segment schedule unpause` starts them again)');
+  } else if (view.nextRuns.length) {
     console.log('\nnext runs');
     printTable(view.nextRuns.map((run) => ({ at: run.local, utc: run.at.replace('.000Z', 'Z'), reads: run.file })));
   }

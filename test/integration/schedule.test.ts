@@ -89,7 +89,9 @@ test('create, then describe: spec, time zone and action as given, with the night
   // Paused from here on: see the file's comment.
   const paused = await schedule('pause', '--note', 'held for the test');
   expect(paused).toMatchObject({ paused: true, note: 'held for the test' });
-  expect(await schedule('describe')).toMatchObject({ paused: true, note: 'held for the test' });
+  // A paused schedule starts nothing, so it shows no next run (Temporal still computes them).
+  expect(await schedule('describe')).toMatchObject({ paused: true, note: 'held for the test', nextRuns: [] });
+  expect((await env.client.schedule.getHandle(scheduleId).describe()).info.nextActionTimes.length).toBeGreaterThan(0);
 
   // `list` reads the schedules' visibility records, which follow a moment later.
   let listed: any[] = [];
@@ -97,7 +99,9 @@ test('create, then describe: spec, time zone and action as given, with the night
     if (tries) await sleep(250);
     listed = (await segment(['schedule', 'list', '--json'], env.env)).lastJson;
   }
-  expect(listed.find((view) => view.scheduleId === scheduleId)).toMatchObject({ paused: true, timezone });
+  expect(listed.find((view) => view.scheduleId === scheduleId)).toMatchObject({ paused: true, timezone, nextRuns: [] });
+  const table = (await segment(['schedule', 'list'], env.env)).stdout;
+  expect(table.split('\n').find((line) => line.startsWith(scheduleId))).toContain('none while paused');
 });
 
 test('trigger: a real run completes on the file the template names for today', async () => {
@@ -144,6 +148,7 @@ test('backfill over two past nights starts two runs, one after the other, each o
 test('unpause, update and delete', async () => {
   const unpaused = await schedule('unpause');
   expect(unpaused.paused).toBe(false);
+  expect((await schedule('describe')).nextRuns.length).toBeGreaterThan(0);
   expect(unpaused.note).toContain('exports/online-retail-{date}.xlsx');
 
   const updated = await schedule('update', '--cron', '30 3 * * *', '--operator-wait', '6h');
