@@ -40,8 +40,6 @@ export const STACK_DEFAULTS = {
   PROMETHEUS_ALERTMANAGERS: '',
 } as const;
 
-/** The workers' metrics endpoint when METRICS_ADDRESS is unset (lib/config.ts owns the setting). */
-const DEFAULT_METRICS_ADDRESS = '127.0.0.1:9464';
 
 function stackSetting(name: keyof typeof STACK_DEFAULTS, env: Environment): string {
   const value = env[name]?.trim();
@@ -126,16 +124,15 @@ export function loadStackSettings(env: Environment = processEnvironment()): Stac
     },
     mysql: config.mysql,
     mysqlMigration: config.mysqlMigration,
-    prometheus: prometheusSettings(env, config.taskQueue),
+    prometheus: prometheusSettings(env, config.taskQueue, config.metricsAddress),
   };
 }
 
-function prometheusSettings(env: Environment, taskQueue: string): PrometheusSettings {
+function prometheusSettings(env: Environment, taskQueue: string, metricsAddress: string | null): PrometheusSettings {
   const address = stackSetting('PROMETHEUS_ADDRESS', env);
   const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
-  const metricsAddress = env.METRICS_ADDRESS?.trim() || DEFAULT_METRICS_ADDRESS;
   const named = list(stackSetting('PROMETHEUS_TARGETS', env));
-  const targets = named.length ? named : metricsAddress === 'off' ? [] : [metricsAddress];
+  const targets = named.length ? named : metricsAddress ? [scrapeAddress(metricsAddress)] : [];
   const alertmanagers = list(stackSetting('PROMETHEUS_ALERTMANAGERS', env));
   for (const [name, value] of [...targets.map((t) => ['PROMETHEUS_TARGETS', t]), ...alertmanagers.map((a) => ['PROMETHEUS_ALERTMANAGERS', a]), ['PROMETHEUS_ADDRESS', address]]) {
     if (!/^[^\s/]+:\d+$/.test(value)) throw new Error(`${name} must be host:port (comma-separated where several), not "${value}"`);
@@ -155,6 +152,11 @@ function prometheusSettings(env: Environment, taskQueue: string): PrometheusSett
     evaluationInterval: interval('PROMETHEUS_EVALUATION_INTERVAL'),
     alertmanagers,
   };
+}
+
+/** A worker bound to every interface (0.0.0.0, [::]) is scraped on loopback. */
+function scrapeAddress(metricsAddress: string): string {
+  return metricsAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
 }
 
 /** The brokers KAFKA_BROKER_COUNT asks for, on the ports lib/local-kafka-ports.ts lays out. */
