@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
 import type { RunLimits, StagingRetention } from '../lib/config';
+import type { PipelineMetrics } from '../lib/metrics/pipeline-metrics';
 import type { ActivityTestHooks } from './step-attempt-fence';
 
 export interface ActivityDependencies {
@@ -15,6 +16,8 @@ export interface ActivityDependencies {
   retention: StagingRetention;
   /** maxRows and maxDecompressedBytes over a whole run (all its workbooks and sheets); the defaults if absent. */
   runLimits?: Partial<RunLimits>;
+  /** The pipeline's metrics (lib/metrics/pipeline-metrics.ts); none counted when absent (benches, tests). */
+  metrics?: PipelineMetrics;
   /** For tests only (never set by the worker's entry point): a named point an attempt passes, to hold it there. */
   testHooks?: ActivityTestHooks;
 }

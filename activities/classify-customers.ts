@@ -50,7 +50,7 @@ export interface ClassifyHeartbeat {
 }
 
 export function createClassifyCustomers(dependencies: ActivityDependencies) {
-  const { db, kafka, topic } = dependencies;
+  const { db, kafka, topic, metrics } = dependencies;
   return async function classifyCustomers({ runId, threshold, batchSize, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
@@ -74,17 +74,24 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       offsetsLeft: unfinished().reduce((sum, partition) => sum + Number(end.get(partition)! - next.get(partition)!), 0),
     });
 
-    if (unfinished().length > 0) {
-      const admin = kafka.admin();
-      const ids = await connectTopicIdReader(kafka);
-      const checkRanges = () => assertRangesServable({ admin, ids, topic, ranges, next, unfinished: unfinished() });
-      try {
-        await admin.connect();
-        const topicPartitions = await checkRanges();
-        await consume(topicPartitions, checkRanges);
-      } finally {
-        await Promise.allSettled([admin.disconnect(), ids.disconnect()]);
+    // The lag of each partition while this attempt consumes it; 0 once it ends, however it ends.
+    const showLag = (partition: number, ended = false) => metrics?.consumerLag(partition, ended ? 0 : Number(end.get(partition)! - next.get(partition)!));
+    for (const partition of partitions) showLag(partition);
+    try {
+      if (unfinished().length > 0) {
+        const admin = kafka.admin();
+        const ids = await connectTopicIdReader(kafka);
+        const checkRanges = () => assertRangesServable({ admin, ids, topic, ranges, next, unfinished: unfinished() });
+        try {
+          await admin.connect();
+          const topicPartitions = await checkRanges();
+          await consume(topicPartitions, checkRanges);
+        } finally {
+          await Promise.allSettled([admin.disconnect(), ids.disconnect()]);
+        }
       }
+    } finally {
+      for (const partition of partitions) showLag(partition, true);
     }
     return { messagesConsumed };
 
@@ -162,6 +169,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   });
                   next.set(partition, lastOffset + 1n);
                   messagesConsumed += runMessages;
+                  metrics?.messagesConsumed(runMessages);
+                  showLag(partition);
                   rows = new Map();
                   runMessages = 0;
                   lastProgressAt = Date.now();

@@ -2,6 +2,7 @@
  * The activities of the customerSegmentation workflow, one file per step, built by a factory
  * that receives the worker's connections. The workflow imports only the type.
  */
+import type { StepName } from '../workflows/steps';
 import type { ActivityDependencies } from './activity-dependencies';
 import { createAggregatePurchases } from './aggregate-purchases';
 import { createAuditRun } from './audit-run';
@@ -31,4 +32,23 @@ export function createActivities(dependencies: ActivityDependencies) {
 }
 
 export type SegmentationActivities = ReturnType<typeof createActivities>;
+
+/**
+ * The step each activity works for (the STEP_TABLE name, workflows/steps.ts), as the step
+ * duration metric labels it; the run's bookkeeping, which no step owns, is `record` and `prune`.
+ * Typed over every activity, so a new one cannot go unlabelled.
+ */
+export const STEP_OF_ACTIVITY: { [Activity in keyof SegmentationActivities]: StepName | 'record' | 'prune' } = {
+  recordRunStarted: 'record',
+  recordRunProgress: 'record',
+  planLoad: 'load',
+  loadWorkbookPart: 'load',
+  aggregatePurchases: 'aggregate',
+  publishPurchaseCounts: 'publish',
+  classifyCustomers: 'classify',
+  reconcileRun: 'reconcile',
+  auditRun: 'audit',
+  publishSegments: 'publication',
+  pruneStaging: 'prune',
+};
 export type { ActivityDependencies } from './activity-dependencies';

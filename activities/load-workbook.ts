@@ -179,6 +179,8 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
     }
     await flush();
     await staging;
+    // Counted once the sheet is loaded: a retried attempt's report carries the earlier ones' counts on.
+    dependencies.metrics?.rowsLoaded(read.report);
     return read.report;
   };
 }

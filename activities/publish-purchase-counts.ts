@@ -116,6 +116,7 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
         checkpoint.lastCustomerId = chunk[chunk.length - 1].CustomerID;
         checkpoint.chunks += 1;
         checkpoint.messagesPublished += chunk.length;
+        dependencies.metrics?.messagesPublished(chunk.length);
         context.heartbeat(checkpoint);
         chunk = await nextChunk;
       }

@@ -4,6 +4,8 @@
  * "failed" or "awaiting an operator" mean the same in MySQL as in the Temporal UI.
  */
 import type { Knex } from 'knex';
+import { AuditHeldError } from '../lib/errors';
+import type { RunOutcome } from '../lib/metrics/pipeline-metrics';
 import { dateColumnOfIso } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { ResolvedInput } from '../workflows/segmentation-input';
@@ -45,10 +47,20 @@ export function createRecordRunStarted({ db }: ActivityDependencies) {
   };
 }
 
-export function createRecordRunProgress({ db }: ActivityDependencies) {
+export function createRecordRunProgress({ db, metrics }: ActivityDependencies) {
   return async function recordRunProgress(progress: SegmentationProgress): Promise<void> {
-    await applyRunRecord(db, progress.runId, progress.recordSequence ?? 0, runColumns(progress));
+    const taken = await applyRunRecord(db, progress.runId, progress.recordSequence ?? 0, runColumns(progress));
+    // Counted by the attempt whose record the row took: a retry of the same record, or one that
+    // lands after a newer one, counts nothing.
+    const outcome = runOutcomeOf(progress);
+    if (taken && outcome) metrics?.runReached(outcome);
   };
+}
+
+/** The outcome `segmentation_runs_total` counts for this record, if it is one: a run held by its audit is `held`. */
+export function runOutcomeOf(progress: Pick<SegmentationProgress, 'status' | 'failure'>): RunOutcome | undefined {
+  if (progress.status === 'awaiting-operator') return progress.failure?.type === AuditHeldError.type ? 'held' : undefined;
+  return progress.status === 'running' ? undefined : progress.status;
 }
 
 /**

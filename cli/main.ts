@@ -44,9 +44,13 @@ program
 
 program
   .command('stack')
-  .description('start, stop or show the local Temporal, Kafka and MySQL servers (no Docker needed)')
+  .description('start, stop or show the local Temporal, Kafka and MySQL servers (no Docker needed), and Prometheus with the alert rules on request')
   .argument('<action>', 'up, down or status')
-  .argument('[servers...]', 'temporal, kafka (every broker) or kafka-1, kafka-2... (one of KAFKA_BROKER_COUNT), mysql (default: all)')
+  .argument(
+    '[servers...]',
+    'temporal, kafka (every broker) or kafka-1, kafka-2... (one of KAFKA_BROKER_COUNT), mysql, prometheus ' +
+      '(default: temporal, kafka and mysql, and prometheus while it runs: `stack up prometheus` starts it)',
+  )
   .action((action: string, servers: string[]) => exitWith(async () => load.stack().stackCommand(action, servers))());
 
 program

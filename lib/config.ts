@@ -50,6 +50,8 @@ export interface AppConfig {
   runLimits: RunLimits;
   /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
   kafkaSecurity: KafkaSecurity;
+  /** Where a worker serves Prometheus metrics (METRICS_ADDRESS, "ip:port"); null when it is `off`. */
+  metricsAddress: string | null;
 }
 
 export type TemporalSecurity = Pick<TemporalSettings, 'tls' | 'apiKey' | 'grpcMeta'>;
@@ -89,6 +91,8 @@ export const DEFAULTS = {
   WORKBOOK_MAX_ROWS: String(DEFAULT_WORKBOOK_LIMITS.maxRows),
   WORKBOOK_MAX_DECOMPRESSED_BYTES: String(DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes),
   MYSQL_SSL_MODE: 'disabled',
+  /** A worker's Prometheus endpoint (/metrics): the SDK's temporal_ metrics and the pipeline's segmentation_ ones. `off` serves none. */
+  METRICS_ADDRESS: '127.0.0.1:9464',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -126,7 +130,28 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       maxDecompressedBytes: positiveInteger('WORKBOOK_MAX_DECOMPRESSED_BYTES', env),
     },
     kafkaSecurity: loadKafkaSecurity(env),
+    metricsAddress: parseMetricsAddress(setting('METRICS_ADDRESS', env)),
   };
+}
+
+/**
+ * METRICS_ADDRESS as the SDK's Prometheus exporter binds it: an IP address and a port
+ * (127.0.0.1:9464, 0.0.0.0:9464, [::]:9464), or `off`. The exporter takes no host name, so
+ * `localhost` is refused here with the fix, not deep in the SDK with "invalid socket address".
+ */
+export function parseMetricsAddress(value: string): string | null {
+  if (value.toLowerCase() === 'off') return null;
+  const refuse = (why: string) =>
+    new Error(`METRICS_ADDRESS must be IP:PORT (e.g. 127.0.0.1:9464, 0.0.0.0:9464 or [::]:9464) or off; "${value}" ${why}`);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value);
+  if (!match) throw refuse('is not of that form');
+  const [, ipv6, ipv4, port] = match;
+  if (ipv6 !== undefined ? isIP(ipv6) !== 6 : isIP(ipv4) !== 4) {
+    throw refuse(ipv4 === 'localhost' ? 'names a host: use 127.0.0.1' : 'does not start with an IP address');
+  }
+  const portNumber = Number(port);
+  if (portNumber < 1 || portNumber > 65_535) throw refuse('has no port between 1 and 65535');
+  return value;
 }
 
 export function parseMysqlUrl(url: string): MysqlSettings {

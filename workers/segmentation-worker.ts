@@ -8,11 +8,16 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
+import { runOutcomeOf } from '../activities/record-run';
 import type { ActivityTestHooks } from '../activities/step-attempt-fence';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
+import { pipelineMetrics, type PipelineMetrics } from '../lib/metrics/pipeline-metrics';
+import type { DatabaseGauges, DatabaseGaugesOptions } from './database-gauges';
+import { stepDurationInterceptor } from './step-duration-interceptor';
 import { loadWorkflowBundle } from './workflow-bundle';
+import { metricsEndpoint } from './worker-runtime';
 
 export interface SegmentationWorker {
   worker: Worker;
@@ -36,6 +41,8 @@ export async function createSegmentationWorker(
   try {
     await assertSchemaCurrent(db);
     const kafka = kafkaClient(config.kafkaBrokers, 'customer-segmentation-worker', config.kafkaSecurity);
+    // The Runtime's meter: the Prometheus endpoint's when `segment worker` serves one, a no-op one otherwise.
+    const metrics = pipelineMetrics(Runtime.instance().metricMeter);
     const worker = await Worker.create({
       connection,
       namespace: config.temporalNamespace,
@@ -51,9 +58,11 @@ export async function createSegmentationWorker(
           dataDir: config.dataDir,
           retention: config.retention,
           runLimits: config.runLimits,
+          metrics,
           testHooks,
         }),
       ),
+      interceptors: { activity: [stepDurationInterceptor(metrics)] },
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a
       // second run without starving the first on a small machine.
       maxConcurrentActivityTaskExecutions: 2,
@@ -67,17 +76,23 @@ export async function createSegmentationWorker(
       // the MySQL pool and the Temporal connection.
       shutdownGraceTime: '10s',
     });
+    // One Temporal client for the background work, made when first needed (loading @temporalio/client takes a quarter of a second).
+    let client: Client | undefined;
+    const temporalClient = () => {
+      const { Client: TemporalClient } = require('@temporalio/client') as typeof import('@temporalio/client');
+      return (client ??= new TemporalClient({ connection, namespace: config.temporalNamespace }));
+    };
     return {
       worker,
       async run() {
-        const sweeper = sweepPeriodically(db, () => {
-          const { Client: TemporalClient } = require('@temporalio/client') as typeof import('@temporalio/client');
-          return new TemporalClient({ connection, namespace: config.temporalNamespace });
-        });
+        const sweeper = sweepPeriodically(db, temporalClient, metrics);
+        // Only a worker that serves metrics competes to export the database gauges: an elected
+        // worker without an endpoint would leave them unserved.
+        const gauges = metricsEndpoint() === undefined ? undefined : exportDatabaseGaugesPeriodically({ db, mysql: config.mysql, metrics, client: temporalClient });
         try {
           await worker.run();
         } finally {
-          await sweeper.stop();
+          await Promise.allSettled([sweeper.stop(), gauges?.stop()]);
           await Promise.allSettled([connection.close(), db.destroy()]);
         }
       },
@@ -96,35 +111,75 @@ const FIRST_SWEEP_AFTER_MS = 3_000;
  * failed), just after start and every SETTLE_CLOSED_RUNS_EVERY_MS; every worker does it, which is
  * harmless (each settle is one conditional UPDATE). A failed sweep is logged; the next one tries again.
  */
-function sweepPeriodically(db: Knex, connect: () => Client): { stop(): Promise<void> } {
+function sweepPeriodically(db: Knex, connect: () => Client, metrics: PipelineMetrics): Periodic {
   const logger = Runtime.instance().logger;
-  let sweeping: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const start = setTimeout(() => {
-    // Loaded here, after polling began: the sweep needs @temporalio/client, which the start does not.
+  // Loaded at the first sweep, after polling began: the sweep needs @temporalio/client, which the start does not.
+  return periodically(FIRST_SWEEP_AFTER_MS, () => {
     const { settleClosedRuns, SETTLE_CLOSED_RUNS_EVERY_MS } = require('./settle-closed-runs') as typeof import('./settle-closed-runs');
     const client = connect();
-    const sweep = () => {
-      sweeping = sweeping.then(async () => {
+    return {
+      everyMs: SETTLE_CLOSED_RUNS_EVERY_MS,
+      async work() {
         try {
-          for (const run of await settleClosedRuns(db, client)) logger.info('settled a closed run', { ...run });
+          for (const run of await settleClosedRuns(db, client)) {
+            logger.info('settled a closed run', { ...run });
+            // The run's record reached its outcome here, not by the workflow's own record.
+            const outcome = runOutcomeOf({ status: run.status });
+            if (outcome) metrics.runReached(outcome);
+          }
         } catch (error) {
           logger.warn('could not settle closed runs; the next sweep tries again', { error: error instanceof Error ? error.message : String(error) });
         }
-      });
+      },
     };
-    sweep();
-    timer = setInterval(sweep, SETTLE_CLOSED_RUNS_EVERY_MS);
+  });
+}
+
+/** The database gauges (workers/database-gauges.ts): tried for soon after the start, then every DATABASE_GAUGES_EVERY_MS. */
+function exportDatabaseGaugesPeriodically(options: Omit<DatabaseGaugesOptions, 'logger'>): Periodic {
+  let gauges: DatabaseGauges | undefined;
+  const periodic = periodically(FIRST_SWEEP_AFTER_MS, () => {
+    const { databaseGauges, DATABASE_GAUGES_EVERY_MS } = require('./database-gauges') as typeof import('./database-gauges');
+    gauges = databaseGauges({ ...options, logger: Runtime.instance().logger });
+    return { everyMs: DATABASE_GAUGES_EVERY_MS, work: () => gauges!.refresh() };
+  });
+  return {
+    async stop() {
+      await periodic.stop();
+      await gauges?.stop();
+    },
+  };
+}
+
+interface Periodic {
+  /** Stops the timer and waits for the work under way, but not for long. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Background work of the worker: the first run `firstAfterMs` after the start (`prepare` makes
+ * the work then, loading what it needs after polling began), then every `everyMs`, one at a time.
+ */
+function periodically(firstAfterMs: number, prepare: () => { everyMs: number; work: () => Promise<void> }): Periodic {
+  let running: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const start = setTimeout(() => {
+    const { everyMs, work } = prepare();
+    const once = () => {
+      running = running.then(work).catch(() => undefined);
+    };
+    once();
+    timer = setInterval(once, everyMs);
     timer.unref();
-  }, FIRST_SWEEP_AFTER_MS);
+  }, firstAfterMs);
   start.unref();
   return {
-    // Shutdown waits for a sweep under way, but not for long: a sweep stuck on a server that is
+    // Shutdown waits for work under way, but not for long: a sweep stuck on a server that is
     // down must not hold the worker's exit.
     async stop() {
       clearTimeout(start);
       clearInterval(timer);
-      await Promise.race([sweeping, delay(5_000, undefined, { ref: false })]);
+      await Promise.race([running, delay(5_000, undefined, { ref: false })]);
     },
   };
 }

@@ -44,6 +44,8 @@ export function defineSide(label: string, tree: string, commit: string, names: {
       MYSQL_URL: inDatabase(setting('MYSQL_URL')),
       MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL')),
       DATA_DIR: dataDir,
+      // Two sides' workers run at once: neither takes the metrics port (the baseline's ignores this).
+      METRICS_ADDRESS: 'off',
     },
     logFile: path.join(logDir, `${names.taskQueue}.log`),
   };

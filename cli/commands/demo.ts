@@ -1,17 +1,18 @@
 /**
  * `segment demo` (the README's first command, `npm start`): the whole job on a fresh machine.
  * Brings the stack up (installing what is missing), migrates the schema, generates a workbook unless one is given,
- * runs a worker in this process, runs the workflow with progress bars, prints the result table
+ * runs a worker in this process (serving metrics at METRICS_ADDRESS if it is free), runs the workflow with progress bars, prints the result table
  * and the Temporal UI link.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
 import { stackUp } from '../../infra/stack/stack';
 import { loadConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
+import { installWorkerRuntime, MetricsAddressError } from '../../workers/worker-runtime';
 import { connectClient, temporalUiLink } from '../temporal-client';
 import { inputOfFlags } from '../input-flags';
 import { exitCode, startRun, watchRun } from './run';
@@ -37,8 +38,18 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
     }
   }
 
-  // The demo's own output is the progress bars; the worker only speaks up about problems.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The demo's own output is the progress bars; the worker only speaks up about problems. Its
+  // worker serves metrics as `segment worker` does; with METRICS_ADDRESS taken (a worker or a
+  // second demo on this machine), the demo still runs, without them.
+  const logger = new DefaultLogger('WARN');
+  try {
+    installWorkerRuntime(config, { logger });
+    if (config.metricsAddress !== null) say(`Metrics at http://${config.metricsAddress}/metrics`);
+  } catch (error) {
+    if (!(error instanceof MetricsAddressError)) throw error;
+    say(`${error.message}; the demo runs without metrics`);
+    installWorkerRuntime({ metricsAddress: null }, { logger });
+  }
   const { worker, run } = await createSegmentationWorker(config);
   const { client, close } = await connectClient(config);
   try {

@@ -1,4 +1,4 @@
-/** `segment stack up|down|status [temporal|kafka|mysql]`. */
+/** `segment stack up|down|status [temporal|kafka|mysql|prometheus]` (prometheus only when named, or while it runs). */
 import { stackDown, stackStatus, stackUp } from '../../infra/stack/stack';
 import { printTable } from '../print-table';
 

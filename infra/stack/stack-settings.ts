@@ -29,7 +29,17 @@ export const STACK_DEFAULTS = {
   STACK_DIR: path.join(PROJECT_ROOT, '.stack'),
   /** KRaft controller port of the first local broker. */
   KAFKA_CONTROLLER_PORT: '9093',
+  /** Where `segment stack up prometheus` serves Prometheus (its API and UI). */
+  PROMETHEUS_ADDRESS: '127.0.0.1:9090',
+  /** The workers' metrics endpoints it scrapes, comma-separated; empty: METRICS_ADDRESS, the workers' own default. */
+  PROMETHEUS_TARGETS: '',
+  /** How often it scrapes the workers, and how often it evaluates infra/prometheus/alerts.yml. */
+  PROMETHEUS_SCRAPE_INTERVAL: '15s',
+  PROMETHEUS_EVALUATION_INTERVAL: '15s',
+  /** Alertmanagers it sends alerts to (host:port, comma-separated); empty: none, the alerts are only in its UI and API. */
+  PROMETHEUS_ALERTMANAGERS: '',
 } as const;
+
 
 function stackSetting(name: keyof typeof STACK_DEFAULTS, env: Environment): string {
   const value = env[name]?.trim();
@@ -62,6 +72,22 @@ export interface StackSettings {
   };
   mysql: MysqlSettings;
   mysqlMigration: MysqlSettings;
+  prometheus: PrometheusSettings;
+}
+
+/** `segment stack up prometheus`: opt-in, never part of a plain `stack up`. */
+export interface PrometheusSettings {
+  address: string;
+  host: string;
+  port: number;
+  /** host:port of every worker's metrics endpoint; empty when METRICS_ADDRESS is `off` and no targets are named. */
+  targets: string[];
+  /** The task queue the workers should poll: each target's segmentation_task_queue label, which the alert rules read. */
+  taskQueue: string;
+  /** Prometheus durations such as 15s or 1m. */
+  scrapeInterval: string;
+  evaluationInterval: string;
+  alertmanagers: string[];
 }
 
 export const LOCAL_SASL_USER = 'segmentation';
@@ -98,7 +124,39 @@ export function loadStackSettings(env: Environment = processEnvironment()): Stac
     },
     mysql: config.mysql,
     mysqlMigration: config.mysqlMigration,
+    prometheus: prometheusSettings(env, config.taskQueue, config.metricsAddress),
   };
+}
+
+function prometheusSettings(env: Environment, taskQueue: string, metricsAddress: string | null): PrometheusSettings {
+  const address = stackSetting('PROMETHEUS_ADDRESS', env);
+  const list = (value: string) => value.split(',').map((item) => item.trim()).filter(Boolean);
+  const named = list(stackSetting('PROMETHEUS_TARGETS', env));
+  const targets = named.length ? named : metricsAddress ? [scrapeAddress(metricsAddress)] : [];
+  const alertmanagers = list(stackSetting('PROMETHEUS_ALERTMANAGERS', env));
+  for (const [name, value] of [...targets.map((t) => ['PROMETHEUS_TARGETS', t]), ...alertmanagers.map((a) => ['PROMETHEUS_ALERTMANAGERS', a]), ['PROMETHEUS_ADDRESS', address]]) {
+    if (!/^[^\s/]+:\d+$/.test(value)) throw new Error(`${name} must be host:port (comma-separated where several), not "${value}"`);
+  }
+  const interval = (name: 'PROMETHEUS_SCRAPE_INTERVAL' | 'PROMETHEUS_EVALUATION_INTERVAL') => {
+    const value = stackSetting(name, env);
+    if (!/^[1-9]\d*(ms|s|m|h)$/.test(value)) throw new Error(`${name} must be a Prometheus duration such as 15s or 1m, not "${value}"`);
+    return value;
+  };
+  return {
+    address,
+    host: hostOf(address),
+    port: portOf(address),
+    targets,
+    taskQueue,
+    scrapeInterval: interval('PROMETHEUS_SCRAPE_INTERVAL'),
+    evaluationInterval: interval('PROMETHEUS_EVALUATION_INTERVAL'),
+    alertmanagers,
+  };
+}
+
+/** A worker bound to every interface (0.0.0.0, [::]) is scraped on loopback. */
+function scrapeAddress(metricsAddress: string): string {
+  return metricsAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
 }
 
 /** The brokers KAFKA_BROKER_COUNT asks for, on the ports lib/local-kafka-ports.ts lays out. */

@@ -5,25 +5,31 @@
  * Compose, say) is used as it is and never stopped.
  *
  * Servers are named temporal, kafka and mysql; with KAFKA_BROKER_COUNT=N the brokers are
- * kafka-1 ... kafka-N, and `kafka` names all of them.
+ * kafka-1 ... kafka-N, and `kafka` names all of them. prometheus is opt-in: `up` starts it only
+ * when named; without names, `up`, `down` and `status` include it while it runs.
  */
 import { forgetBrokerCount, kafkaBrokers, kafkaProcesses } from './kafka-broker';
 import { killProcess, managedProcess, residentMemoryMiB, runningPid, stopProcess, waitUntilReady } from './managed-process';
 import { mysqlServer } from './mysql-server';
+import { prometheusServer } from './prometheus-server';
 import { loadStackSettings, type ServerStatus, type StackServer, type StackSettings } from './stack-settings';
 import { temporalServer } from './temporal-server';
 
-export const SERVER_NAMES = ['temporal', 'kafka', 'mysql'] as const;
+export const SERVER_NAMES = ['temporal', 'kafka', 'mysql', 'prometheus'] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
+/** Servers that only start when named; a plain `stack up` leaves them out. */
+const OPT_IN: readonly string[] = ['prometheus'];
 
 export function stackServers(settings: StackSettings, only: readonly string[] = []): StackServer[] {
-  const all = [temporalServer(settings), ...kafkaBrokers(settings), mysqlServer(settings)];
+  const all = [temporalServer(settings), ...kafkaBrokers(settings), mysqlServer(settings), prometheusServer(settings)];
   const selects = (name: string, server: StackServer) => server.name === name || (name === 'kafka' && server.name.startsWith('kafka-'));
   const unknown = only.filter((name) => !all.some((server) => selects(name, server)));
   if (unknown.length) {
     throw new Error(`unknown server ${unknown.join(', ')}; expected ${[...new Set(['temporal', 'kafka', ...all.map((s) => s.name)])].join(', ')}`);
   }
-  return only.length ? all.filter((server) => only.some((name) => selects(name, server))) : all;
+  if (only.length) return all.filter((server) => only.some((name) => selects(name, server)));
+  const running = (server: StackServer) => runningPid(managedProcess(settings.stackDir, server.name)) !== undefined;
+  return all.filter((server) => !OPT_IN.includes(server.name) || running(server));
 }
 
 export interface UpResult {
@@ -57,7 +63,7 @@ async function bringUp(server: StackServer, settings: StackSettings, log: (line:
     const version = await waitUntilReady(proc, ready, server.readyTimeoutMs);
     log(`${server.name}: already up (${server.address}, ${version})`);
     if (runningPid(proc) !== undefined && server.startedWithOlderConfiguration?.()) {
-      log(`${server.name}: runs with an older configuration; \`segment stack down ${server.name}\` and \`segment stack up\` apply the new one`);
+      log(`${server.name}: runs with an older configuration; \`segment stack down ${server.name}\` and \`segment stack up ${server.name}\` apply the new one`);
     }
     return { name: server.name, action: 'already up', seconds: seconds(), version };
   }

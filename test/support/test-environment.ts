@@ -67,6 +67,8 @@ export async function createTestEnvironment(
       MYSQL_URL: inDatabase(setting('MYSQL_URL')),
       MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL')),
       DATA_DIR: config.dataDir,
+      // Many workers run at once in CI: a child serves metrics only where its test gives it a free port.
+      METRICS_ADDRESS: 'off',
     },
     client,
     db,

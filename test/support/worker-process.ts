@@ -16,7 +16,8 @@ export interface WorkerProcess {
 export function startWorkerProcess(env: NodeJS.ProcessEnv, logFile: string): WorkerProcess {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const log = fs.openSync(logFile, 'w');
-  const child = spawn('node', [path.join(PROJECT_ROOT, 'bin', 'segment.js'), 'worker'], { env, stdio: ['ignore', log, log] });
+  // No metrics endpoint unless the test gives one (a free port): many workers run at once in CI.
+  const child = spawn('node', [path.join(PROJECT_ROOT, 'bin', 'segment.js'), 'worker'], { env: { METRICS_ADDRESS: 'off', ...env }, stdio: ['ignore', log, log] });
   fs.closeSync(log);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {

@@ -45,7 +45,7 @@ function builtProjectCopy(name: string, leaveOut: (file: string) => boolean): st
 
 /** `segment ARGS` in `root`, against a Temporal address nothing listens on: no step may need a server. */
 function segmentIn(root: string, args: string[]) {
-  const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', MYSQL_URL: 'mysql://nobody:nothing@127.0.0.1:1/none', KAFKA_BROKERS: '127.0.0.1:1' };
+  const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', MYSQL_URL: 'mysql://nobody:nothing@127.0.0.1:1/none', KAFKA_BROKERS: '127.0.0.1:1', METRICS_ADDRESS: 'off' };
   return spawnSync(process.execPath, [path.join(root, 'bin', 'segment.js'), ...args], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
 }
 

@@ -1,0 +1,160 @@
+/**
+ * The gauges only the database (and Temporal) knows: runs awaiting an operator or held by their
+ * audit, the published run's customers per category, the time and age of the last publication,
+ * paused schedules. Every worker that serves metrics runs this, and exactly one of them exports
+ * them: the one holding a MySQL named lock (GET_LOCK, named after the database) on a connection
+ * of its own. It says `segmentation_database_exporter 1`; the others say 0, so a sum over the
+ * fleet never counts a run twice, and alert rules join on it (docs/monitoring.md).
+ *
+ * MySQL holds a named lock as long as the session that took it: a worker that stops, crashes or
+ * loses its connection lets it go, and another worker takes it at its next refresh. A worker
+ * whose lock connection fails says 0 and tries again; a refresh that fails is logged and tried
+ * again next time; none of it ever stops the worker.
+ */
+import { createHash } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Logger } from '@temporalio/common';
+import type { Knex } from 'knex';
+import mysql from 'mysql2/promise';
+import { mysqlConnectionOptions, type MysqlSettings } from '../lib/config';
+import { AuditHeldError } from '../lib/errors';
+import type { DatabaseFigures, PipelineMetrics } from '../lib/metrics/pipeline-metrics';
+import type { FrequencyCategory } from '../lib/segmentation/frequency-category';
+import { TABLES } from '../lib/tables';
+import { customerSegmentation } from '../workflows';
+
+/** How often the elected worker reads the figures, and the others try for the lock. */
+export const DATABASE_GAUGES_EVERY_MS = 15_000;
+
+const CATEGORIES: readonly FrequencyCategory[] = ['Low Frequency', 'High Frequency'];
+
+/** MySQL's named locks are server-wide and at most 64 characters: the database's name scopes this one. */
+export function databaseGaugesLockName(database: string): string {
+  const name = `segmentation-gauges:${database}`;
+  return name.length <= 64 ? name : `segmentation-gauges:${createHash('sha256').update(database).digest('hex').slice(0, 44)}`;
+}
+
+export interface DatabaseGaugesOptions {
+  /** The worker's pool: the figures are read through it. */
+  db: Knex;
+  /** The worker's MySQL account: the lock is held on a connection of its own. */
+  mysql: MysqlSettings;
+  metrics: PipelineMetrics;
+  /** The Temporal client, for the schedules. */
+  client: () => Client;
+  logger: Logger;
+}
+
+export interface DatabaseGauges {
+  /** One refresh: take (or check) the lock, then, if elected, read and set the figures. */
+  refresh(): Promise<void>;
+  /** Says 0 and lets the lock go (its connection closed), so another worker takes over at once. */
+  stop(): Promise<void>;
+}
+
+export function databaseGauges({ db, mysql: settings, metrics, client, logger }: DatabaseGaugesOptions): DatabaseGauges {
+  const lockName = databaseGaugesLockName(settings.database);
+  let lockConnection: mysql.Connection | undefined;
+  /** Undefined before the first refresh, so the first one always says which way it went. */
+  let elected: boolean | undefined;
+  let stopped = false;
+  metrics.databaseExporter(false);
+
+  const dropLockConnection = async () => {
+    const connection = lockConnection;
+    lockConnection = undefined;
+    // end() says goodbye to a live server; destroy() is for a connection that is gone already.
+    await connection?.end().catch(() => connection.destroy());
+  };
+
+  /** Whether this worker holds the lock now: checked on the lock's own session, or taken if free. */
+  const holdsLock = async (): Promise<boolean> => {
+    if (!lockConnection) {
+      const connection = await mysql.createConnection(mysqlConnectionOptions(settings));
+      // A dropped connection fails the next query; without a listener its error event would end the process.
+      connection.on('error', () => undefined);
+      lockConnection = connection;
+    }
+    const [rows] = await lockConnection.query<mysql.RowDataPacket[]>(
+      elected ? 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS held' : 'SELECT GET_LOCK(?, 0) AS held',
+      [lockName],
+    );
+    return Number(rows[0].held) === 1;
+  };
+
+  const elect = async (): Promise<boolean> => {
+    try {
+      return await holdsLock();
+    } catch (error) {
+      logger.warn('database gauges: the MySQL connection holding their lock failed; trying again at the next refresh', { error: messageOf(error) });
+      await dropLockConnection();
+      return false;
+    }
+  };
+
+  return {
+    async refresh() {
+      if (stopped) return;
+      const now = await elect();
+      if (now !== elected) {
+        logger.info(now ? `database gauges: exported by this worker (MySQL lock "${lockName}")` : 'database gauges: another worker exports them; this one takes over if it stops');
+      }
+      elected = now;
+      metrics.databaseExporter(now);
+      if (!now) return;
+      try {
+        const [figures, schedulesPaused] = await Promise.all([
+          readDatabaseFigures(db),
+          pausedSchedules(client()).catch((error: unknown) => {
+            logger.warn('database gauges: could not list the schedules; the next refresh tries again', { error: messageOf(error) });
+            return null;
+          }),
+        ]);
+        metrics.databaseFigures({ ...figures, schedulesPaused }, new Date());
+      } catch (error) {
+        logger.warn('database gauges: could not read them from MySQL; the next refresh tries again', { error: messageOf(error) });
+      }
+    },
+    async stop() {
+      stopped = true;
+      metrics.databaseExporter(false);
+      await dropLockConnection();
+    },
+  };
+}
+
+/** What MySQL says now: the runs waiting, the published run's customers, the last publication. */
+export async function readDatabaseFigures(db: Knex): Promise<Omit<DatabaseFigures, 'schedulesPaused'>> {
+  // A run held by its audit records the audit's error as its own (workflows/run-state.ts failStep: "Type: message").
+  const heldError = `${AuditHeldError.type}: %`;
+  const [waiting]: Array<{ waiting: number | string; held: number | string | null }> = await db(TABLES.runs)
+    .where({ status: 'awaiting-operator' })
+    .select(db.raw('COUNT(*) AS waiting'), db.raw('SUM(?? LIKE ?) AS held', ['error', heldError]));
+  const byCategory: Array<{ FrequencyCategory: string; customers: number | string }> = await db(TABLES.segments)
+    .groupBy('FrequencyCategory')
+    .select('FrequencyCategory')
+    .count({ customers: '*' });
+  const publication: { published_at: Date | null } | undefined = await db(TABLES.publication).where({ id: 1 }).first('published_at');
+  const held = Number(waiting.held ?? 0);
+  return {
+    runsAwaitingOperator: Number(waiting.waiting) - held,
+    runsHeld: held,
+    publishedCustomers: Object.fromEntries(
+      CATEGORIES.map((category) => [category, Number(byCategory.find((row) => row.FrequencyCategory === category)?.customers ?? 0)]),
+    ) as Record<FrequencyCategory, number>,
+    lastPublication: publication?.published_at ?? null,
+  };
+}
+
+/** Paused schedules that start this workflow (whatever their task queue: a schedule list does not say it). */
+export async function pausedSchedules(client: Client): Promise<number> {
+  let paused = 0;
+  for await (const summary of client.schedule.list()) {
+    if (summary.action?.workflowType === customerSegmentation.name && summary.state.paused) paused += 1;
+  }
+  return paused;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
