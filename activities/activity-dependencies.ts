@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
 import type { RunLimits, StagingRetention } from '../lib/config';
+import type { NotificationDependencies } from './notify-run';
 import type { ActivityTestHooks } from './step-attempt-fence';
 
 export interface ActivityDependencies {
@@ -15,6 +16,8 @@ export interface ActivityDependencies {
   retention: StagingRetention;
   /** maxRows and maxDecompressedBytes over a whole run (all its workbooks and sheets); the defaults if absent. */
   runLimits?: Partial<RunLimits>;
+  /** The webhook runs are notified at (activities/notify-run.ts); absent: nothing is posted. */
+  notifications?: NotificationDependencies;
   /** For tests only (never set by the worker's entry point): a named point an attempt passes, to hold it there. */
   testHooks?: ActivityTestHooks;
 }

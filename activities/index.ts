@@ -7,6 +7,7 @@ import { createAggregatePurchases } from './aggregate-purchases';
 import { createAuditRun } from './audit-run';
 import { createClassifyCustomers } from './classify-customers';
 import { createLoadWorkbookPart } from './load-workbook';
+import { createNotifyRun } from './notify-run';
 import { createPlanLoad } from './plan-load';
 import { createPruneStaging } from './prune-staging';
 import { createPublishPurchaseCounts } from './publish-purchase-counts';
@@ -27,6 +28,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     auditRun: createAuditRun(dependencies),
     publishSegments: createPublishSegments(dependencies),
     pruneStaging: createPruneStaging(dependencies),
+    notifyRun: createNotifyRun(dependencies),
   };
 }
 

@@ -12,6 +12,7 @@ import type { ActivityTestHooks } from '../activities/step-attempt-fence';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
+import { Secret } from '../lib/secret';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface SegmentationWorker {
@@ -51,6 +52,12 @@ export async function createSegmentationWorker(
           dataDir: config.dataDir,
           retention: config.retention,
           runLimits: config.runLimits,
+          notifications: {
+            settings: config.notifications,
+            temporalUiUrl: config.temporalUiUrl,
+            temporalNamespace: config.temporalNamespace,
+            secrets: secretsOf(config),
+          },
           testHooks,
         }),
       ),
@@ -86,6 +93,12 @@ export async function createSegmentationWorker(
     await Promise.allSettled([connection.close(), db.destroy()]);
     throw error;
   }
+}
+
+/** The worker's passwords and keys: no notification may quote one (a driver's error message might). */
+function secretsOf(config: AppConfig): Secret[] {
+  const passwords = [config.mysql.password, config.mysqlMigration.password].filter((password) => password !== '').map((password) => new Secret(password));
+  return [...passwords, ...(config.kafkaSecurity.sasl ? [config.kafkaSecurity.sasl.password] : []), ...(config.temporalSecurity.apiKey ? [config.temporalSecurity.apiKey] : [])];
 }
 
 /** The first sweep waits this long after the start, so it (and loading @temporalio/client, a quarter of a second) never delays the worker's first tasks. */
