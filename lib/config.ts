@@ -352,9 +352,8 @@ export function loadNotificationSettings(env: Environment = process.env): Notifi
   }
   const on = OPTIONAL_NOTIFY_EVENTS.filter((event) => listed.includes(event));
   if (url === undefined) {
-    // Settings for a webhook that is not there: most likely the URL was left out by mistake.
-    const given = ['NOTIFY_WEBHOOK_FORMAT', 'NOTIFY_ON'].filter((name) => optionalSetting(name, env) !== undefined);
-    if (given.length) throw new Error(`${given.join(' and ')} set but NOTIFY_WEBHOOK_URL is not: nothing would be posted`);
+    // Events asked for and no webhook to post them to: most likely the URL was left out by mistake.
+    if (listed.length) throw new Error('NOTIFY_ON set but NOTIFY_WEBHOOK_URL is not: nothing would be posted');
     return { format, on };
   }
   let parsed: URL;

@@ -94,6 +94,8 @@ test('a message loses every secret the worker knows (the URL before its own path
 
 test('NOTIFY_* settings: defaults, the URL held as a secret, and clear refusals that never quote the URL', () => {
   expect(loadNotificationSettings({})).toEqual({ format: 'json', on: [] });
+  // .env.example's lines as they are: no webhook, nothing posted, no refusal.
+  expect(loadNotificationSettings({ NOTIFY_WEBHOOK_FORMAT: 'json', NOTIFY_ON: '' })).toEqual({ format: 'json', on: [] });
   const token = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
   const settings = loadNotificationSettings({ NOTIFY_WEBHOOK_URL: token, NOTIFY_WEBHOOK_FORMAT: 'Slack', NOTIFY_ON: 'published, failed' });
   expect(settings.format).toBe('slack');
