@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
 import type { RunLimits, StagingRetention } from '../lib/config';
 import type { PipelineMetrics } from '../lib/metrics/pipeline-metrics';
+import type { NotificationDependencies } from './notify-run';
 import type { ActivityTestHooks } from './step-attempt-fence';
 
 export interface ActivityDependencies {
@@ -18,6 +19,8 @@ export interface ActivityDependencies {
   runLimits?: Partial<RunLimits>;
   /** The pipeline's metrics (lib/metrics/pipeline-metrics.ts); none counted when absent (benches, tests). */
   metrics?: PipelineMetrics;
+  /** The webhook runs are notified at (activities/notify-run.ts); absent: nothing is posted. */
+  notifications?: NotificationDependencies;
   /** For tests only (never set by the worker's entry point): a named point an attempt passes, to hold it there. */
   testHooks?: ActivityTestHooks;
 }

@@ -8,6 +8,7 @@ import { createAggregatePurchases } from './aggregate-purchases';
 import { createAuditRun } from './audit-run';
 import { createClassifyCustomers } from './classify-customers';
 import { createLoadWorkbookPart } from './load-workbook';
+import { createNotifyRun } from './notify-run';
 import { createPlanLoad } from './plan-load';
 import { createPruneStaging } from './prune-staging';
 import { createPublishPurchaseCounts } from './publish-purchase-counts';
@@ -28,6 +29,7 @@ export function createActivities(dependencies: ActivityDependencies) {
     auditRun: createAuditRun(dependencies),
     publishSegments: createPublishSegments(dependencies),
     pruneStaging: createPruneStaging(dependencies),
+    notifyRun: createNotifyRun(dependencies),
   };
 }
 
@@ -35,10 +37,10 @@ export type SegmentationActivities = ReturnType<typeof createActivities>;
 
 /**
  * The step each activity works for (the STEP_TABLE name, workflows/steps.ts), as the step
- * duration metric labels it; the run's bookkeeping, which no step owns, is `record` and `prune`.
+ * duration metric labels it; the run's bookkeeping, which no step owns, is `record`, `prune` and `notify`.
  * Typed over every activity, so a new one cannot go unlabelled.
  */
-export const STEP_OF_ACTIVITY: { [Activity in keyof SegmentationActivities]: StepName | 'record' | 'prune' } = {
+export const STEP_OF_ACTIVITY: { [Activity in keyof SegmentationActivities]: StepName | 'record' | 'prune' | 'notify' } = {
   recordRunStarted: 'record',
   recordRunProgress: 'record',
   planLoad: 'load',
@@ -50,5 +52,6 @@ export const STEP_OF_ACTIVITY: { [Activity in keyof SegmentationActivities]: Ste
   auditRun: 'audit',
   publishSegments: 'publication',
   pruneStaging: 'prune',
+  notifyRun: 'notify',
 };
 export type { ActivityDependencies } from './activity-dependencies';

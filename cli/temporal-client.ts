@@ -8,7 +8,4 @@ export async function connectClient(config: AppConfig = loadConfig()): Promise<{
   return { client, close: () => connection.close() };
 }
 
-export function temporalUiLink(config: AppConfig, workflowId?: string): string {
-  const base = `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`;
-  return workflowId ? `${base}/${encodeURIComponent(workflowId)}` : base;
-}
+export { temporalUiLink } from '../lib/temporal-ui-link';

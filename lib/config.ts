@@ -52,6 +52,8 @@ export interface AppConfig {
   kafkaSecurity: KafkaSecurity;
   /** Where a worker serves Prometheus metrics (METRICS_ADDRESS, "ip:port"); null when it is `off`. */
   metricsAddress: string | null;
+  /** Where runs that need an operator, failed runs and (if asked) published runs are posted (NOTIFY_*). */
+  notifications: NotificationSettings;
 }
 
 export type TemporalSecurity = Pick<TemporalSettings, 'tls' | 'apiKey' | 'grpcMeta'>;
@@ -93,6 +95,10 @@ export const DEFAULTS = {
   MYSQL_SSL_MODE: 'disabled',
   /** A worker's Prometheus endpoint (/metrics): the SDK's temporal_ metrics and the pipeline's segmentation_ ones. `off` serves none. */
   METRICS_ADDRESS: '127.0.0.1:9464',
+  /** How a notification's body is shaped: `json` (the event as it is) or `slack` (an incoming webhook's text and blocks). */
+  NOTIFY_WEBHOOK_FORMAT: 'json',
+  /** Events posted besides the ones always posted when NOTIFY_WEBHOOK_URL is set (awaiting-operator, held, failed): none. */
+  NOTIFY_ON: '',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -131,6 +137,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     },
     kafkaSecurity: loadKafkaSecurity(env),
     metricsAddress: parseMetricsAddress(setting('METRICS_ADDRESS', env)),
+    notifications: loadNotificationSettings(env),
   };
 }
 
@@ -334,4 +341,54 @@ function optionalFile(name: string, env: Environment): string | undefined {
   const resolved = path.resolve(file);
   if (!fs.existsSync(resolved)) throw new Error(`${name} names ${resolved}, which does not exist`);
   return resolved;
+}
+
+export const NOTIFY_WEBHOOK_FORMATS = ['json', 'slack'] as const;
+export type NotifyWebhookFormat = (typeof NOTIFY_WEBHOOK_FORMATS)[number];
+/** What NOTIFY_ON may add to the events that are always posted (a run waiting for an operator or held, a run failed). */
+export const OPTIONAL_NOTIFY_EVENTS = ['published'] as const;
+export type OptionalNotifyEvent = (typeof OPTIONAL_NOTIFY_EVENTS)[number];
+/** The events posted whenever a webhook is set: NOTIFY_ON may name them too, which changes nothing. */
+const ALWAYS_NOTIFIED = ['awaiting-operator', 'held', 'failed'];
+
+export interface NotificationSettings {
+  /**
+   * NOTIFY_WEBHOOK_URL; undefined: nothing is posted. A Slack webhook's URL is its credential (the
+   * token is its path), so it is a Secret: never logged, never put in an error or a payload.
+   */
+  webhookUrl?: Secret;
+  format: NotifyWebhookFormat;
+  /** The optional events to post as well (NOTIFY_ON). */
+  on: OptionalNotifyEvent[];
+}
+
+/** Reads NOTIFY_WEBHOOK_URL, NOTIFY_WEBHOOK_FORMAT and NOTIFY_ON; a wrong one fails here, naming the variable, never the URL. */
+export function loadNotificationSettings(env: Environment = process.env): NotificationSettings {
+  const url = optionalSetting('NOTIFY_WEBHOOK_URL', env);
+  const format = setting('NOTIFY_WEBHOOK_FORMAT', env).toLowerCase() as NotifyWebhookFormat;
+  if (!NOTIFY_WEBHOOK_FORMATS.includes(format)) throw new Error(`NOTIFY_WEBHOOK_FORMAT must be one of ${NOTIFY_WEBHOOK_FORMATS.join(', ')}`);
+  const listed = setting('NOTIFY_ON', env)
+    .split(',')
+    .map((event) => event.trim().toLowerCase())
+    .filter((event) => event !== '');
+  const unknown = listed.filter((event) => !OPTIONAL_NOTIFY_EVENTS.includes(event as OptionalNotifyEvent) && !ALWAYS_NOTIFIED.includes(event));
+  if (unknown.length) {
+    throw new Error(`NOTIFY_ON lists ${unknown.map((event) => `"${event}"`).join(', ')}: it may list ${OPTIONAL_NOTIFY_EVENTS.join(', ')} (${ALWAYS_NOTIFIED.join(', ')} are always posted)`);
+  }
+  const on = OPTIONAL_NOTIFY_EVENTS.filter((event) => listed.includes(event));
+  if (url === undefined) {
+    // Events asked for and no webhook to post them to: most likely the URL was left out by mistake.
+    if (listed.length) throw new Error('NOTIFY_ON set but NOTIFY_WEBHOOK_URL is not: nothing would be posted');
+    return { format, on };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not the value: it may be a real webhook with a typo.
+    throw new Error('NOTIFY_WEBHOOK_URL is not a URL (expected https://host/path)');
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('NOTIFY_WEBHOOK_URL must start with https:// (or http://)');
+  if (parsed.username || parsed.password) throw new Error('NOTIFY_WEBHOOK_URL must not carry a user or password: the receiver\'s token goes in its path');
+  return { webhookUrl: new Secret(parsed.toString()), format, on };
 }

@@ -164,6 +164,21 @@ export class StaleAttemptError extends SegmentationError {
   static override readonly retryable = false;
 }
 
+/**
+ * The notification webhook refused a post (a 4xx other than 408 and 429: a wrong URL, a revoked
+ * token, a body it does not take): posting the same again would be refused again. The message
+ * names the status, never the URL (its path may be the token).
+ */
+export class NotificationRejectedError extends SegmentationError {
+  static override readonly type = 'NotificationRejectedError';
+  static override readonly retryable = false;
+}
+
+/** The notification webhook did not take a post (no answer in time, a 5xx, 408 or 429, a network error): retried. */
+export class NotificationFailedError extends SegmentationError {
+  static override readonly type = 'NotificationFailedError';
+}
+
 // The workflow's own failures: raised by the workflow, never by an activity.
 
 /** The audit's "no": not an error of any step, but the same operator wait, where `approve` is also allowed. */
@@ -202,6 +217,8 @@ const ACTIVITY_ERRORS = [
   MessageVersionError,
   InvalidMessageError,
   StaleAttemptError,
+  NotificationRejectedError,
+  NotificationFailedError,
 ];
 const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];
 /** Every class of the policy. */

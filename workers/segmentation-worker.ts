@@ -16,6 +16,7 @@ import { kafkaClient } from '../lib/kafka';
 import { pipelineMetrics, type PipelineMetrics } from '../lib/metrics/pipeline-metrics';
 import type { DatabaseGauges, DatabaseGaugesOptions } from './database-gauges';
 import { stepDurationInterceptor } from './step-duration-interceptor';
+import { Secret } from '../lib/secret';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { metricsEndpoint } from './worker-runtime';
 
@@ -59,6 +60,12 @@ export async function createSegmentationWorker(
           retention: config.retention,
           runLimits: config.runLimits,
           metrics,
+          notifications: {
+            settings: config.notifications,
+            temporalUiUrl: config.temporalUiUrl,
+            temporalNamespace: config.temporalNamespace,
+            secrets: secretsOf(config),
+          },
           testHooks,
         }),
       ),
@@ -101,6 +108,12 @@ export async function createSegmentationWorker(
     await Promise.allSettled([connection.close(), db.destroy()]);
     throw error;
   }
+}
+
+/** The worker's passwords and keys: no notification may quote one (a driver's error message might). */
+function secretsOf(config: AppConfig): Secret[] {
+  const passwords = [config.mysql.password, config.mysqlMigration.password].filter((password) => password !== '').map((password) => new Secret(password));
+  return [...passwords, ...(config.kafkaSecurity.sasl ? [config.kafkaSecurity.sasl.password] : []), ...(config.temporalSecurity.apiKey ? [config.temporalSecurity.apiKey] : [])];
 }
 
 /** The first sweep waits this long after the start, so it (and loading @temporalio/client, a quarter of a second) never delays the worker's first tasks. */

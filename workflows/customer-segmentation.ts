@@ -18,6 +18,7 @@ import { TEMPORAL_SCHEDULED_START_TIME } from '../lib/search-attributes';
 import { decisionProblem, operatorDecisionUpdate } from './operator-decision';
 import { AUDIT_BEFORE_PUBLICATION } from './patches';
 import * as state from './run-state';
+import { notificationsSettled, notify } from './run-notifications';
 import { awaitOperator, openRun, recordFinally, runStep, show, type RunState } from './run-steps';
 import { activitiesFor } from './step-activities';
 import { rootMessage } from './step-failure';
@@ -35,7 +36,7 @@ const MAX_AUDITS = 5;
 export async function customerSegmentation(rawInput: SegmentationInput): Promise<SegmentationProgress> {
   const info = workflowInfo();
   const audits = patched(AUDIT_BEFORE_PUBLICATION);
-  const runState: RunState = { progress: newProgress(info.firstExecutionRunId, info.workflowId), audited: 0 };
+  const runState: RunState = { progress: newProgress(info.firstExecutionRunId, info.workflowId), audited: 0, waits: 0, notifications: [] };
   setHandler(progressQuery, () => runState.progress);
   setHandler(
     operatorDecisionUpdate,
@@ -56,7 +57,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
   );
 
   const input = resolveInput(rawInput);
-  const { steps: activities, bookkeeping } = activitiesFor(input);
+  const { steps: activities, bookkeeping, notifications } = activitiesFor(input);
   const slot = info.typedSearchAttributes.get(TEMPORAL_SCHEDULED_START_TIME);
   const run = openRun(runState, {
     runId: info.firstExecutionRunId,
@@ -66,6 +67,7 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     input,
     activities,
     bookkeeping,
+    notifications,
     audits,
     results: {},
   });
@@ -97,15 +99,20 @@ export async function customerSegmentation(rawInput: SegmentationInput): Promise
     runState.progress = state.finishRun(runState.progress, run.results as StepResults);
     show(runState.progress);
     await recordFinally(run);
+    if (runState.progress.summary?.published) notify(run, 'published');
     // Pruning other runs' staging is housekeeping (long at a million rows, so it heartbeats): it never fails this run.
     await activities.pruneStaging.executeWithOptions({ summary: 'Prune staging of finished runs' }, []).catch((error: unknown) => {
       log.warn('pruning staging failed; the next run tries again', { error: rootMessage(error) });
     });
+    await notificationsSettled(run);
     return runState.progress;
   } catch (error) {
     runState.progress = state.endRun(runState.progress, isCancellation(error) ? { cancelled: true } : { error: rootMessage(error) });
     show(runState.progress);
     await recordFinally(run);
+    // A cancelled run was stopped on purpose: nobody needs telling.
+    if (!isCancellation(error)) notify(run, 'failed', error);
+    await notificationsSettled(run);
     throw error;
   }
 }

@@ -19,3 +19,8 @@ export const RUN_RECORD_SEQUENCE = 'run-record-sequence';
 export const RECONCILE_RETRIES_FROM_PUBLISH = 'reconcile-retries-from-publish';
 /** The patch that lets an accepted decision win over the operator-wait timer firing in the same activation. */
 export const DECISION_WINS_OVER_TIMER = 'decision-wins-over-timer';
+/**
+ * The patch that notifies NOTIFY_WEBHOOK_URL (workflows/run-notifications.ts) when the run starts
+ * waiting for an operator, when it fails, and after it is published; older histories notify nothing.
+ */
+export const NOTIFY_WEBHOOK = 'notify-webhook';

@@ -7,7 +7,9 @@ import { CancellationScope, condition, log, patched, setCurrentDetails, upsertSe
 import { SEGMENTATION_STATUS, SEGMENTATION_STEP } from '../lib/search-attributes';
 import { describeProgress } from './describe-progress';
 import type { OperatorDecision } from './operator-decision';
+import { AuditHeldError } from '../lib/errors';
 import { DECISION_WINS_OVER_TIMER, RUN_RECORD_SEQUENCE } from './patches';
+import { notify } from './run-notifications';
 import * as state from './run-state';
 import type { StepActivities } from './step-activities';
 import { describeFailure, rootMessage, waitsForOperator } from './step-failure';
@@ -23,12 +25,17 @@ export interface RunState {
   approval?: OperatorDecision;
   /** Audits that found another run published by their publication (reset by an operator's decision). */
   audited: number;
+  /** Operator waits so far in this execution: each one's notification is its own event. */
+  waits: number;
+  /** Notifications started and not yet settled (workflows/run-notifications.ts). */
+  notifications: Array<Promise<void>>;
 }
 
-/** A run as its steps see it, and the bookkeeping activities that record it. */
+/** A run as its steps see it, the bookkeeping activities that record it, and the one that notifies. */
 export interface Run extends StepRun {
   readonly state: RunState;
   readonly bookkeeping: StepActivities;
+  readonly notifications: StepActivities;
 }
 
 export function openRun(runState: RunState, fields: Omit<Run, 'state' | 'progress' | 'approval' | 'note' | 'addCounts'>): Run {
@@ -112,7 +119,10 @@ export async function awaitOperator(run: Run, failed: StepName, error: unknown):
 
   run.state.progress = state.awaitOperator(run.state.progress, Date.now() + waitMs);
   run.state.decision = undefined;
+  run.state.waits += 1;
   show(run.state.progress);
+  // Started, not awaited: the wait begins now, whatever the webhook does.
+  notify(run, failure.type === AuditHeldError.type ? 'held' : 'awaiting-operator');
   await recordFinally(run);
   const decided = await condition(() => run.state.decision !== undefined, waitMs);
   // An accepted decision wins over the timer, even when both land in one activation: the

@@ -9,7 +9,7 @@ import type { ResolvedInput } from './segmentation-input';
 
 export type StepActivities = ActivityInterfaceFor<SegmentationActivities>;
 
-export function activitiesFor(input: ResolvedInput): { steps: StepActivities; bookkeeping: StepActivities } {
+export function activitiesFor(input: ResolvedInput): { steps: StepActivities; bookkeeping: StepActivities; notifications: StepActivities } {
   const retry: ActivityOptions['retry'] = {
     initialInterval: '1s',
     backoffCoefficient: 2,
@@ -30,5 +30,15 @@ export function activitiesFor(input: ResolvedInput): { steps: StepActivities; bo
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     }),
     bookkeeping: proxyActivities<SegmentationActivities>({ startToCloseTimeout: '1m', retry }),
+    /**
+     * A notification retries on its own terms, not the steps' maxAttempts: backoff from 2 s up to
+     * 5 min, for at most an hour (a receiver down that long has missed the moment). One post takes
+     * at most 10 s (activities/notify-run.ts); a refusal (4xx) is not retried.
+     */
+    notifications: proxyActivities<SegmentationActivities>({
+      startToCloseTimeout: '30s',
+      scheduleToCloseTimeout: '1h',
+      retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+    }),
   };
 }

@@ -26,6 +26,13 @@ export function rootMessage(error: unknown): string {
   return cause instanceof Error ? cause.message : String(error);
 }
 
+/** The type and message of the error that ended a run (the activity's own, not its wrapper). */
+export function errorOf(error: unknown): { type: string; message: string } {
+  const cause = activityError(error);
+  const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'Error';
+  return { type, message: cause instanceof Error ? cause.message : String(cause) };
+}
+
 function retryFrom(step: StepName, type: string): StepName {
   const from = failurePolicy(type).retryFrom;
   if (from === 'failed-step' || from === 'never') return step;

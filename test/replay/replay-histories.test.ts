@@ -21,6 +21,8 @@
  *   old code saw the decision), so that history is recorded and replayed with the test-only
  *   test/support/timer-before-update-interceptor.ts; decision-and-timer-same-task-update-first is
  *   the same race in the SDK's order, which never reaches that patched() at all.
+ * - notify-webhook: missing-workbook-aborted (a wait, then failed), audit-held-approved-completed
+ *   (held, then published), audit-passed-completed (published): all recorded before notifications.
  * The old-path fixtures were recorded on the time-skipping test server with stub activities, from
  * a scratch checkout of the commit named.
  */
@@ -78,6 +80,12 @@ const CALL_SITES: Record<string, { reached: string; proof: (events: HistoryEvent
       return failed !== undefined && events.slice(failed).some((event) => event.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED');
     },
   },
+  'notify-webhook': {
+    reached: 'the run waited for an operator (an Update was accepted), ended failed, or published',
+    proof: (events) =>
+      events.some((event) => event.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED' || event.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_FAILED') ||
+      closedAs(events, 'publishSegments', 'Completed').length > 0,
+  },
   'decision-wins-over-timer': {
     reached: 'the operator-wait timer fired and a decision was accepted in one workflow task, and the run timed out',
     proof: (events) => decisionInTheTimersTask(events) && failureType(events.at(-1)!) === 'OperatorTimeoutError',
@@ -88,7 +96,9 @@ const CALL_SITES: Record<string, { reached: string; proof: (events: HistoryEvent
 const OLD_PATHS: Record<string, string[]> = {
   'online-retail-completed.json': ['publish-in-slices', 'audit-before-publication', 'load-in-turns'],
   'online-retail-completed-publish-in-slices.json': ['audit-before-publication', 'load-in-turns'],
-  'missing-workbook-aborted.json': ['audit-before-publication'],
+  'missing-workbook-aborted.json': ['audit-before-publication', 'notify-webhook'],
+  'audit-held-approved-completed.json': ['notify-webhook'],
+  'audit-passed-completed.json': ['notify-webhook'],
   'missing-workbook-retried-completed.json': ['publish-in-slices', 'audit-before-publication', 'load-in-turns'],
   'record-failed-retried-completed.json': ['run-record-sequence', 'audit-before-publication', 'load-in-turns'],
   'reconcile-failed-retried-completed.json': ['reconcile-retries-from-publish'],

@@ -4,6 +4,7 @@
  * A test replaces the ones whose behaviour it is about.
  */
 import type { SegmentationActivities } from '../../activities';
+import type { NotifyRunInput } from '../../activities/notify-run';
 import type { PublishSegmentsInput } from '../../activities/publish-segments';
 import { emptyDataQualityReport } from '../../lib/cleaning/data-quality-report';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
@@ -18,6 +19,8 @@ export interface StubActivities {
   recorded: SegmentationProgress[];
   /** What publishSegments was given, in order. */
   publications: PublishSegmentsInput[];
+  /** What notifyRun was given, in order (attempts included). */
+  notifications: NotifyRunInput[];
 }
 
 const FINGERPRINT = { size: 12_345, mtime: '2026-11-30T08:00:00.000Z', sha256: 'ab'.repeat(32) };
@@ -25,6 +28,7 @@ const FINGERPRINT = { size: 12_345, mtime: '2026-11-30T08:00:00.000Z', sha256: '
 export function stubActivities(overrides: Partial<SegmentationActivities> = {}): StubActivities {
   const recorded: SegmentationProgress[] = [];
   const publications: PublishSegmentsInput[] = [];
+  const notifications: NotifyRunInput[] = [];
   const defaults: SegmentationActivities = {
     recordRunStarted: async () => undefined,
     recordRunProgress: async (progress) => {
@@ -46,6 +50,7 @@ export function stubActivities(overrides: Partial<SegmentationActivities> = {}):
       return { outcome: 'published', rowsWritten: 4, replaced: null };
     },
     pruneStaging: async () => ({ runsPruned: [] }),
+    notifyRun: async () => ({ posted: false, reason: 'no webhook set' }),
   };
   const calls = Object.fromEntries(Object.keys(defaults).map((name) => [name, 0])) as Record<ActivityName, number>;
   const activities = Object.fromEntries(
@@ -55,10 +60,11 @@ export function stubActivities(overrides: Partial<SegmentationActivities> = {}):
       const counted = async (...args: unknown[]) => {
         calls[name] += 1;
         if (publishing) publications.push(args[0] as PublishSegmentsInput);
+        if (name === 'notifyRun') notifications.push(structuredClone(args[0] as NotifyRunInput));
         return await body(...args);
       };
       return [name, counted];
     }),
   ) as unknown as SegmentationActivities;
-  return { activities, calls, recorded, publications };
+  return { activities, calls, recorded, publications, notifications };
 }
