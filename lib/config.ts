@@ -50,6 +50,18 @@ export interface AppConfig {
   runLimits: RunLimits;
   /** SASL and TLS for every Kafka client; empty when the brokers take plaintext connections. */
   kafkaSecurity: KafkaSecurity;
+  /**
+   * The Worker Deployment Version this worker is (TEMPORAL_DEPLOYMENT_NAME, TEMPORAL_WORKER_BUILD_ID):
+   * runs are pinned to the version they started on. Undefined when TEMPORAL_WORKER_BUILD_ID is
+   * unset: an unversioned worker, as before, which needs no `set-current-version` (docs/upgrading.md).
+   */
+  workerVersion?: WorkerVersion;
+}
+
+/** A Worker Deployment Version, as Temporal names it (`deploymentName.buildId` in the CLI and the UI). */
+export interface WorkerVersion {
+  deploymentName: string;
+  buildId: string;
 }
 
 export type TemporalSecurity = Pick<TemporalSettings, 'tls' | 'apiKey' | 'grpcMeta'>;
@@ -89,6 +101,8 @@ export const DEFAULTS = {
   WORKBOOK_MAX_ROWS: String(DEFAULT_WORKBOOK_LIMITS.maxRows),
   WORKBOOK_MAX_DECOMPRESSED_BYTES: String(DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes),
   MYSQL_SSL_MODE: 'disabled',
+  /** The Worker Deployment a versioned worker belongs to (the name Temporal's worker controller injects); used only with TEMPORAL_WORKER_BUILD_ID. */
+  TEMPORAL_DEPLOYMENT_NAME: 'customer-segmentation',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -126,7 +140,22 @@ export function loadConfig(env: Environment = process.env): AppConfig {
       maxDecompressedBytes: positiveInteger('WORKBOOK_MAX_DECOMPRESSED_BYTES', env),
     },
     kafkaSecurity: loadKafkaSecurity(env),
+    ...loadWorkerVersion(env),
   };
+}
+
+/**
+ * Worker Versioning is on when TEMPORAL_WORKER_BUILD_ID is set (Temporal's worker controller sets
+ * it, with TEMPORAL_DEPLOYMENT_NAME). Unset, the worker is unversioned: a versioned worker gets no
+ * task until someone makes its version current, which a fresh `npm start` must not need.
+ */
+function loadWorkerVersion(env: Environment): { workerVersion?: WorkerVersion } {
+  const buildId = optionalSetting('TEMPORAL_WORKER_BUILD_ID', env);
+  if (buildId === undefined) return {};
+  const deploymentName = setting('TEMPORAL_DEPLOYMENT_NAME', env);
+  // Temporal joins the two with a dot into the version's name (deploymentName.buildId): a dot in the name would make it ambiguous.
+  if (deploymentName.includes('.')) throw new Error('TEMPORAL_DEPLOYMENT_NAME must not contain a dot');
+  return { workerVersion: { deploymentName, buildId } };
 }
 
 export function parseMysqlUrl(url: string): MysqlSettings {

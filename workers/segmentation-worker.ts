@@ -3,15 +3,17 @@
  * the activities with one MySQL pool and one Kafka client for the whole process. It connects as
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
+import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
 import type { ActivityTestHooks } from '../activities/step-attempt-fence';
 import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
+import { activityContractCheck } from './activity-contract-check';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface SegmentationWorker {
@@ -42,6 +44,9 @@ export async function createSegmentationWorker(
       taskQueue: config.taskQueue,
       // Built by `npm run build`: the start does not wait for webpack.
       workflowBundle,
+      ...versioningOptions(config),
+      // Every activity first checks that it knows the contract of the workflow code that called it.
+      interceptors: { activity: [activityContractCheck] },
       activities: decorate(
         createActivities({
           db,
@@ -86,6 +91,22 @@ export async function createSegmentationWorker(
     await Promise.allSettled([connection.close(), db.destroy()]);
     throw error;
   }
+}
+
+/**
+ * With a build id (TEMPORAL_WORKER_BUILD_ID), Worker Versioning: the worker is one version of its
+ * Worker Deployment, and every run it starts is PINNED to that version: its workflow tasks and its
+ * activities go to this version's workers only, until it ends, whatever version is made current
+ * meanwhile (a waiting run finishes on the code it started on; docs/upgrading.md). The identity
+ * names the build, so the Temporal UI shows which build ran each activity. Without a build id:
+ * unversioned, the SDK's defaults.
+ */
+function versioningOptions(config: AppConfig): Pick<WorkerOptions, 'workerDeploymentOptions' | 'identity'> {
+  if (!config.workerVersion) return {};
+  return {
+    workerDeploymentOptions: { version: config.workerVersion, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' },
+    identity: `${process.pid}@${os.hostname()} ${config.workerVersion.deploymentName}.${config.workerVersion.buildId}`,
+  };
 }
 
 /** The first sweep waits this long after the start, so it (and loading @temporalio/client, a quarter of a second) never delays the worker's first tasks. */
