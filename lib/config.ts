@@ -54,6 +54,18 @@ export interface AppConfig {
   metricsAddress: string | null;
   /** Where runs that need an operator, failed runs and (if asked) published runs are posted (NOTIFY_*). */
   notifications: NotificationSettings;
+  /**
+   * The Worker Deployment Version this worker is (TEMPORAL_DEPLOYMENT_NAME, TEMPORAL_WORKER_BUILD_ID):
+   * runs are pinned to the version they started on. Undefined when TEMPORAL_WORKER_BUILD_ID is
+   * unset: an unversioned worker, as before, which needs no `set-current-version` (docs/upgrading.md).
+   */
+  workerVersion?: WorkerVersion;
+}
+
+/** A Worker Deployment Version, as Temporal names it (`deploymentName.buildId` in the CLI and the UI). */
+export interface WorkerVersion {
+  deploymentName: string;
+  buildId: string;
 }
 
 export type TemporalSecurity = Pick<TemporalSettings, 'tls' | 'apiKey' | 'grpcMeta'>;
@@ -99,6 +111,8 @@ export const DEFAULTS = {
   NOTIFY_WEBHOOK_FORMAT: 'json',
   /** Events posted besides the ones always posted when NOTIFY_WEBHOOK_URL is set (awaiting-operator, held, failed): none. */
   NOTIFY_ON: '',
+  /** The Worker Deployment a versioned worker belongs to (the name Temporal's worker controller injects); used only with TEMPORAL_WORKER_BUILD_ID. */
+  TEMPORAL_DEPLOYMENT_NAME: 'customer-segmentation',
 } as const;
 
 type SettingName = keyof typeof DEFAULTS;
@@ -138,6 +152,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     kafkaSecurity: loadKafkaSecurity(env),
     metricsAddress: parseMetricsAddress(setting('METRICS_ADDRESS', env)),
     notifications: loadNotificationSettings(env),
+    ...loadWorkerVersion(env),
   };
 }
 
@@ -159,6 +174,20 @@ export function parseMetricsAddress(value: string): string | null {
   const portNumber = Number(port);
   if (portNumber < 1 || portNumber > 65_535) throw refuse('has no port between 1 and 65535');
   return value;
+}
+
+/**
+ * Worker Versioning is on when TEMPORAL_WORKER_BUILD_ID is set (Temporal's worker controller sets
+ * it, with TEMPORAL_DEPLOYMENT_NAME). Unset, the worker is unversioned: a versioned worker gets no
+ * task until someone makes its version current, which a fresh `npm start` must not need.
+ */
+function loadWorkerVersion(env: Environment): { workerVersion?: WorkerVersion } {
+  const buildId = optionalSetting('TEMPORAL_WORKER_BUILD_ID', env);
+  if (buildId === undefined) return {};
+  const deploymentName = setting('TEMPORAL_DEPLOYMENT_NAME', env);
+  // Temporal joins the two with a dot into the version's name (deploymentName.buildId): a dot in the name would make it ambiguous.
+  if (deploymentName.includes('.')) throw new Error('TEMPORAL_DEPLOYMENT_NAME must not contain a dot');
+  return { workerVersion: { deploymentName, buildId } };
 }
 
 export function parseMysqlUrl(url: string): MysqlSettings {

@@ -179,6 +179,18 @@ export class NotificationFailedError extends SegmentationError {
   static override readonly type = 'NotificationFailedError';
 }
 
+/**
+ * An activity call from workflow code this worker does not know (its contract version,
+ * lib/workflow-contract.ts, is newer than this worker's): reading its input as this version's
+ * could give a wrong count, so the worker runs nothing. Not retried: the same worker would refuse
+ * again. An operator's `retry` runs the step again, once the run's own build polls (Worker
+ * Versioning pins a run to it) or the old workers are stopped.
+ */
+export class UnknownContractVersionError extends SegmentationError {
+  static override readonly type = 'UnknownContractVersionError';
+  static override readonly retryable = false;
+}
+
 // The workflow's own failures: raised by the workflow, never by an activity.
 
 /** The audit's "no": not an error of any step, but the same operator wait, where `approve` is also allowed. */
@@ -219,6 +231,7 @@ const ACTIVITY_ERRORS = [
   StaleAttemptError,
   NotificationRejectedError,
   NotificationFailedError,
+  UnknownContractVersionError,
 ];
 const RUN_ERRORS = [AuditHeldError, PublicationRaceError, RunAbortedError, OperatorTimeoutError];
 /** Every class of the policy. */

@@ -14,6 +14,8 @@ import { WORKFLOW_BUNDLE_PATH } from './workflow-bundle';
 
 const DIST_DIR = path.join(PROJECT_ROOT, 'dist');
 const COMPILED_WORKFLOWS = path.join(DIST_DIR, 'workflows', 'index.js');
+/** Workflow interceptors go into the bundle: a worker given a prebuilt bundle ignores its own workflowModules. */
+const COMPILED_WORKFLOW_INTERCEPTORS = [path.join(DIST_DIR, 'workflows', 'contract-header-interceptor.js')];
 const INSTALLED_PACKAGES = path.join(PROJECT_ROOT, 'node_modules', '.package-lock.json');
 
 async function main(): Promise<void> {
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const { code } = await bundleWorkflowCode({
     workflowsPath: COMPILED_WORKFLOWS,
+    workflowInterceptorModules: COMPILED_WORKFLOW_INTERCEPTORS,
     // webpack's report is a page of INFO lines; problems still show.
     logger: new DefaultLogger('WARN'),
   });

@@ -3,9 +3,10 @@
  * the activities with one MySQL pool and one Kafka client for the whole process. It connects as
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
+import os from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
 import { runOutcomeOf } from '../activities/record-run';
@@ -17,6 +18,7 @@ import { pipelineMetrics, type PipelineMetrics } from '../lib/metrics/pipeline-m
 import type { DatabaseGauges, DatabaseGaugesOptions } from './database-gauges';
 import { stepDurationInterceptor } from './step-duration-interceptor';
 import { Secret } from '../lib/secret';
+import { activityContractCheck } from './activity-contract-check';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { metricsEndpoint } from './worker-runtime';
 
@@ -50,6 +52,10 @@ export async function createSegmentationWorker(
       taskQueue: config.taskQueue,
       // Built by `npm run build`: the start does not wait for webpack.
       workflowBundle,
+      ...versioningOptions(config),
+      // Every attempt's duration is measured; then every activity checks that it knows the
+      // contract of the workflow code that called it.
+      interceptors: { activity: [stepDurationInterceptor(metrics), activityContractCheck] },
       activities: decorate(
         createActivities({
           db,
@@ -69,7 +75,6 @@ export async function createSegmentationWorker(
           testHooks,
         }),
       ),
-      interceptors: { activity: [stepDurationInterceptor(metrics)] },
       // The steps are CPU- or I/O-heavy and run one after another; two slots leave room for a
       // second run without starving the first on a small machine.
       maxConcurrentActivityTaskExecutions: 2,
@@ -114,6 +119,22 @@ export async function createSegmentationWorker(
 function secretsOf(config: AppConfig): Secret[] {
   const passwords = [config.mysql.password, config.mysqlMigration.password].filter((password) => password !== '').map((password) => new Secret(password));
   return [...passwords, ...(config.kafkaSecurity.sasl ? [config.kafkaSecurity.sasl.password] : []), ...(config.temporalSecurity.apiKey ? [config.temporalSecurity.apiKey] : [])];
+}
+
+/**
+ * With a build id (TEMPORAL_WORKER_BUILD_ID), Worker Versioning: the worker is one version of its
+ * Worker Deployment, and every run it starts is PINNED to that version: its workflow tasks and its
+ * activities go to this version's workers only, until it ends, whatever version is made current
+ * meanwhile (a waiting run finishes on the code it started on; docs/upgrading.md). The identity
+ * names the build, so the Temporal UI shows which build ran each activity. Without a build id:
+ * unversioned, the SDK's defaults.
+ */
+function versioningOptions(config: AppConfig): Pick<WorkerOptions, 'workerDeploymentOptions' | 'identity'> {
+  if (!config.workerVersion) return {};
+  return {
+    workerDeploymentOptions: { version: config.workerVersion, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' },
+    identity: `${process.pid}@${os.hostname()} ${config.workerVersion.deploymentName}.${config.workerVersion.buildId}`,
+  };
 }
 
 /** The first sweep waits this long after the start, so it (and loading @temporalio/client, a quarter of a second) never delays the worker's first tasks. */

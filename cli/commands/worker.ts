@@ -13,7 +13,8 @@ export async function workerCommand(): Promise<number> {
   installWorkerRuntime(config);
   const { run } = await createSegmentationWorker(config);
   const metrics = config.metricsAddress === null ? 'metrics off' : `metrics at http://${config.metricsAddress}/metrics`;
-  console.log(`worker polling task queue "${config.taskQueue}" on ${config.temporalAddress}; DATA_DIR=${config.dataDir}; ${metrics}`);
+  const version = config.workerVersion ? `version ${config.workerVersion.deploymentName}.${config.workerVersion.buildId}` : 'unversioned';
+  console.log(`worker polling task queue "${config.taskQueue}" on ${config.temporalAddress} (${version}); DATA_DIR=${config.dataDir}; ${metrics}`);
   await run();
   console.log('worker stopped');
   return 0;

@@ -113,6 +113,7 @@ test('the failure policy: what the activities never retry, where an operator ret
     'InvalidMessageError',
     'StaleAttemptError',
     'NotificationRejectedError',
+    'UnknownContractVersionError',
   ]);
   // A misshapen message with the run's header: the same, publishing again writes good ones.
   expect([failurePolicy('InvalidMessageError').retryable, failurePolicy('InvalidMessageError').retryFrom]).toEqual([false, 'publish']);
