@@ -11,6 +11,7 @@
 import { Runtime, type RuntimeOptions } from '@temporalio/worker';
 import type { AppConfig } from '../lib/config';
 import { METRIC_NAMES, STEP_DURATION_BUCKETS } from '../lib/metrics/pipeline-metrics';
+import { oneLineLogger } from './worker-log';
 
 /** Where this process serves /metrics; undefined when it does not. */
 let servedAt: string | undefined;
@@ -29,11 +30,13 @@ export class MetricsAddressError extends Error {
 }
 
 /**
- * Installs the Runtime, serving metrics at config.metricsAddress unless it is off. Throws
+ * Installs the Runtime, serving metrics at config.metricsAddress unless it is off, logging one
+ * line per event (workers/worker-log.ts) unless options name another logger. Throws
  * MetricsAddressError, before anything connects, when the address cannot be bound.
  */
-export function installWorkerRuntime(config: Pick<AppConfig, 'metricsAddress'>, options: Omit<RuntimeOptions, 'telemetryOptions'> = {}): void {
+export function installWorkerRuntime(config: Pick<AppConfig, 'metricsAddress'>, runtimeOptions: Omit<RuntimeOptions, 'telemetryOptions'> = {}): void {
   const bindAddress = config.metricsAddress;
+  const options = { logger: oneLineLogger('INFO'), ...runtimeOptions };
   if (bindAddress === null) {
     Runtime.install(options);
     return;

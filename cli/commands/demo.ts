@@ -6,12 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger } from '@temporalio/worker';
 import { stackUp } from '../../infra/stack/stack';
 import { loadConfig } from '../../lib/config';
 import { createDatabase, migrateToLatest } from '../../lib/database';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
+import { oneLineLogger } from '../../workers/worker-log';
 import { installWorkerRuntime, MetricsAddressError } from '../../workers/worker-runtime';
 import { connectClient, temporalUiLink } from '../temporal-client';
 import { inputOfFlags } from '../input-flags';
@@ -41,7 +41,7 @@ export async function demoCommand(options: { file?: string; rows: number; json?:
   // The demo's own output is the progress bars; the worker only speaks up about problems. Its
   // worker serves metrics as `segment worker` does; with METRICS_ADDRESS taken (a worker or a
   // second demo on this machine), the demo still runs, without them.
-  const logger = new DefaultLogger('WARN');
+  const logger = oneLineLogger('WARN');
   try {
     installWorkerRuntime(config, { logger });
     if (config.metricsAddress !== null) say(`Metrics at http://${config.metricsAddress}/metrics`);

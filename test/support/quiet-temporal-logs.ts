@@ -1,4 +1,5 @@
-/** Workers in tests log warnings and errors only: the INFO lines (bundle sizes, state changes) drown the results. */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+/** Workers in tests log warnings and errors only, one line each: the INFO lines (bundle sizes, state changes) drown the results. */
+import { Runtime } from '@temporalio/worker';
+import { oneLineLogger } from '../../workers/worker-log';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: oneLineLogger('WARN') });
