@@ -15,6 +15,10 @@
  *
  * The private stack lives in STACK_DIR/outage with the tools of STACK_DIR (nothing installed
  * twice), serves on free ports below the ephemeral range, and is stopped at the end, pass or fail.
+ *
+ * Every lane prints a line as each test ends (test/support/test-case-reporter.js) and has a time
+ * budget, LANE_BUDGET_MINUTES: a lane past it is stopped and reported with the test it was in,
+ * so a stuck test fails CI in minutes, saying where, instead of running silently into its limit.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,6 +40,10 @@ interface LaneResult {
   ok: boolean;
   seconds: number;
 }
+
+/** Four to eight times what each lane takes on a quiet 2-core machine: past it, something is stuck (LANE_BUDGET_MINUTES overrides it). */
+const LANE_BUDGET_MINUTES = Number(process.env.LANE_BUDGET_MINUTES ?? 25);
+const REPORTER = path.join(PROJECT_ROOT, 'test', 'support', 'test-case-reporter.js');
 
 async function main(stages: Stage[]): Promise<boolean> {
   const results: LaneResult[] = [];
@@ -80,9 +88,21 @@ async function main(stages: Stage[]): Promise<boolean> {
   }
 }
 
-/** Where each lane's jest writes its results as JSON (jest's --json --outputFile). */
+/** Where each lane's jest writes its results as JSON (jest's --json --outputFile), and its reporter each test's start and end. */
 const resultsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segment-test-results-'));
 const resultsFile = (laneName: string) => path.join(resultsDir, `${laneName.replace(/\W+/g, '-')}.json`);
+const eventsFile = (laneName: string) => path.join(resultsDir, `${laneName.replace(/\W+/g, '-')}.events.jsonl`);
+
+interface TestEvent {
+  at: number;
+  event: 'file-start' | 'test-start' | 'test-end' | 'file-end';
+  file: string;
+  test?: string;
+  status?: string;
+  failure?: string;
+  failed?: number;
+  message?: string;
+}
 
 interface JestResults {
   testResults?: { name: string; message?: string; assertionResults?: { status: string; fullName: string; failureMessages?: string[] }[] }[];
@@ -91,9 +111,8 @@ interface JestResults {
 /** The lane's failed files and tests, each with the head of its failure message. */
 function failureSummary(laneName: string): string {
   const file = resultsFile(laneName);
-  if (!fs.existsSync(file)) return `\n${laneName}: jest wrote no results (it did not start, or was killed)\n`;
+  if (!fs.existsSync(file)) return stoppedLaneSummary(laneName);
   const results = JSON.parse(fs.readFileSync(file, 'utf8')) as JestResults;
-  const head = (text: string) => stripVTControlCharacters(text).split('\n').filter((line) => !line.includes('/node_modules/')).slice(0, 25).map((line) => `    ${line}`).join('\n');
   const lines = [`\n${laneName} failed:`];
   for (const suite of results.testResults ?? []) {
     const failed = (suite.assertionResults ?? []).filter((test) => test.status === 'failed');
@@ -105,22 +124,54 @@ function failureSummary(laneName: string): string {
   return `${lines.join('\n')}\n`;
 }
 
+const head = (text: string) => stripVTControlCharacters(text).split('\n').filter((line) => !line.includes('/node_modules/')).slice(0, 25).map((line) => `    ${line}`).join('\n');
+
+/** A lane whose jest wrote no results (stopped past its budget, or killed): what its reporter saw. */
+function stoppedLaneSummary(laneName: string): string {
+  const file = eventsFile(laneName);
+  if (!fs.existsSync(file)) return `\n${laneName}: jest wrote no results and started no test file (its global set-up never finished?)\n`;
+  const events = fs.readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as TestEvent);
+  const lines = [`\n${laneName} was stopped before jest wrote its results:`];
+  for (const failed of events.filter((event) => event.event === 'test-end' && event.status === 'failed')) lines.push(`  ✕ ${failed.file} › ${failed.test}`, head(failed.failure ?? ''));
+  const ended = new Set(events.filter((event) => event.event === 'file-end').map((event) => event.file));
+  const stoppedAt = Date.now();
+  for (const start of events.filter((event) => event.event === 'file-start' && !ended.has(event.file))) {
+    const tests = events.filter((event) => event.file === start.file);
+    const running = tests.filter((event) => event.event === 'test-start').at(-1);
+    const done = tests.filter((event) => event.event === 'test-end').length;
+    const inTest = running && !tests.some((event) => event.event === 'test-end' && event.test === running.test);
+    const where = inTest
+      ? ` › ${running.test} (started ${Math.round((stoppedAt - running.at) / 1000)} s before the stop)`
+      : running ? ' (in a hook after its last test)' : ' (before its first test: loading it, or a beforeAll hook)';
+    lines.push(`  … ${start.file}${where}; ${done} of its tests had ended`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** Runs jest with these arguments; its output goes through, each line prefixed when lanes run side by side. */
 function lane(name: string, args: string[], options: { prefix?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LaneResult> {
   const started = Date.now();
-  const reported = [...args, '--json', `--outputFile=${resultsFile(name)}`];
+  const reported = [...args, '--json', `--outputFile=${resultsFile(name)}`, '--reporters=default', `--reporters=${REPORTER}`];
   const selected = patterns.length ? [...reported, '--passWithNoTests', ...patterns] : reported;
   const child = spawn(process.execPath, [JEST, ...selected], {
     cwd: PROJECT_ROOT,
-    env: options.env ?? process.env,
+    env: { ...(options.env ?? process.env), TEST_EVENTS_FILE: eventsFile(name) },
     stdio: options.prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
   });
   if (options.prefix) {
     prefixLines(child.stdout!, process.stdout, options.prefix);
     prefixLines(child.stderr!, process.stderr, options.prefix);
   }
+  const budget = setTimeout(() => {
+    process.stderr.write(`\n${name}: still running after its budget of ${LANE_BUDGET_MINUTES} min; stopping it\n`);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  }, LANE_BUDGET_MINUTES * 60_000);
   return new Promise((resolve) => {
-    child.on('close', (code) => resolve({ lane: name, ok: code === 0, seconds: Math.round((Date.now() - started) / 1000) }));
+    child.on('close', (code) => {
+      clearTimeout(budget);
+      resolve({ lane: name, ok: code === 0, seconds: Math.round((Date.now() - started) / 1000) });
+    });
   });
 }
 

@@ -54,7 +54,7 @@ export function mysqlServer(settings: StackSettings): StackServer {
     async probe() {
       const connection = await mysql.createConnection({ host, port, user, password, database, connectTimeout: 2_000 });
       try {
-        const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
+        const [rows] = await connection.query<mysql.RowDataPacket[]>({ sql: 'SELECT VERSION() AS version', timeout: 5_000 });
         return String(rows[0].version);
       } finally {
         await connection.end();

@@ -71,8 +71,10 @@ export function temporalServer(settings: StackSettings): StackServer {
     async probe() {
       const connection = await Connection.connect({ address, connectTimeout: 2_000 });
       try {
-        const info = await connection.workflowService.getSystemInfo({});
-        await connection.workflowService.describeNamespace({ namespace });
+        // A server that takes the connection but never answers (still starting, or wedged) must
+        // fail the probe, not hang it: the test set-up and `stack status` wait on it.
+        const info = await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.getSystemInfo({}));
+        await connection.withDeadline(Date.now() + 5_000, () => connection.workflowService.describeNamespace({ namespace }));
         const ui = await fetch(link, { signal: AbortSignal.timeout(2_000) });
         if (!ui.ok) throw new Error(`Temporal UI answered ${ui.status}`);
         return info.serverVersion ?? 'unknown';

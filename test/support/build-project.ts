@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { PROJECT_ROOT } from '../../lib/config';
 
 export function buildProject(): void {
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  // Bounded: a build that hangs would block jest's set-up, where no test timeout applies.
+  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 300_000 });
   if (build.status !== 0) throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status}`}):\n${build.stdout}${build.stderr}`);
   process.stderr.write(`  ${build.stdout.trim()}\n`);
 }

@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../lib/config';
 import { METRIC_NAMES } from '../../lib/metrics/pipeline-metrics';
 import { TABLES } from '../../lib/tables';
 
-const served = Object.values(METRIC_NAMES).sort();
+const served: string[] = Object.values(METRIC_NAMES).sort();
 const named = (doc: string) => {
   const text = fs.readFileSync(path.join(PROJECT_ROOT, doc), 'utf8');
   // A histogram's series (`_bucket`, `_sum`, `_count`) are the histogram's own name.
