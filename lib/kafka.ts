@@ -1,6 +1,7 @@
 /** kafkajs set-up shared by the stack, the publish and consume activities, and the tests. */
 import fs from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type SASLOptions } from 'kafkajs';
 import type { KafkaSecurity } from './config';
 
@@ -47,7 +48,8 @@ export const MIN_IN_SYNC_REPLICAS = 2;
  * stops nothing. The stack makes the topic once every broker it started has joined.
  */
 export async function ensureTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  if ((await admin.listTopics()).includes(topic)) return;
+  // Also when it exists: a publish slice beside the one that made it a moment ago sees it listed.
+  if ((await admin.listTopics()).includes(topic)) return await untilOffsetsAnswer(admin, topic);
   const { brokers } = await admin.describeCluster();
   const replicationFactor = Math.min(MAX_REPLICATION_FACTOR, brokers.length);
   const configEntries: ITopicConfig['configEntries'] =
@@ -56,6 +58,24 @@ export async function ensureTopic(admin: Admin, topic: string, partitions: numbe
     waitForLeaders: true,
     topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries }],
   });
+  await untilOffsetsAnswer(admin, topic);
+}
+
+/**
+ * A topic just made has leaders, but for a moment the broker still answers ListOffsets with "not
+ * the leader" (3 times in 8 here): the publish step's first attempt on a new topic failed on it
+ * and was retried. Made means usable: its offsets answer.
+ */
+async function untilOffsetsAnswer(admin: Admin, topic: string): Promise<void> {
+  for (const deadline = Date.now() + 15_000; ; await sleep(100)) {
+    try {
+      await admin.fetchTopicOffsets(topic);
+      return;
+    } catch (error) {
+      // Anything else, or a broker that never settles, is the caller's to retry.
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+    }
+  }
 }
 
 function saslOptions({ sasl }: KafkaSecurity): SASLOptions | undefined {
