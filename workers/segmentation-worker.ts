@@ -4,7 +4,6 @@
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
 import os from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
@@ -19,6 +18,7 @@ import type { DatabaseGauges, DatabaseGaugesOptions } from './database-gauges';
 import { stepDurationInterceptor } from './step-duration-interceptor';
 import { Secret } from '../lib/secret';
 import { activityContractCheck } from './activity-contract-check';
+import { periodically, type Periodic } from './periodically';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { metricsEndpoint } from './worker-runtime';
 
@@ -210,37 +210,4 @@ function logVersionRoutingPeriodically(version: WorkerVersion, namespace: string
       },
     };
   });
-}
-
-interface Periodic {
-  /** Stops the timer and waits for the work under way, but not for long. */
-  stop(): Promise<void>;
-}
-
-/**
- * Background work of the worker: the first run `firstAfterMs` after the start (`prepare` makes
- * the work then, loading what it needs after polling began), then every `everyMs`, one at a time.
- */
-function periodically(firstAfterMs: number, prepare: () => { everyMs: number; work: () => Promise<void> }): Periodic {
-  let running: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const start = setTimeout(() => {
-    const { everyMs, work } = prepare();
-    const once = () => {
-      running = running.then(work).catch(() => undefined);
-    };
-    once();
-    timer = setInterval(once, everyMs);
-    timer.unref();
-  }, firstAfterMs);
-  start.unref();
-  return {
-    // Shutdown waits for work under way, but not for long: a sweep stuck on a server that is
-    // down must not hold the worker's exit.
-    async stop() {
-      clearTimeout(start);
-      clearInterval(timer);
-      await Promise.race([running, delay(5_000, undefined, { ref: false })]);
-    },
-  };
 }
