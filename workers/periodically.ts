@@ -1,7 +1,8 @@
 /**
  * Background work of the worker (the closed-run sweep, the database gauges, the version
  * routing): the first run `firstAfterMs` after the start (`prepare` makes the work then, loading
- * what it needs after polling began), then every `everyMs`, one at a time.
+ * what it needs after polling began), then every `everyMs`, one at a time,
+ * skipping the ticks that fall while one is under way.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -15,8 +16,17 @@ export function periodically(firstAfterMs: number, prepare: () => { everyMs: num
   let timer: NodeJS.Timeout | undefined;
   const start = setTimeout(() => {
     const { everyMs, work } = prepare();
+    let busy = false;
+    // A tick that falls while the work is still under way (a server that does not answer) is
+    // skipped: queued, every tick of the outage would run back to back once it answers again.
     const once = () => {
-      running = running.then(work).catch(() => undefined);
+      if (busy) return;
+      busy = true;
+      running = work()
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+        });
     };
     once();
     timer = setInterval(once, everyMs);
