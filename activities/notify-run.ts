@@ -76,14 +76,19 @@ async function post(url: Secret, body: string, eventId: string, timeoutMs: numbe
     });
   } catch (error) {
     // Named by host and code only: fetch's own error and its cause may carry the whole URL.
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    const name = (error as { name?: unknown } | null)?.name;
+    if (name === 'TimeoutError' || name === 'AbortError') {
       throw new NotificationFailedError(`the webhook at ${host} did not answer within ${timeoutMs / 1000}s`);
     }
     throw new NotificationFailedError(`could not post to the webhook at ${host}: ${networkCode(error)}`);
   }
-  const answer = await response.text().catch(() => '');
+  if (response.status >= 200 && response.status < 300) {
+    // Taken: whatever it answers is not needed, and a receiver may answer without end.
+    await response.body?.cancel().catch(() => undefined);
+    return response.status;
+  }
+  const answer = await answerStart(response, QUOTED_ANSWER_CHARS);
   const said = answer.trim() ? `: ${scrubbed(answer, secrets)}` : '';
-  if (response.status >= 200 && response.status < 300) return response.status;
   if (response.status >= 300 && response.status < 400) {
     throw new NotificationRejectedError(`the webhook at ${host} answered ${response.status} (a redirect, not followed): set NOTIFY_WEBHOOK_URL to where it points`);
   }
@@ -105,8 +110,35 @@ function scrubbed(answer: string, secrets: readonly string[]): string {
   return scrub(answer.trim().slice(0, QUOTED_ANSWER_CHARS).replace(/\s+/g, ' '), secrets);
 }
 
-/** ECONNREFUSED, ENOTFOUND, ...: the cause's code, never its message. */
+/**
+ * The first `chars` characters of the answer, or less if it ends or breaks first; the rest is not
+ * read (an answer of gigabytes, or one that never ends, would otherwise be held in memory until
+ * the post's timeout).
+ */
+async function answerStart(response: Response, chars: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < chars) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // Cut short (the timeout, a reset): what came says enough.
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+  return text;
+}
+
+/**
+ * ECONNREFUSED, ENOTFOUND, ...: the cause's code, never its message. Read by shape, not by
+ * `instanceof Error`: fetch's errors come from Node's own realm, not a vm context's (jest's).
+ */
 function networkCode(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   return typeof cause?.code === 'string' ? cause.code : 'network error';
 }

@@ -10,6 +10,13 @@
  * loses its connection lets it go, and another worker takes it at its next refresh. A worker
  * whose lock connection fails says 0 and tries again; a refresh that fails is logged and tried
  * again next time; none of it ever stops the worker.
+ *
+ * A connection can also drop silently (a firewall's idle cut, a partition: no error, no FIN).
+ * So the lock's queries time out (LOCK_QUERY_TIMEOUT_MS: the worker says 0 instead of waiting
+ * for an answer that never comes), a failed lock connection is destroyed rather than ended (a
+ * QUIT would queue behind the lost query for ever), and the lock's session asks MySQL to drop it
+ * after LOCK_SESSION_TIMEOUT_SECONDS of silence, not the 8 hours of MySQL's default wait_timeout,
+ * so another worker takes the lock over within a minute or so.
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -25,6 +32,12 @@ import { customerSegmentation } from '../workflows';
 
 /** How often the elected worker reads the figures, and the others try for the lock. */
 export const DATABASE_GAUGES_EVERY_MS = 15_000;
+/** A lock query not answered by then counts as a lost connection. */
+export const LOCK_QUERY_TIMEOUT_MS = 5_000;
+/** The lock's session is checked every refresh: MySQL drops it (and the lock) after this much silence. */
+export const LOCK_SESSION_TIMEOUT_SECONDS = 60;
+/** A goodbye (QUIT) to a server that does not answer is given up after this long. */
+const END_TIMEOUT_MS = 2_000;
 
 const CATEGORIES: readonly FrequencyCategory[] = ['Low Frequency', 'High Frequency'];
 
@@ -43,6 +56,8 @@ export interface DatabaseGaugesOptions {
   /** The Temporal client, for the schedules. */
   client: () => Client;
   logger: Logger;
+  /** Tests shorten it: LOCK_SESSION_TIMEOUT_SECONDS. */
+  lockSessionTimeoutSeconds?: number;
 }
 
 export interface DatabaseGauges {
@@ -52,7 +67,7 @@ export interface DatabaseGauges {
   stop(): Promise<void>;
 }
 
-export function databaseGauges({ db, mysql: settings, metrics, client, logger }: DatabaseGaugesOptions): DatabaseGauges {
+export function databaseGauges({ db, mysql: settings, metrics, client, logger, lockSessionTimeoutSeconds = LOCK_SESSION_TIMEOUT_SECONDS }: DatabaseGaugesOptions): DatabaseGauges {
   const lockName = databaseGaugesLockName(settings.database);
   let lockConnection: mysql.Connection | undefined;
   /** Undefined before the first refresh, so the first one always says which way it went. */
@@ -60,11 +75,19 @@ export function databaseGauges({ db, mysql: settings, metrics, client, logger }:
   let stopped = false;
   metrics.databaseExporter(false);
 
-  const dropLockConnection = async () => {
+  /** A failed connection is destroyed (its lost query would hold a QUIT back); a live one says goodbye, briefly. */
+  const dropLockConnection = async (failed: boolean) => {
     const connection = lockConnection;
     lockConnection = undefined;
-    // end() says goodbye to a live server; destroy() is for a connection that is gone already.
-    await connection?.end().catch(() => connection.destroy());
+    if (!connection) return;
+    if (failed) return connection.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), END_TIMEOUT_MS);
+    });
+    const ended = await Promise.race([connection.end().then(() => 'ended' as const, () => 'late' as const), late]);
+    clearTimeout(timer);
+    if (ended === 'late') connection.destroy();
   };
 
   /** Whether this worker holds the lock now: checked on the lock's own session, or taken if free. */
@@ -74,9 +97,10 @@ export function databaseGauges({ db, mysql: settings, metrics, client, logger }:
       // A dropped connection fails the next query; without a listener its error event would end the process.
       connection.on('error', () => undefined);
       lockConnection = connection;
+      await connection.query({ sql: 'SET SESSION wait_timeout = ?', timeout: LOCK_QUERY_TIMEOUT_MS }, [lockSessionTimeoutSeconds]);
     }
     const [rows] = await lockConnection.query<mysql.RowDataPacket[]>(
-      elected ? 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS held' : 'SELECT GET_LOCK(?, 0) AS held',
+      { sql: elected ? 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS held' : 'SELECT GET_LOCK(?, 0) AS held', timeout: LOCK_QUERY_TIMEOUT_MS },
       [lockName],
     );
     return Number(rows[0].held) === 1;
@@ -87,7 +111,7 @@ export function databaseGauges({ db, mysql: settings, metrics, client, logger }:
       return await holdsLock();
     } catch (error) {
       logger.warn('database gauges: the MySQL connection holding their lock failed; trying again at the next refresh', { error: messageOf(error) });
-      await dropLockConnection();
+      await dropLockConnection(true);
       return false;
     }
   };
@@ -118,7 +142,7 @@ export function databaseGauges({ db, mysql: settings, metrics, client, logger }:
     async stop() {
       stopped = true;
       metrics.databaseExporter(false);
-      await dropLockConnection();
+      await dropLockConnection(false);
     },
   };
 }

@@ -4,14 +4,13 @@
  * the DML-only MySQL user, so it does not migrate: it refuses to start on an outdated schema.
  */
 import os from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
 import { runOutcomeOf } from '../activities/record-run';
 import type { ActivityTestHooks } from '../activities/step-attempt-fence';
-import { loadConfig, temporalConnectionOptions, type AppConfig } from '../lib/config';
+import { loadConfig, temporalConnectionOptions, type AppConfig, type WorkerVersion } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
 import { pipelineMetrics, type PipelineMetrics } from '../lib/metrics/pipeline-metrics';
@@ -19,6 +18,7 @@ import type { DatabaseGauges, DatabaseGaugesOptions } from './database-gauges';
 import { stepDurationInterceptor } from './step-duration-interceptor';
 import { Secret } from '../lib/secret';
 import { activityContractCheck } from './activity-contract-check';
+import { periodically, type Periodic } from './periodically';
 import { loadWorkflowBundle } from './workflow-bundle';
 import { metricsEndpoint } from './worker-runtime';
 
@@ -101,10 +101,12 @@ export async function createSegmentationWorker(
         // Only a worker that serves metrics competes to export the database gauges: an elected
         // worker without an endpoint would leave them unserved.
         const gauges = metricsEndpoint() === undefined ? undefined : exportDatabaseGaugesPeriodically({ db, mysql: config.mysql, metrics, client: temporalClient });
+        // A versioned worker whose version is not current gets no new run: it says so.
+        const routing = config.workerVersion ? logVersionRoutingPeriodically(config.workerVersion, config.temporalNamespace, temporalClient) : undefined;
         try {
           await worker.run();
         } finally {
-          await Promise.allSettled([sweeper.stop(), gauges?.stop()]);
+          await Promise.allSettled([sweeper.stop(), gauges?.stop(), routing?.stop()]);
           await Promise.allSettled([connection.close(), db.destroy()]);
         }
       },
@@ -185,35 +187,27 @@ function exportDatabaseGaugesPeriodically(options: Omit<DatabaseGaugesOptions, '
   };
 }
 
-interface Periodic {
-  /** Stops the timer and waits for the work under way, but not for long. */
-  stop(): Promise<void>;
-}
-
-/**
- * Background work of the worker: the first run `firstAfterMs` after the start (`prepare` makes
- * the work then, loading what it needs after polling began), then every `everyMs`, one at a time.
- */
-function periodically(firstAfterMs: number, prepare: () => { everyMs: number; work: () => Promise<void> }): Periodic {
-  let running: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  const start = setTimeout(() => {
-    const { everyMs, work } = prepare();
-    const once = () => {
-      running = running.then(work).catch(() => undefined);
+/** How the worker's deployment routes new runs (workers/version-routing.ts): logged soon after the start and at every change. */
+function logVersionRoutingPeriodically(version: WorkerVersion, namespace: string, connect: () => Client): Periodic {
+  const logger = Runtime.instance().logger;
+  let last: string | undefined;
+  return periodically(FIRST_SWEEP_AFTER_MS, () => {
+    const { versionRouting, versionRoutingLine, VERSION_ROUTING_EVERY_MS } = require('./version-routing') as typeof import('./version-routing');
+    const client = connect();
+    return {
+      everyMs: VERSION_ROUTING_EVERY_MS,
+      async work() {
+        try {
+          const { warn, line } = versionRoutingLine(version, await versionRouting(client, namespace, version));
+          if (line !== last && warn) logger.warn(line);
+          else if (line !== last) logger.info(line);
+          last = line;
+        } catch (error) {
+          const line = `could not read how Worker Deployment "${version.deploymentName}" routes new runs; trying again in a minute`;
+          if (line !== last) logger.warn(line, { error: error instanceof Error ? error.message : String(error) });
+          last = line;
+        }
+      },
     };
-    once();
-    timer = setInterval(once, everyMs);
-    timer.unref();
-  }, firstAfterMs);
-  start.unref();
-  return {
-    // Shutdown waits for work under way, but not for long: a sweep stuck on a server that is
-    // down must not hold the worker's exit.
-    async stop() {
-      clearTimeout(start);
-      clearInterval(timer);
-      await Promise.race([running, delay(5_000, undefined, { ref: false })]);
-    },
-  };
+  });
 }

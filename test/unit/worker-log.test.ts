@@ -68,3 +68,31 @@ test('lines below the level are not written; other context prints as key=value',
   logger.error('Worker failed', { state: 'FAILED', details: { polls: 3 } });
   expect(lines).toEqual([expect.stringMatching(/\[ERROR\] Worker failed state=FAILED details=\{ polls: 3 \}\n$/)]);
 });
+
+test('a thrown value that is not an Error says what it holds, on one line', () => {
+  const [line] = logged({ code: 'ER_LOCK_WAIT_TIMEOUT', sqlMessage: 'Lock wait timeout exceeded;\ntry restarting transaction' });
+  expect(line.trimEnd()).not.toContain('\n');
+  expect(line).toContain("Activity failed: { code: 'ER_LOCK_WAIT_TIMEOUT'");
+  expect(line).toContain('Lock wait timeout exceeded');
+  expect(line).not.toContain('[object Object]');
+});
+
+test("every cause of the chain is named, an AggregateError's errors too (Node's connect to localhost tries ::1 and 127.0.0.1)", () => {
+  const refused = Object.assign(new AggregateError([new Error('connect ECONNREFUSED ::1:3306'), new Error('connect ECONNREFUSED 127.0.0.1:3306')], ''), { code: 'ECONNREFUSED' });
+  const error = new Error('could not claim the step', { cause: new Error('MySQL is not answering', { cause: refused }) });
+  const [line] = logged(error);
+  expect(line.trimEnd()).not.toContain('\n');
+  expect(line).toContain('Error: could not claim the step (cause: Error: MySQL is not answering; cause: AggregateError: connect ECONNREFUSED ::1:3306; connect ECONNREFUSED 127.0.0.1:3306)');
+  expect(logged(new Error('outer', { cause: 'the pool was closed' }))[0]).toContain('Error: outer (cause: the pool was closed)');
+});
+
+test('a huge message is cut, saying how much was left out; an Error in another field is one line too', () => {
+  const [line] = logged(new Error(`row ${'9'.repeat(50_000)}`));
+  expect(line.length).toBeLessThan(3_000);
+  expect(line).toMatch(/9… \(\d+ more characters\) activityType=publishPurchaseCounts/);
+
+  const lines: string[] = [];
+  oneLineLogger('WARN', (entry) => lines.push(entry)).warn('Worker failed', { failure: Object.assign(new Error('multi\nline'), { code: 'E1' }) });
+  expect(lines[0].trimEnd()).not.toContain('\n');
+  expect(lines[0]).toContain('failure=Error E1: multi line');
+});
