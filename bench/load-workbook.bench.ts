@@ -255,10 +255,17 @@ async function main(): Promise<void> {
   }
 
   const wall = (variant: Variant) => median(results.get(variant)?.map((m) => m.wallMs) ?? []);
+  // Every ratio is taken within its round (both variants ran a moment apart, under the same load),
+  // then the median of the rounds' ratios: a ratio of two medians could pair different rounds.
+  const ratio = (numerator: Variant, denominator: Variant) => {
+    const over = results.get(numerator) ?? [];
+    const under = results.get(denominator) ?? [];
+    return median(over.map((m, round) => m.wallMs / under[round].wallMs));
+  };
   const expected = results.get('fast')?.[0];
   const sameFigures = (m: Measurement) =>
     m.customers === undefined ? 'n/a' : m.rows === expected?.rows && m.customers === expected?.customers && m.low === expected?.low && m.high === expected?.high ? 'yes' : 'NO';
-  console.log(`\nmedian of ${options.rounds} rounds; "x faster" = that variant's wall / this row's wall`);
+  console.log(`\nmedian of ${options.rounds} rounds; "x faster" = that variant's wall / this row's wall, taken within each round, median of the rounds' ratios`);
   console.table(
     variants.map((variant) => {
       const runs = results.get(variant) ?? [];
@@ -267,9 +274,9 @@ async function main(): Promise<void> {
         'wall s': round2(wall(variant) / 1000),
         'process s': round2(median(runs.map((m) => m.processMs)) / 1000),
       };
-      if (python) row['x faster than polars+calamine'] = round2(wall('polars+calamine') / wall(variant));
-      row['x faster than exceljs loop'] = round2(wall('exceljs loop') / wall(variant));
-      row['x the inflate floor'] = round2(wall(variant) / wall('inflate floor'));
+      if (python) row['x faster than polars+calamine'] = round2(ratio('polars+calamine', variant));
+      row['x faster than exceljs loop'] = round2(ratio('exceljs loop', variant));
+      row['x the inflate floor'] = round2(ratio(variant, 'inflate floor'));
       row['peak RSS MiB'] = Math.round(Math.max(...runs.map((m) => m.peakRssMiB)));
       row['customers / low / high'] = runs[0].customers === undefined ? '' : `${runs[0].customers} / ${runs[0].low} / ${runs[0].high}`;
       row['same figures'] = sameFigures(runs[0]);

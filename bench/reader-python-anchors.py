@@ -26,9 +26,10 @@ def with_polars(path):
 
     started = time.perf_counter()
     # Every sheet, as the Node readers read every transactions sheet; InvoiceNo as text, as the
-    # pipeline keys invoices (a numeric invoice 536365 is the text "536365").
-    sheets = pl.read_excel(path, engine="calamine", sheet_id=0, schema_overrides={"InvoiceNo": pl.String})
-    frame = pl.concat([sheet.select(COLUMNS) for sheet in sheets.values()], how="vertical_relaxed")
+    # pipeline keys invoices (a numeric invoice 536365 is the text "536365"). Only the four columns
+    # the rules use are built, as our reader builds only those.
+    sheets = pl.read_excel(path, engine="calamine", sheet_id=0, columns=COLUMNS, schema_overrides={"InvoiceNo": pl.String})
+    frame = pl.concat(list(sheets.values()), how="vertical_relaxed")
     return polars_figures(frame), time.perf_counter() - started
 
 

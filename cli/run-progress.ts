@@ -47,7 +47,12 @@ export async function snapshot(handle: WorkflowHandle): Promise<RunSnapshot> {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     if (step && payload) (heartbeats[step] ??= []).push(defaultPayloadConverter.fromPayload(payload));
   }
-  return { workflowStatus: description.status.name, progress, bars: progress ? STEPS.map((step) => bar(step, progress, heartbeats)) : [] };
+  return { workflowStatus: description.status.name, progress, bars: progress ? barsOf(progress, heartbeats) : [] };
+}
+
+/** Every step's bar; a finished run's result is its final progress, with no heartbeats left to add. */
+export function barsOf(progress: SegmentationProgress, heartbeats: StepHeartbeats = {}): StepBar[] {
+  return STEPS.map((step) => bar(step, progress, heartbeats));
 }
 
 const figures = (values: Record<string, number>) =>

@@ -16,7 +16,7 @@ import type { RunInvoiceFigures, RunStatus, SegmentationProgress } from '../../w
 import { inputOfFlags, requireWorkbookFlag, type InputFlagValues } from '../input-flags';
 import { groupedDecimal, printTable } from '../print-table';
 import { StepProgressBars } from '../progress-bars';
-import { snapshot } from '../run-progress';
+import { barsOf, snapshot } from '../run-progress';
 import { connectClient, temporalUiLink } from '../temporal-client';
 
 /** The input flags (cli/input-flags.ts) and the run's own. */
@@ -124,10 +124,16 @@ export async function watchRun(handle: WorkflowHandle, config: AppConfig, option
     }
     finished ??= await Promise.race([result, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
   }
-  try {
-    bars.update((await snapshot(handle)).bars);
-  } catch {
-    // the final redraw is cosmetic
+  if (finished.progress) {
+    // The result (or the query that saw the operator's turn) is the final progress: querying a
+    // closed run again would have a worker replay its whole history while the CLI waits.
+    bars.update(barsOf(finished.progress));
+  } else {
+    try {
+      bars.update((await snapshot(handle)).bars);
+    } catch {
+      // the final redraw is cosmetic
+    }
   }
   bars.stop();
   const outcome = toOutcome(handle.workflowId, config, finished);
