@@ -63,8 +63,12 @@ export async function historyWriterFor(db: Knex, setting: MysqlLocalInfile, warn
   return { mode: 'load-data', warn };
 }
 
-/** MariaDB's and MySQL 8's refusals of LOAD DATA LOCAL (server or client side). */
-const LOCAL_INFILE_REFUSED = new Set(['ER_NOT_ALLOWED_COMMAND', 'ER_CLIENT_LOCAL_FILES_DISABLED']);
+/**
+ * The server's refusals of LOAD DATA LOCAL (its local_infile off, or a client that does not offer it), by
+ * errno: ER_NOT_ALLOWED_COMMAND (MySQL 5.7, older MariaDB), ER_CLIENT_LOCAL_FILES_DISABLED (MySQL 8),
+ * ER_LOAD_INFILE_CAPABILITY_DISABLED (MariaDB 10.5 and later, which mysql2 gives no code name).
+ */
+const LOCAL_INFILE_REFUSED = new Set([1148, 3948, 4166]);
 
 /** Writes the rows in `trx`; a customer already there for the run takes these values. */
 export async function writeClassifiedCustomers(trx: Knex.Transaction, rows: ClassifiedCustomer[], writer: HistoryWriter): Promise<void> {
@@ -75,7 +79,7 @@ export async function writeClassifiedCustomers(trx: Knex.Transaction, rows: Clas
       return;
     } catch (error) {
       // A refused statement leaves the transaction as it was: the same rows go in with INSERT instead.
-      if (!LOCAL_INFILE_REFUSED.has((error as { code?: string }).code ?? '')) throw error;
+      if (!LOCAL_INFILE_REFUSED.has((error as { errno?: number }).errno ?? 0)) throw error;
       writer.mode = 'insert';
       writer.warn(`classify writes history rows with INSERT from now on: the MySQL server refused LOAD DATA LOCAL INFILE (${TURN_IT_ON})`);
     }
