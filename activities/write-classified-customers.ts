@@ -107,10 +107,17 @@ async function loadData(trx: Knex.Transaction, rows: ClassifiedCustomer[]): Prom
 /** The rows as LOAD DATA's default text format reads them: `\N` is NULL, and \ tab newline CR NUL are escaped. */
 export function tabSeparated(rows: ClassifiedCustomer[]): string {
   let text = '';
+  // A batch's rows share one time: formatted once, not per row (it showed in a profile).
+  let recordedAt: Date | undefined;
+  let recordedAtText = '';
   for (const row of rows) {
+    if (row.RecordedAt !== recordedAt) {
+      recordedAt = row.RecordedAt;
+      recordedAtText = datetime(recordedAt);
+    }
     text +=
       `${escapeText(row.RunId)}\t${row.CustomerID}\t${row.PurchaseCount}\t${escapeText(row.FrequencyCategory)}\t${row.RecencyDays ?? '\\N'}\t` +
-      `${escapeText(row.Monetary)}\t${row.RecencyScore}\t${row.FrequencyScore}\t${row.MonetaryScore}\t${escapeText(row.RfmSegment)}\t${datetime(row.RecordedAt)}\n`;
+      `${escapeText(row.Monetary)}\t${row.RecencyScore}\t${row.FrequencyScore}\t${row.MonetaryScore}\t${escapeText(row.RfmSegment)}\t${recordedAtText}\n`;
   }
   return text;
 }
