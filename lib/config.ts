@@ -207,13 +207,7 @@ export function parseMysqlUrl(url: string): MysqlSettings {
   };
 }
 
-/**
- * MySQL's own --ssl-mode values, less PREFERRED: a connection that falls back to plaintext when
- * the server offers no TLS guarantees nothing, so it is not offered.
- *   required         TLS or no connection; the server's certificate is not checked
- *   verify-ca        and it must be signed by MYSQL_SSL_CA (or a public CA when that is unset)
- *   verify-identity  and it must name the host MYSQL_URL connects to (a host name: mysql2 checks no IP address)
- */
+/** How the classify step writes its rows (activities/write-classified-customers.ts). */
 export const MYSQL_LOCAL_INFILE_VALUES = ['auto', 'off'] as const;
 export type MysqlLocalInfile = (typeof MYSQL_LOCAL_INFILE_VALUES)[number];
 
@@ -223,6 +217,13 @@ function mysqlLocalInfile(env: Environment): MysqlLocalInfile {
   return value;
 }
 
+/**
+ * MySQL's own --ssl-mode values, less PREFERRED: a connection that falls back to plaintext when
+ * the server offers no TLS guarantees nothing, so it is not offered.
+ *   required         TLS or no connection; the server's certificate is not checked
+ *   verify-ca        and it must be signed by MYSQL_SSL_CA (or a public CA when that is unset)
+ *   verify-identity  and it must name the host MYSQL_URL connects to (a host name: mysql2 checks no IP address)
+ */
 export const MYSQL_SSL_MODES = ['disabled', 'required', 'verify-ca', 'verify-identity'] as const;
 export type MysqlSslMode = (typeof MYSQL_SSL_MODES)[number];
 
