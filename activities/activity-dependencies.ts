@@ -5,6 +5,7 @@ import type { RunLimits, StagingRetention } from '../lib/config';
 import type { PipelineMetrics } from '../lib/metrics/pipeline-metrics';
 import type { NotificationDependencies } from './notify-run';
 import type { ActivityTestHooks } from './step-attempt-fence';
+import type { HistoryWriter } from './write-classified-customers';
 
 export interface ActivityDependencies {
   /** The worker's MySQL user: rows only, no DDL. */
@@ -12,6 +13,8 @@ export interface ActivityDependencies {
   kafka: Kafka;
   topic: string;
   topicPartitions: number;
+  /** How classify writes its rows (LOAD DATA LOCAL INFILE or INSERT), detected once per worker; detected at the first commit if absent. */
+  historyWriter?: HistoryWriter;
   /** The only folder workbooks are read from. */
   dataDir: string;
   retention: StagingRetention;

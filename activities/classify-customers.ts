@@ -21,6 +21,7 @@ import type { ActivityDependencies } from './activity-dependencies';
 import { assertBatchStartsAt, assertRangesServable } from './published-range-check';
 import { decodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from './purchase-count-message';
 import { claimStepAttempt, type StepFence } from './step-attempt-fence';
+import { historyWriterFor, writeClassifiedCustomers, type ClassifiedCustomer, type HistoryWriter } from './write-classified-customers';
 
 /** The ranges were written before this step started: a long silence means the consumer is wedged. */
 const STALL_TIMEOUT_MS = 120_000;
@@ -51,6 +52,14 @@ export interface ClassifyHeartbeat {
 
 export function createClassifyCustomers(dependencies: ActivityDependencies) {
   const { db, kafka, topic, metrics } = dependencies;
+  // The worker detects it at start; without it (tests that build the activity alone), at the first commit.
+  let detected: Promise<HistoryWriter> | undefined;
+  const historyWriter = () =>
+    dependencies.historyWriter ??
+    (detected ??= historyWriterFor(db, 'auto', (line) => Context.current().log.warn(line)).catch((error: unknown) => {
+      detected = undefined;
+      throw error;
+    }));
   return async function classifyCustomers({ runId, threshold, batchSize, ranges }: ClassifyInput): Promise<ClassifyResult> {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
@@ -162,7 +171,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                 let lastOffset = -1n;
                 const commit = async () => {
                   if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted || failed) return;
-                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, fence).catch((error) => {
+                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, await historyWriter(), fence).catch((error) => {
                     // Superseded: the attempt ends as such, rather than kafkajs retrying the batch.
                     if (error instanceof StaleAttemptError) fail(error);
                     throw error;
@@ -222,38 +231,39 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
   };
 }
 
-/** The columns a message sets: a customer read twice (a chunk re-sent) keeps the later message's. */
-const HISTORY_VALUES = ['PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment', 'RecordedAt'];
-
 /**
  * One batch of one partition: the run's history rows and the consumer position, all or nothing.
  * Fenced when `fence` is given (the activity always gives it): a stale attempt commits nothing.
- * Exported for the scale bench, which holds it to `LOAD DATA LOCAL INFILE` of the same rows.
+ * `writer` says how the rows go in (activities/write-classified-customers.ts): LOAD DATA LOCAL
+ * INFILE or INSERT, the same rows either way. Exported for the scale bench, which holds it to
+ * `LOAD DATA LOCAL INFILE` of the same rows in one statement.
  */
 export async function commitBatch(
   db: Knex,
   batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, PurchaseCountMessage>; runMessages: number; threshold: number },
+  writer: HistoryWriter,
   fence?: StepFence,
 ): Promise<void> {
   const now = new Date();
-  const history = [...batch.rows.values()].map((customer) => ({
-    RunId: batch.runId,
-    CustomerID: customer.customerId,
-    PurchaseCount: customer.purchaseCount,
-    FrequencyCategory: frequencyCategory(customer.purchaseCount, batch.threshold),
-    RecencyDays: customer.recencyDays,
-    Monetary: customer.monetary,
-    RecencyScore: customer.recencyScore,
-    FrequencyScore: customer.frequencyScore,
-    MonetaryScore: customer.monetaryScore,
-    RfmSegment: customer.segment,
-    RecordedAt: now,
-  }));
+  const history: ClassifiedCustomer[] = [];
+  for (const customer of batch.rows.values()) {
+    history.push({
+      RunId: batch.runId,
+      CustomerID: customer.customerId,
+      PurchaseCount: customer.purchaseCount,
+      FrequencyCategory: frequencyCategory(customer.purchaseCount, batch.threshold),
+      RecencyDays: customer.recencyDays,
+      Monetary: customer.monetary,
+      RecencyScore: customer.recencyScore,
+      FrequencyScore: customer.frequencyScore,
+      MonetaryScore: customer.monetaryScore,
+      RfmSegment: customer.segment,
+      RecordedAt: now,
+    });
+  }
   const write = fence ? fence.write : <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work);
   await write(async (trx) => {
-    if (history.length) {
-      await trx(TABLES.segmentHistory).insert(history).onConflict(['RunId', 'CustomerID']).merge(HISTORY_VALUES);
-    }
+    await writeClassifiedCustomers(trx, history, writer);
     await trx(TABLES.consumerOffsets)
       .insert({
         run_id: batch.runId,

@@ -43,6 +43,8 @@ export interface AppConfig {
   mysql: MysqlSettings;
   /** The migrations' connection (CREATE, ALTER, DROP, INDEX on the same database). */
   mysqlMigration: MysqlSettings;
+  /** MYSQL_LOCAL_INFILE: `auto`, classify writes with LOAD DATA LOCAL INFILE where the server allows it; `off`, always with INSERT. */
+  mysqlLocalInfile: MysqlLocalInfile;
   /** The only folder workbooks are read from. */
   dataDir: string;
   retention: StagingRetention;
@@ -105,6 +107,8 @@ export const DEFAULTS = {
   WORKBOOK_MAX_ROWS: String(DEFAULT_WORKBOOK_LIMITS.maxRows),
   WORKBOOK_MAX_DECOMPRESSED_BYTES: String(DEFAULT_WORKBOOK_LIMITS.maxDecompressedBytes),
   MYSQL_SSL_MODE: 'disabled',
+  /** `auto`: the classify step streams its rows with LOAD DATA LOCAL INFILE when the server's local_infile is on; `off`: INSERT always. */
+  MYSQL_LOCAL_INFILE: 'auto',
   /** A worker's Prometheus endpoint (/metrics): the SDK's temporal_ metrics and the pipeline's segmentation_ ones. `off` serves none. */
   METRICS_ADDRESS: '127.0.0.1:9464',
   /** How a notification's body is shaped: `json` (the event as it is) or `slack` (an incoming webhook's text and blocks). */
@@ -140,6 +144,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
     mysql: withTls(parseMysqlUrl(setting('MYSQL_URL', env)), loadMysqlTls(env), 'MYSQL_URL'),
     mysqlMigration: withTls(parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)), loadMysqlTls(env), 'MYSQL_MIGRATION_URL'),
+    mysqlLocalInfile: mysqlLocalInfile(env),
     dataDir: path.resolve(setting('DATA_DIR', env)),
     retention: {
       keepFinishedRuns: positiveInteger('STAGING_KEEP_FINISHED_RUNS', env),
@@ -200,6 +205,16 @@ export function parseMysqlUrl(url: string): MysqlSettings {
     password: decodeURIComponent(parsed.password),
     database: parsed.pathname.replace(/^\//, ''),
   };
+}
+
+/** How the classify step writes its rows (activities/write-classified-customers.ts). */
+export const MYSQL_LOCAL_INFILE_VALUES = ['auto', 'off'] as const;
+export type MysqlLocalInfile = (typeof MYSQL_LOCAL_INFILE_VALUES)[number];
+
+function mysqlLocalInfile(env: Environment): MysqlLocalInfile {
+  const value = setting('MYSQL_LOCAL_INFILE', env).toLowerCase() as MysqlLocalInfile;
+  if (!MYSQL_LOCAL_INFILE_VALUES.includes(value)) throw new Error(`MYSQL_LOCAL_INFILE must be one of ${MYSQL_LOCAL_INFILE_VALUES.join(', ')}`);
+  return value;
 }
 
 /**

@@ -4,6 +4,8 @@
  * has. MySQL cannot grant "the database except two tables", so the worker's user has SELECT on the
  * database and a role holding INSERT, UPDATE, DELETE on each table lib/tables.ts names. The tables
  * are made by the migrations, so the migrations' user grants the role its rows once they exist.
+ * The classify step's `LOAD DATA LOCAL INFILE ... REPLACE` needs no more than these (INSERT, and
+ * DELETE for a row it replaces); never FILE, which only a server-side file would need.
  */
 import { TABLES } from './tables';
 

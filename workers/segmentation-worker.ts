@@ -10,6 +10,7 @@ import type { Knex } from 'knex';
 import { createActivities, type SegmentationActivities } from '../activities';
 import { runOutcomeOf } from '../activities/record-run';
 import type { ActivityTestHooks } from '../activities/step-attempt-fence';
+import { historyWriterFor } from '../activities/write-classified-customers';
 import { loadConfig, temporalConnectionOptions, type AppConfig, type WorkerVersion } from '../lib/config';
 import { assertSchemaCurrent, createDatabase } from '../lib/database';
 import { kafkaClient } from '../lib/kafka';
@@ -43,6 +44,8 @@ export async function createSegmentationWorker(
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   try {
     await assertSchemaCurrent(db);
+    // Once per worker: whether classify may stream its rows with LOAD DATA LOCAL INFILE (one line logged if not).
+    const historyWriter = await historyWriterFor(db, config.mysqlLocalInfile, (line) => Runtime.instance().logger.warn(line));
     const kafka = kafkaClient(config.kafkaBrokers, 'customer-segmentation-worker', config.kafkaSecurity);
     // The Runtime's meter: the Prometheus endpoint's when `segment worker` serves one, a no-op one otherwise.
     const metrics = pipelineMetrics(Runtime.instance().metricMeter);
@@ -62,6 +65,7 @@ export async function createSegmentationWorker(
           kafka,
           topic: config.kafkaTopic,
           topicPartitions: config.kafkaTopicPartitions,
+          historyWriter,
           dataDir: config.dataDir,
           retention: config.retention,
           runLimits: config.runLimits,

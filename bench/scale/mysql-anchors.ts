@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { commitBatch } from '../../activities/classify-customers';
+import type { HistoryWriter } from '../../activities/write-classified-customers';
 import { messageOfRow, type CustomerRow } from '../../activities/purchase-count-message';
 import type { MysqlSettings } from '../../lib/config';
 import { TABLES } from '../../lib/tables';
@@ -86,9 +87,9 @@ function* tabSeparated(runId: string, recordedAt: string, rows: HistoryRow[]): G
  */
 export async function classifyCommitPath(
   db: Knex,
-  options: { runId: string; rows: HistoryRow[]; partitions: number; batchSize: number; connections: number; threshold: number },
+  options: { runId: string; rows: HistoryRow[]; partitions: number; batchSize: number; connections: number; threshold: number; writer: HistoryWriter },
 ): Promise<Timed> {
-  const { runId, rows, partitions, batchSize, connections, threshold } = options;
+  const { runId, rows, partitions, batchSize, connections, threshold, writer } = options;
   const byPartition: HistoryRow[][] = Array.from({ length: partitions }, () => []);
   for (const row of rows) byPartition[row.CustomerID % partitions].push(row);
   const queue = byPartition.map((partitionRows, partition) => ({ partition, partitionRows }));
@@ -107,7 +108,7 @@ export async function classifyCommitPath(
               rows: new Map(slice.map((row) => [row.CustomerID, messageOfRow(row)])),
               runMessages: slice.length,
               threshold,
-            });
+            }, writer);
           }
         }
       }),

@@ -25,6 +25,11 @@ const MAX_INVOICES = 200;
 /** Rows per INSERT, and INSERTs in flight at once. */
 const ROWS_PER_INSERT = 10_000;
 const CONNECTIONS = 2;
+/** The staged pairs' load part (the load step's is a sha256 of file and sheet). */
+const SYNTHETIC_PART = 'synthetic';
+/** Invoice dates spread over the year before the UCI export's last day. */
+const LAST_INVOICE_AT = Date.UTC(2011, 11, 9);
+const DAY_MS = 86_400_000;
 
 export interface SyntheticExport {
   customers: number;
@@ -58,11 +63,21 @@ export async function stageSyntheticExport(db: Knex, runId: string, data: Synthe
   let next = 0;
   const insertNext = async (): Promise<void> => {
     while (next < data.customers) {
-      const rows: Array<{ run_id: string; CustomerID: number; InvoiceNo: string }> = [];
+      const rows: Array<{ run_id: string; CustomerID: number; InvoiceNo: string; part_key: string; InvoiceDate: Date; Amount: string }> = [];
       while (next < data.customers && rows.length < ROWS_PER_INSERT) {
         const customerId = FIRST_CUSTOMER_ID + next;
         // Invoice numbers like the UCI export's six digits, distinct per customer.
-        for (let invoice = 0; invoice < data.purchaseCounts[next]; invoice++) rows.push({ run_id: runId, CustomerID: customerId, InvoiceNo: String(536_365 + invoice) });
+        // With a part, a date and an amount, as the load step stages them (the aggregate step refuses pairs without).
+        for (let invoice = 0; invoice < data.purchaseCounts[next]; invoice++) {
+          rows.push({
+            run_id: runId,
+            CustomerID: customerId,
+            InvoiceNo: String(536_365 + invoice),
+            part_key: SYNTHETIC_PART,
+            InvoiceDate: new Date(LAST_INVOICE_AT - ((customerId + invoice * 31) % 365) * DAY_MS),
+            Amount: `${1 + ((customerId + invoice) % 200)}.${String(customerId % 100).padStart(2, '0')}`,
+          });
+        }
         next++;
       }
       await db(TABLES.stagingInvoices).insert(rows);

@@ -169,8 +169,9 @@ export async function startMariadb(
     '--collation-server=utf8mb4_unicode_ci',
     `--sql-mode=${MYSQL8_SQL_MODE}`,
     `--innodb-buffer-pool-size=${options.bufferPool ?? '256M'}`,
-    // `LOAD DATA LOCAL INFILE`, the anchor `npm run bench` holds the classify step's commits to;
-    // a client still needs its own permission (mysql2's infileStreamFactory), which the worker never gives.
+    // `LOAD DATA LOCAL INFILE`: how the classify step writes its rows (activities/write-classified-customers.ts),
+    // and the anchor `npm run bench` holds it to. A client still needs its own permission: mysql2 sends
+    // only the stream a query's infileStreamFactory gives, never a file the server names.
     '--local-infile=1',
     ...(options.extraArgs ?? []),
   ]);

@@ -161,6 +161,8 @@ describe('MySQL 8.4 with least privilege', () => {
     expect(mysql.environment?.MYSQL_DATABASE).toBe(url.database);
     expect(mysql.environment).not.toHaveProperty('MYSQL_USER');
     expect(mysql.command).toContain('--character-set-server=utf8mb4');
+    // As the local stack: the classify step's LOAD DATA LOCAL INFILE (mysql:8.4 ships it off).
+    expect(mysql.command).toContain('--local-infile=1');
   });
 
   test.each([
