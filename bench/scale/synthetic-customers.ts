@@ -52,17 +52,29 @@ export function syntheticExport(customers: number, seed: number, threshold: numb
   return { customers, purchases, low: customers - high, high, purchaseCounts };
 }
 
+/** Where the synthetic pairs say they come from: one part, one batch. */
+const SYNTHETIC_PART = { part_key: 'synthetic-export', file_no: 0, through_row: 1 };
+const FIRST_DAY = Date.UTC(2011, 0, 1);
+
+/** A customer's invoices on distinct days of 2011, spread by customer (recency differs between them). */
+function invoiceDate(customer: number, invoice: number): Date {
+  return new Date(FIRST_DAY + (((customer * 7) % 300) + invoice) * 86_400_000);
+}
+
 /** Replaces a run's staged pairs with the export's (as the worker's user: rows only). */
 export async function stageSyntheticExport(db: Knex, runId: string, data: SyntheticExport): Promise<void> {
   await db(TABLES.stagingInvoices).where({ run_id: runId }).delete();
   let next = 0;
   const insertNext = async (): Promise<void> => {
     while (next < data.customers) {
-      const rows: Array<{ run_id: string; CustomerID: number; InvoiceNo: string }> = [];
+      const rows: Array<Record<string, string | number | Date>> = [];
       while (next < data.customers && rows.length < ROWS_PER_INSERT) {
         const customerId = FIRST_CUSTOMER_ID + next;
         // Invoice numbers like the UCI export's six digits, distinct per customer.
-        for (let invoice = 0; invoice < data.purchaseCounts[next]; invoice++) rows.push({ run_id: runId, CustomerID: customerId, InvoiceNo: String(536_365 + invoice) });
+        // A load part of its own, with a date and an amount per invoice as the load stages them (the aggregate step refuses pairs without).
+        for (let invoice = 0; invoice < data.purchaseCounts[next]; invoice++) {
+          rows.push({ run_id: runId, CustomerID: customerId, InvoiceNo: String(536_365 + invoice), ...SYNTHETIC_PART, InvoiceDate: invoiceDate(next, invoice), Amount: '12.50' });
+        }
         next++;
       }
       await db(TABLES.stagingInvoices).insert(rows);
