@@ -190,7 +190,9 @@ async function main(): Promise<void> {
     const checkSeconds = (performance.now() - checkStarted) / 1000;
     const otherRunId = `${lastRunId}-earlier`;
     await copyRun(db, lastRunId, otherRunId);
-    const publication = await timePublication(db, reconcileInput, otherRunId, { first: FIRST_CUSTOMER_ID, count: truth.customers });
+    const migrator = createDatabase(config.mysqlMigration);
+    const publication = await timePublication(db, migrator, reconcileInput, otherRunId, { first: FIRST_CUSTOMER_ID, count: truth.customers });
+    await migrator.destroy();
     log(`publication: ${JSON.stringify(publication)}`);
     if (JSON.stringify(await historyChecksum(db, lastRunId, TABLES.segments)) !== JSON.stringify(expected)) throw new Error('customer_segments differs from the generator after the switch');
     const swap = await renameSwap(config.mysqlMigration, lastRunId, truth.customers);
