@@ -43,7 +43,7 @@ import type { SegmentationInput } from '../workflows/segmentation-input';
 import { startWorkerProcess, untilPolling, type WorkerProcess } from '../test/support/worker-process';
 import { consumerPerformance, producerPerformance } from './scale/kafka-perf-tools';
 import { classifyCommitPath, historyRows, loadDataLocalInfile, renameSwap } from './scale/mysql-anchors';
-import { copyRun, timePublication, type PublicationTimings } from './scale/publication-timings';
+import { copyRun, timePublication, type PublicationTimings, type ReadTimings } from './scale/publication-timings';
 import { classifyWorkers, runOnSyntheticExport } from './scale/reset-after-load';
 import { FIRST_CUSTOMER_ID, syntheticExport, syntheticMessage, type SyntheticExport } from './scale/synthetic-customers';
 
@@ -341,16 +341,22 @@ function reportPublication(publication: PublicationTimings, checkSeconds: number
   printReaders(publication);
 }
 
-/** What readers of customer_segments pay, after the switch. */
-function printReaders(publication: PublicationTimings): void {
-  console.log('\nReading customer_segments:');
+/** What readers of customer_segments pay, after the switch, beside a plain table of the same rows. */
+function printReaders({ view, plain, lookupPlan }: PublicationTimings): void {
+  console.log('\nReading customer_segments (a view since migration 016) and a plain table of the same rows, in the same minute:');
+  const line = (read: string, pick: (timings: ReadTimings) => number, digits: number) => ({
+    read,
+    view: pick(view).toFixed(digits),
+    'plain table': pick(plain).toFixed(digits),
+    'view / table': (pick(view) / pick(plain)).toFixed(2),
+  });
   console.table([
-    { read: `point lookup by CustomerID, median of ${publication.lookups}, ms`, value: publication.lookupMedianMs.toFixed(3) },
-    { read: `point lookup by CustomerID, p99, ms`, value: publication.lookupP99Ms.toFixed(3) },
-    { read: 'full scan (every row to the client), s', value: ratio(publication.fullScanSeconds) },
-    { read: "database gauges' customers per category, s", value: ratio(publication.gaugeSeconds) },
+    line(`point lookup by CustomerID, median of ${view.lookups}, ms`, (t) => t.lookupMedianMs, 3),
+    line('point lookup by CustomerID, p99, ms', (t) => t.lookupP99Ms, 3),
+    line('full scan (every row to the client), s', (t) => t.fullScanSeconds, 2),
+    line("database gauges' customers per category, s", (t) => t.gaugeSeconds, 2),
   ]);
-  console.log(`EXPLAIN SELECT * FROM customer_segments WHERE CustomerID = ?:\n  ${publication.lookupPlan.join('\n  ')}`);
+  console.log(`EXPLAIN SELECT * FROM customer_segments WHERE CustomerID = ?:\n  ${lookupPlan.join('\n  ')}`);
 }
 
 main().catch((error) => {

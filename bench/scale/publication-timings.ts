@@ -10,18 +10,24 @@ import { publishRunOnPurpose } from '../../cli/commands/publish';
 import { isoOfDateColumn, lockPublication, outranks, replacePublishedSegments } from '../../lib/publication/published-run';
 import { TABLES } from '../../lib/tables';
 
+export interface ReadTimings {
+  lookupMedianMs: number;
+  lookupP99Ms: number;
+  lookups: number;
+  /** Every row, streamed to the client. */
+  fullScanSeconds: number;
+  /** workers/database-gauges.ts's customers per FrequencyCategory. */
+  gaugeSeconds: number;
+}
+
 export interface PublicationTimings {
   /** The publication transaction switching `customer_segments` from the other run to this one. */
   switchSeconds: number;
   /** `segment publish` of the other run (a rollback), while this one is published. */
   rollbackSeconds: number;
-  lookupMedianMs: number;
-  lookupP99Ms: number;
-  lookups: number;
-  /** Every row of `customer_segments`, streamed to the client. */
-  fullScanSeconds: number;
-  /** workers/database-gauges.ts's customers per FrequencyCategory. */
-  gaugeSeconds: number;
+  /** Reading `customer_segments`, and a plain table of the same rows (what it was before migration 016). */
+  view: ReadTimings;
+  plain: ReadTimings;
   /** MySQL's plan for `WHERE CustomerID = ?`, one line per table. */
   lookupPlan: string[];
 }
@@ -95,35 +101,35 @@ export async function timePublication(
     if (!publication.published) throw new Error(`the timed switch was superseded by ${publication.by}`);
   });
 
+  const view = await readTimings(db, TABLES.segments, customerIds);
+  // The same reads, in the same minute, of a plain table shaped like customer_segments before 016 (key CustomerID, index on the category).
+  const table = `published_table_anchor_${process.pid}`;
+  await migrator.raw('CREATE TABLE ?? (PRIMARY KEY (CustomerID), KEY (FrequencyCategory), KEY (RfmSegment)) SELECT * FROM ??', [table, TABLES.segments]);
+  const plain = await readTimings(db, table, customerIds).finally(() => migrator.raw('DROP TABLE IF EXISTS ??', [table]));
+  // EXPLAIN of a view needs SHOW VIEW: the migrations' user's.
+  const [plan] = await migrator.raw('EXPLAIN SELECT * FROM ?? WHERE CustomerID = ?', [TABLES.segments, customerIds.first]);
+  const lookupPlan = (plan as Array<Record<string, string | number | null>>).map((step) => `${step.table}: ${step.type}, key ${step.key ?? '-'}, rows ${step.rows}${step.Extra ? `, ${step.Extra}` : ''}`);
+
+  return { switchSeconds, rollbackSeconds, view, plain, lookupPlan };
+}
+
+/** Point lookups by CustomerID, a full scan and the gauges' count, on `table`. */
+async function readTimings(db: Knex, table: string, customerIds: { first: number; count: number }): Promise<ReadTimings> {
   const lookups = 2_000;
   const times: number[] = [];
   for (let i = 0; i < lookups; i++) {
     const customerId = customerIds.first + Math.floor(Math.random() * customerIds.count);
     const started = performance.now();
-    const [rows] = await db.raw('SELECT * FROM ?? WHERE CustomerID = ?', [TABLES.segments, customerId]);
+    const [rows] = await db.raw('SELECT * FROM ?? WHERE CustomerID = ?', [table, customerId]);
     times.push(performance.now() - started);
-    if ((rows as unknown[]).length !== 1) throw new Error(`customer ${customerId} is not in ${TABLES.segments}`);
+    if ((rows as unknown[]).length !== 1) throw new Error(`customer ${customerId} is not in ${table}`);
   }
   times.sort((a, b) => a - b);
-
   let scanned = 0;
   const fullScanSeconds = await seconds(async () => {
-    for await (const _row of db(TABLES.segments).select('*').stream()) scanned++;
+    for await (const _row of db(table).select('*').stream()) scanned++;
   });
-  if (scanned !== customerIds.count) throw new Error(`the full scan read ${scanned} rows for ${customerIds.count} customers`);
-  const gaugeSeconds = await seconds(() => db(TABLES.segments).groupBy('FrequencyCategory').select('FrequencyCategory').count({ customers: '*' }));
-  // EXPLAIN of a view needs SHOW VIEW: the migrations' user's.
-  const [plan] = await migrator.raw('EXPLAIN SELECT * FROM ?? WHERE CustomerID = ?', [TABLES.segments, customerIds.first]);
-  const lookupPlan = (plan as Array<Record<string, string | number | null>>).map((step) => `${step.table}: ${step.type}, key ${step.key ?? '-'}, rows ${step.rows}${step.Extra ? `, ${step.Extra}` : ''}`);
-
-  return {
-    switchSeconds,
-    rollbackSeconds,
-    lookupMedianMs: times[Math.floor(lookups / 2)],
-    lookupP99Ms: times[Math.floor(lookups * 0.99)],
-    lookups,
-    fullScanSeconds,
-    gaugeSeconds,
-    lookupPlan,
-  };
+  if (scanned !== customerIds.count) throw new Error(`the full scan of ${table} read ${scanned} rows for ${customerIds.count} customers`);
+  const gaugeSeconds = await seconds(() => db(table).groupBy('FrequencyCategory').select('FrequencyCategory').count({ customers: '*' }));
+  return { lookupMedianMs: times[Math.floor(lookups / 2)], lookupP99Ms: times[Math.floor(lookups * 0.99)], lookups, fullScanSeconds, gaugeSeconds };
 }
