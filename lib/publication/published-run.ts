@@ -98,7 +98,7 @@ export function retainedHistoryKey(runId: string): string {
  * Inside a transaction that holds the lock: `customer_segments` becomes exactly the run's history.
  * `customers` is the count the caller established: reconcile's row-by-row check for a run's own
  * publication (the fences keep its history as checked: no earlier step's attempt writes after a
- * later one claimed), `segment publish`'s count in this transaction. Not counted again here, which
+ * later one claimed), and for `segment publish` the same figure as reconcile recorded it. Not counted again here, which
  * would read every row; a run with customers but no history at all is refused (rolled back).
  */
 export async function replacePublishedSegments(
