@@ -22,6 +22,7 @@ import type { Knex } from 'knex';
 import { PublishedRangeGoneError, StagingMissingError } from '../lib/errors';
 import { ensureTopic } from '../lib/kafka';
 import { fetchTopicId } from '../lib/kafka-topic-id';
+import { setPublishedRowsAside } from '../lib/publication/published-run';
 import { TABLES } from '../lib/tables';
 import type { PartitionRange } from '../lib/partition-range';
 import type { ActivityDependencies } from './activity-dependencies';
@@ -72,6 +73,8 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
       if (checkpoint) return;
       await fence.write(async (trx) => {
         await trx(TABLES.consumerOffsets).where({ run_id: runId }).delete();
+        // customer_segments shows the published run's history: a reset of that run keeps it for readers.
+        await setPublishedRowsAside(trx, runId);
         await trx(TABLES.segmentHistory).where({ RunId: runId }).delete();
       });
     };

@@ -16,6 +16,7 @@ import * as runRecordSequence from './20261201_011_run_record_sequence';
 import * as stepAttemptFences from './20261201_009_step_attempt_fences';
 import * as invoiceLedger from './20261202_014_invoice_ledger';
 import * as rfmColumns from './20261202_015_rfm_columns';
+import * as publishedSegmentsView from './20261203_016_published_segments_view';
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261124_001_create_segmentation_runs': createSegmentationRuns,
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '20261201_009_step_attempt_fences': stepAttemptFences,
   '20261202_014_invoice_ledger': invoiceLedger,
   '20261202_015_rfm_columns': rfmColumns,
+  '20261203_016_published_segments_view': publishedSegmentsView,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

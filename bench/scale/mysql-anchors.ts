@@ -1,7 +1,7 @@
 /**
  * The MySQL side of the scale bench, on the same rows: `LOAD DATA LOCAL INFILE` (the fastest way
  * rows get into InnoDB, the anchor) against the classify step's own commit path, and the
- * reconcile step's publication against a RENAME TABLE swap.
+ * publication against a RENAME TABLE swap.
  */
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
@@ -120,26 +120,29 @@ export async function classifyCommitPath(
 }
 
 /**
- * What a RENAME TABLE swap would cost instead of the reconcile step's publication transaction: the
- * run's rows into a new table, then one atomic RENAME. Needs CREATE and DROP (the migration user),
- * which the worker's user does not have.
+ * What a RENAME TABLE swap would cost instead of the publication: the run's rows into a new table,
+ * then one atomic RENAME over the table readers would read. `customer_segments` is a view since
+ * migration 016, so the swap runs on a scratch pair made like the history (same keys), dropped
+ * afterwards. Needs CREATE and DROP (the migration user), which the worker's user does not have.
  */
 export async function renameSwap(migration: MysqlSettings, runId: string, rows: number): Promise<Timed> {
   const connection = await mysql.createConnection(migration);
-  const [next, old] = [`${TABLES.segments}_next`, `${TABLES.segments}_old`].map((name) => mysql.escapeId(name));
-  const segments = mysql.escapeId(TABLES.segments);
+  const [current, next, old] = ['current', 'next', 'old'].map((name) => mysql.escapeId(`swap_anchor_${process.pid}_${name}`));
+  const history = mysql.escapeId(TABLES.segmentHistory);
   try {
+    await connection.query(`CREATE TABLE ${current} LIKE ${history}`);
     return await timed(rows, async () => {
-      await connection.query(`CREATE TABLE ${next} LIKE ${segments}`);
+      await connection.query(`CREATE TABLE ${next} LIKE ${history}`);
       await connection.query(
-        `INSERT INTO ${next} (${HISTORY_COLUMNS.join(', ')}, RunId, UpdatedAt)
-         SELECT ${HISTORY_COLUMNS.join(', ')}, RunId, UTC_TIMESTAMP(3) FROM ?? WHERE RunId = ?`,
+        `INSERT INTO ${next} (RunId, ${HISTORY_COLUMNS.join(', ')}, RecordedAt)
+         SELECT RunId, ${HISTORY_COLUMNS.join(', ')}, UTC_TIMESTAMP(3) FROM ?? WHERE RunId = ?`,
         [TABLES.segmentHistory, runId],
       );
-      await connection.query(`RENAME TABLE ${segments} TO ${old}, ${next} TO ${segments}`);
+      await connection.query(`RENAME TABLE ${current} TO ${old}, ${next} TO ${current}`);
       await connection.query(`DROP TABLE ${old}`);
     });
   } finally {
+    await connection.query(`DROP TABLE IF EXISTS ${current}, ${next}, ${old}`).catch(() => undefined);
     await connection.end();
   }
 }

@@ -41,7 +41,7 @@ export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?:
     .where({ run_id: run })
     .orWhere({ workflow_id: run })
     .orderBy([{ column: 'started_at', order: 'desc' }])
-    .first('run_id', 'workflow_id', 'status', 'data_date', 'started_at');
+    .first('run_id', 'workflow_id', 'status', 'data_date', 'started_at', 'customers_consumed');
   if (!record) throw new Error(`no run "${run}" is recorded (see \`segment runs\`)`);
   if (record.status !== 'completed' && record.status !== 'superseded') {
     const hint = record.status === 'awaiting-operator' ? `; if its audit held it, \`segment approve ${record.workflow_id}\`` : '';
@@ -50,10 +50,12 @@ export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?:
   return await db.transaction(async (trx) => {
     const current = await lockPublication(trx);
     const base = { runId: record.run_id, workflowId: record.workflow_id };
-    const [{ customers, unscored }] = await trx(TABLES.segmentHistory)
-      .where({ RunId: record.run_id })
-      .select(trx.raw('COUNT(*) AS customers'), trx.raw('COALESCE(SUM(RfmSegment IS NULL), 0) AS unscored'));
-    const withoutRfm = Number(unscored) > 0;
+    // One row says whether the run has RFM values (a run from before them has none at all, a later one all):
+    // reading every row for it would make a rollback as slow as the copy it no longer is.
+    const first: { RfmSegment: string | null } | undefined = await trx(TABLES.segmentHistory).where({ RunId: record.run_id }).first('RfmSegment');
+    const withoutRfm = first !== undefined && first.RfmSegment === null;
+    // Reconcile recorded the customers it checked in the history; counted for runs recorded without.
+    const customers = record.customers_consumed ?? (await trx(TABLES.segmentHistory).where({ RunId: record.run_id }).count({ n: '*' }))[0].n;
     if (current.runId === record.run_id) return { ...base, replaced: current.runId, rowsWritten: 0, withoutRfm };
     const ranked = { runId: record.run_id, dataDate: isoOfDateColumn(record.data_date), startedAt: new Date(record.started_at), customers: Number(customers) };
     const rowsWritten = await replacePublishedSegments(trx, ranked, current, { kind: 'operator-publish', by: decided.by, reason: decided.reason });

@@ -4,11 +4,17 @@
  * - the single `segment_publication` row is the lock: publications happen one at a time;
  * - the published run is the one with the newest data (its newest kept InvoiceDate); on a tie the
  *   later start wins, so a corrected export of the same night replaces the first one;
- * - the table is replaced in one transaction: readers see the old run's rows or the new run's,
- *   never a mix, and every change is written down as a publication event.
+ * - `customer_segments` is a view of the history rows the publication row names (migration 016):
+ *   a publication changes that row, in one transaction, whatever the run's size. A reader's SELECT
+ *   reads the row and the history in one snapshot: the old run's rows or the new run's, never a
+ *   mix. Every change is written down as a publication event.
  *
- * Why a transaction and not a table swap: a RENAME TABLE swap needs CREATE and DROP, which the
- * worker's MySQL user does not have; a transaction needs only the rows.
+ * Why a view and not a table swap: RENAME TABLE is DDL, which commits at once, so it could not be
+ * in the transaction that ranks the run, merges the ledger and checks the step's fence; and the
+ * copy a swap needs first is what took seconds at a million rows.
+ *
+ * The history rows of the published run are what readers see, so they must not change while it is
+ * published: a reset that rebuilds that run's history first sets them aside (setPublishedRowsAside).
  */
 import type { Knex } from 'knex';
 import { ReconciliationError } from '../errors';
@@ -28,6 +34,8 @@ export interface RankedRun {
 
 export interface CurrentPublication {
   runId: string | null;
+  /** RunId of the history rows `customer_segments` shows: `runId`, or its rows set aside (retainedHistoryKey). */
+  historyKey: string | null;
   dataDate: string | null;
   startedAt: Date | null;
   mode: 'snapshot' | 'append' | null;
@@ -35,24 +43,27 @@ export interface CurrentPublication {
 
 interface PublicationRow {
   run_id: string | null;
+  history_key: string | null;
   data_date: Date | null;
   run_started_at: Date | null;
 }
 
+const PUBLICATION_COLUMNS = ['run_id', 'history_key', 'data_date', 'run_started_at'];
+
 /** The publication row, and the published run's mode (read without a lock: a run's mode never changes). */
 async function currentOf(db: Knex, row: PublicationRow): Promise<CurrentPublication> {
   const run: { mode: 'snapshot' | 'append' } | undefined = row.run_id === null ? undefined : await db(TABLES.runs).where({ run_id: row.run_id }).first('mode');
-  return { runId: row.run_id, dataDate: isoOfDateColumn(row.data_date), startedAt: row.run_started_at, mode: run?.mode ?? null };
+  return { runId: row.run_id, historyKey: row.history_key, dataDate: isoOfDateColumn(row.data_date), startedAt: row.run_started_at, mode: run?.mode ?? null };
 }
 
 /** Locks the publication row for the rest of the transaction and says which run is published. */
 export async function lockPublication(trx: Knex.Transaction): Promise<CurrentPublication> {
-  return await currentOf(trx, await trx(TABLES.publication).where({ id: 1 }).forUpdate().first('run_id', 'data_date', 'run_started_at'));
+  return await currentOf(trx, await trx(TABLES.publication).where({ id: 1 }).forUpdate().first(...PUBLICATION_COLUMNS));
 }
 
 /** The published run without a lock: what the audit compares with. */
 export async function currentPublication(db: Knex): Promise<CurrentPublication> {
-  return await currentOf(db, await db(TABLES.publication).where({ id: 1 }).first('run_id', 'data_date', 'run_started_at'));
+  return await currentOf(db, await db(TABLES.publication).where({ id: 1 }).first(...PUBLICATION_COLUMNS));
 }
 
 /**
@@ -78,13 +89,17 @@ export interface PublicationEvent {
   reason?: string;
 }
 
-/** What `customer_segments` takes from the run's history row of each customer (the key first). */
-const PUBLISHED_COLUMNS = ['CustomerID', 'PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
+/** The history key of a published run's rows set aside while a reset rebuilds its own: no run's key ends so. */
+export function retainedHistoryKey(runId: string): string {
+  return `${runId}#published`;
+}
 
 /**
- * Inside a transaction that holds the lock: `customer_segments` becomes exactly the run's history
- * (customers absent from it are removed). Throws, rolling everything back, if the table would not
- * hold exactly `customers` rows of this run.
+ * Inside a transaction that holds the lock: `customer_segments` becomes exactly the run's history.
+ * `customers` is the count the caller established: reconcile's row-by-row check for a run's own
+ * publication (the fences keep its history as checked: no earlier step's attempt writes after a
+ * later one claimed), and for `segment publish` the same figure as reconcile recorded it. Not counted again here, which
+ * would read every row; a run with customers but no history at all is refused (rolled back).
  */
 export async function replacePublishedSegments(
   trx: Knex.Transaction,
@@ -94,26 +109,13 @@ export async function replacePublishedSegments(
 ): Promise<number> {
   const now = new Date();
   const { runId, customers } = run;
-  await trx.raw(`DELETE s FROM ?? s LEFT JOIN ?? h ON h.RunId = ? AND h.CustomerID = s.CustomerID WHERE h.CustomerID IS NULL`, [
-    TABLES.segments,
-    TABLES.segmentHistory,
-    runId,
-  ]);
-  await trx.raw(
-    `INSERT INTO ?? (${PUBLISHED_COLUMNS.join(', ')}, RunId, UpdatedAt)
-     SELECT ${PUBLISHED_COLUMNS.join(', ')}, RunId, ? FROM ?? WHERE RunId = ?
-     ON DUPLICATE KEY UPDATE ${PUBLISHED_COLUMNS.slice(1)
-       .map((column) => `${column} = VALUES(${column})`)
-       .join(', ')}, RunId = VALUES(RunId), UpdatedAt = VALUES(UpdatedAt)`,
-    [TABLES.segments, now, TABLES.segmentHistory, runId],
-  );
-  const [table] = await trx(TABLES.segments).select(trx.raw('COUNT(*) AS total'), trx.raw('COALESCE(SUM(RunId = ?), 0) AS mine', [runId]));
-  if (Number(table.total) !== customers || Number(table.mine) !== customers) {
-    throw new ReconciliationError(`publishing run ${runId} would leave ${table.total} rows (${table.mine} of them its own) for ${customers} customers`);
-  }
+  const any = await trx(TABLES.segmentHistory).where({ RunId: runId }).first('CustomerID');
+  if (customers > 0 && !any) throw new ReconciliationError(`publishing run ${runId} would show no rows of its history for ${customers} customers`);
+  // Rows set aside for readers while a reset rebuilt the run published until now: from here on no one reads them.
+  if (previous.historyKey !== null && previous.historyKey !== previous.runId) await trx(TABLES.segmentHistory).where({ RunId: previous.historyKey }).delete();
   await trx(TABLES.publication)
     .where({ id: 1 })
-    .update({ run_id: runId, run_started_at: run.startedAt, data_date: dateColumnOfIso(run.dataDate), published_at: now });
+    .update({ run_id: runId, history_key: runId, run_started_at: run.startedAt, data_date: dateColumnOfIso(run.dataDate), published_at: now });
   await trx(TABLES.runs).where({ run_id: runId }).update({ published_at: now });
   await trx(TABLES.publicationEvents).insert({
     run_id: runId,
@@ -123,7 +125,23 @@ export async function replacePublishedSegments(
     reason: event.reason ?? null,
     published_at: now,
   });
-  return Number(table.mine);
+  return customers;
+}
+
+/**
+ * Before a run's history is deleted to be written again (its publish step starting afresh after a
+ * reset): if `customer_segments` shows that run's rows, they move aside under retainedHistoryKey and
+ * the publication follows them, so readers keep the result that was published until a run is
+ * published again. Takes the publication lock: no publication reads the rows while they move.
+ * Costs a write of each row, on this rare path only.
+ */
+export async function setPublishedRowsAside(trx: Knex.Transaction, runId: string): Promise<void> {
+  const current = await lockPublication(trx);
+  if (current.historyKey !== runId) return;
+  const aside = retainedHistoryKey(runId);
+  await trx(TABLES.segmentHistory).where({ RunId: aside }).delete();
+  await trx(TABLES.segmentHistory).where({ RunId: runId }).update({ RunId: aside });
+  await trx(TABLES.publication).where({ id: 1 }).update({ history_key: aside });
 }
 
 /**

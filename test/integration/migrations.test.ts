@@ -6,7 +6,7 @@ import { assertSchemaCurrent, createDatabase, migrateToLatest, pendingMigrations
 
 const config = loadConfig();
 const database = `${config.mysql.database}_test_migrations_${randomBytes(3).toString('hex')}`;
-const MIGRATION_COUNT = 13;
+const MIGRATION_COUNT = 14;
 const TABLES = [
   'customer_segment_history',
   'customer_segments',
