@@ -15,6 +15,7 @@ import { createDatabase, migrateToLatest, pendingMigrations } from '../../lib/da
 import { lockPublication, replacePublishedSegments, retainedHistoryKey, setPublishedRowsAside } from '../../lib/publication/published-run';
 import { TABLES } from '../../lib/tables';
 import { workerRole } from '../../lib/worker-grants';
+import { readDatabaseFigures } from '../../workers/database-gauges';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
 jest.setTimeout(120_000);
@@ -223,4 +224,22 @@ describe('migration 016 on an installation with a published result', () => {
     // The copy set aside is no run's history: it went with the view.
     expect(await db(TABLES.segmentHistory).distinct('RunId')).toEqual([{ RunId: 'night-1' }]);
   });
+});
+
+test("the gauges take the published run's customers per category from its record, and from the view when the record cannot say", async () => {
+  // 30 Low and 10 High in the history; the record, once written, says 31 and 11, so the test can tell which was read.
+  await writeHistory(env.db, 'gauged-run', [...rowsOf(5_000, 30, 2), ...rowsOf(5_100, 10, 9)]);
+  await publish('gauged-run', 40);
+  const fromView = { 'Low Frequency': 30, 'High Frequency': 10 };
+  expect((await readDatabaseFigures(env.db)).publishedCustomers).toEqual(fromView); // no record yet
+
+  await env.db(TABLES.runs).insert({
+    run_id: 'gauged-run', workflow_id: 'gauged', file: 'x.xlsx', threshold: 5, chunk_size: 500, status: 'completed',
+    steps: '{}', started_at: new Date(), low_frequency: 31, high_frequency: 11,
+  });
+  expect((await readDatabaseFigures(env.db)).publishedCustomers).toEqual({ 'Low Frequency': 31, 'High Frequency': 11 });
+
+  // The published run runs again: its rows are set aside and the record no longer describes them.
+  await env.db.transaction((trx) => setPublishedRowsAside(trx, 'gauged-run'));
+  expect((await readDatabaseFigures(env.db)).publishedCustomers).toEqual(fromView);
 });
