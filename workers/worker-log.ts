@@ -8,6 +8,7 @@
 import { formatWithOptions, inspect } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger, type LogEntry, type LogLevel } from '@temporalio/worker';
+import { SegmentationError } from '../lib/errors';
 
 /** Errors no retry mends and no operator caused: their stack is what a developer needs. */
 const BUG_ERRORS = new Set(['TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'AssertionError']);
@@ -55,8 +56,14 @@ const MAX_CAUSES = 5;
 export function describeError(error: unknown): string {
   const causes: string[] = [];
   for (let cause = causeOf(error); cause !== undefined && causes.length < MAX_CAUSES; cause = causeOf(cause)) causes.push(describeOne(cause));
-  const retry = error instanceof ApplicationFailure && error.nonRetryable ? ' [not retried]' : '';
+  const retry = isNotRetried(error) ? ' [not retried]' : '';
   return cut(`${describeOne(error)}${causes.length ? ` (cause: ${causes.join('; cause: ')})` : ''}${retry}`);
+}
+
+/** A failure Temporal will not retry: marked so, or of a class the failure policy (lib/errors.ts) never retries. */
+function isNotRetried(error: unknown): boolean {
+  if (error instanceof ApplicationFailure) return error.nonRetryable === true;
+  return error instanceof SegmentationError && !(error.constructor as typeof SegmentationError).retryable;
 }
 
 function describeOne(error: unknown): string {

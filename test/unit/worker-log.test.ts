@@ -1,6 +1,7 @@
 /** The worker's log (workers/worker-log.ts): a retried infrastructure error is one line, a bug keeps its stack. */
 import { ApplicationFailure } from '@temporalio/common';
 import { KafkaJSProtocolError } from 'kafkajs';
+import { InvalidWorkbookError } from '../../lib/errors';
 import { oneLineLogger } from '../../workers/worker-log';
 
 /** What the SDK's worker passes for a failed activity attempt (worker/src/activity.ts), beside the error. */
@@ -95,4 +96,10 @@ test('a huge message is cut, saying how much was left out; an Error in another f
   oneLineLogger('WARN', (entry) => lines.push(entry)).warn('Worker failed', { failure: Object.assign(new Error('multi\nline'), { code: 'E1' }) });
   expect(lines[0].trimEnd()).not.toContain('\n');
   expect(lines[0]).toContain('failure=Error E1: multi line');
+});
+
+test("the failure policy's non-retryable errors say they are not retried; its retryable ones do not", () => {
+  const badInput = new InvalidWorkbookError({ file: 'missing.xlsx' }, 'not found in DATA_DIR', true);
+  expect(logged(badInput)[0]).toContain('Activity failed: InvalidWorkbookError: file "missing.xlsx": not found in DATA_DIR [not retried] activityType=');
+  expect(logged(new Error('connect ECONNREFUSED 127.0.0.1:3306'))[0]).not.toContain('[not retried]');
 });
