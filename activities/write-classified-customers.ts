@@ -15,19 +15,12 @@ import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import type { MysqlLocalInfile } from '../lib/config';
 import { TABLES } from '../lib/tables';
+import type { CustomerRow } from './purchase-count-message';
 
 /** One row of `customer_segment_history`, as the classify step writes it. */
-export interface ClassifiedCustomer {
+export interface ClassifiedCustomer extends CustomerRow {
   RunId: string;
-  CustomerID: number;
-  PurchaseCount: number;
   FrequencyCategory: string;
-  RecencyDays: number | null;
-  Monetary: string;
-  RecencyScore: number;
-  FrequencyScore: number;
-  MonetaryScore: number;
-  RfmSegment: string;
   RecordedAt: Date;
 }
 
