@@ -40,7 +40,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /** Of a refusal's answer, this much is quoted in the error (Slack says why: "invalid_token", "no_service"). */
 const QUOTED_ANSWER_CHARS = 200;
 
-export function createNotifyRun({ notifications }: Pick<ActivityDependencies, 'notifications'>) {
+export function createNotifyRun({ notifications, metrics }: Pick<ActivityDependencies, 'notifications' | 'metrics'>) {
   return async function notifyRun(input: NotifyRunInput): Promise<NotifyRunResult> {
     const url = notifications?.settings.webhookUrl;
     if (!notifications || !url) return { posted: false, reason: 'no webhook set' };
@@ -51,8 +51,15 @@ export function createNotifyRun({ notifications }: Pick<ActivityDependencies, 'n
       secrets,
     });
     const body = notifications.settings.format === 'slack' ? slackNotification(notification) : notification;
-    const status = await post(url, JSON.stringify(body), input.eventId, notifications.timeoutMs ?? DEFAULT_TIMEOUT_MS, secrets);
-    return { posted: true, status };
+    try {
+      const status = await post(url, JSON.stringify(body), input.eventId, notifications.timeoutMs ?? DEFAULT_TIMEOUT_MS, secrets);
+      metrics?.notificationAttempt(input.event, 'sent');
+      return { posted: true, status };
+    } catch (error) {
+      // Counted so an alert can say a notification was lost (infra/prometheus/alerts.yml).
+      metrics?.notificationAttempt(input.event, error instanceof NotificationRejectedError ? 'rejected' : 'failed');
+      throw error;
+    }
   };
 }
 

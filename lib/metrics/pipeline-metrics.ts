@@ -10,6 +10,7 @@
  */
 import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter } from '@temporalio/common';
 import { DROP_REASONS } from '../cleaning/drop-reason';
+import { RUN_EVENTS, type RunEvent } from '../notifications/run-notification';
 import type { DataQualityReport } from '../cleaning/data-quality-report';
 import type { FrequencyCategory } from '../segmentation/frequency-category';
 
@@ -29,7 +30,15 @@ export const METRIC_NAMES = {
   lastPublication: 'segmentation_last_publication_timestamp_seconds',
   publishedResultAge: 'segmentation_published_result_age_seconds',
   schedulesPaused: 'segmentation_schedules_paused',
+  notifications: 'segmentation_notifications_total',
 } as const;
+
+/**
+ * How one attempt to post a notification ended: `sent` (2xx), `rejected` (the receiver refused it:
+ * not tried again, the notification is lost), `failed` (no answer or a 5xx: tried again for up to an hour).
+ */
+export const NOTIFICATION_OUTCOMES = ['sent', 'rejected', 'failed'] as const;
+export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
 
 /** The outcomes `segmentation_runs_total` counts, as the run's record reaches them. */
 export const RUN_OUTCOMES = ['completed', 'superseded', 'held', 'failed', 'cancelled'] as const;
@@ -69,6 +78,8 @@ export interface PipelineMetrics {
   /** 1 on the worker elected to export the database gauges, 0 on the others. */
   databaseExporter(elected: boolean): void;
   databaseFigures(figures: DatabaseFigures, now: Date): void;
+  /** One attempt to post a notification of this event ended so. */
+  notificationAttempt(event: RunEvent, outcome: NotificationOutcome): void;
 }
 
 /** One set of instruments per meter: a second worker in the same process shares them. */
@@ -101,12 +112,14 @@ function createPipelineMetrics(meter: MetricMeter): PipelineMetrics {
   const lastPublication = gauge(METRIC_NAMES.lastPublication, 'Unix time of the last publication of customer_segments', 'float');
   const age = gauge(METRIC_NAMES.publishedResultAge, 'Seconds since the last publication of customer_segments', 'float');
   const paused = gauge(METRIC_NAMES.schedulesPaused, 'Paused schedules that start the customerSegmentation workflow');
+  const notifications = counter(METRIC_NAMES.notifications, 'Attempts to post a run notification to NOTIFY_WEBHOOK_URL, by event and outcome');
 
   // Counters start at 0, so the first event is an increase Prometheus can see (a series that
   // appears at 1 has no earlier sample to differ from).
   for (const metric of [rowsRead, rowsKept, published, consumed]) metric.add(0);
   for (const reason of DROP_REASONS) rowsDropped.add(0, { reason });
   for (const outcome of RUN_OUTCOMES) runs.add(0, { outcome });
+  for (const event of RUN_EVENTS) for (const outcome of NOTIFICATION_OUTCOMES) notifications.add(0, { event, outcome });
 
   return {
     rowsLoaded(report) {
@@ -130,5 +143,6 @@ function createPipelineMetrics(meter: MetricMeter): PipelineMetrics {
       }
       if (figures.schedulesPaused !== null) paused.set(figures.schedulesPaused);
     },
+    notificationAttempt: (event, outcome) => notifications.add(1, { event, outcome }),
   };
 }

@@ -77,6 +77,7 @@ function worker(name: string, lockAt: { host?: string; port?: number }) {
     messagesConsumed: () => undefined,
     consumerLag: () => undefined,
     runReached: () => undefined,
+    notificationAttempt: () => undefined,
     databaseExporter: (elected) => {
       exporter = elected;
     },

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createNotifyRun } from '../../activities/notify-run';
 import { Secret } from '../../lib/secret';
+import type { PipelineMetrics } from '../../lib/metrics/pipeline-metrics';
 import type { RunEventFacts } from '../../lib/notifications/run-notification';
 import { freePorts } from '../support/free-ports';
 
@@ -36,8 +37,13 @@ const facts: RunEventFacts = {
   published: null,
 };
 
+/** What segmentation_notifications_total was told, per attempt: [event, outcome]. */
+let counted: Array<[string, string]> = [];
+const metrics = { notificationAttempt: (event: string, outcome: string) => void counted.push([event, outcome]) } as unknown as PipelineMetrics;
+
 function notifyRunAt(url: string) {
   return createNotifyRun({
+    metrics,
     notifications: {
       settings: { webhookUrl: new Secret(url), format: 'json', on: [] },
       temporalUiUrl: 'http://127.0.0.1:8233',
@@ -57,6 +63,7 @@ async function receiver(handle: http.RequestListener): Promise<string> {
 
 /** The attempt's outcome, and how long it took. */
 async function attempt(url: string): Promise<{ ms: number; result?: unknown; error?: Error }> {
+  counted = [];
   const started = Date.now();
   try {
     const result = await notifyRunAt(url)(facts);
@@ -87,6 +94,7 @@ test('a refusal with an endless answer is reported at once, quoting its beginnin
   const { ms, error } = await attempt(await receiver(endless(400)));
   expect(error?.name).toBe('NotificationRejectedError');
   expect(error?.message).toMatch(/refused the notification with 400: no_service x+/);
+  expect(counted).toEqual([[facts.event, 'rejected']]); // lost: the alert SegmentationNotificationLost says so
   // Not held until the post's timeout while a few hundred megabytes pour in.
   expect(ms).toBeLessThan(TIMEOUT_MS / 2);
 });
@@ -95,6 +103,7 @@ test('a 2xx with an endless answer counts as posted at once', async () => {
   const { ms, result, error } = await attempt(await receiver(endless(200)));
   expect(error).toBeUndefined();
   expect(result).toEqual({ posted: true, status: 200 });
+  expect(counted).toEqual([[facts.event, 'sent']]);
   expect(ms).toBeLessThan(TIMEOUT_MS / 2);
 });
 
@@ -125,6 +134,7 @@ test('an answer that echoes the URL is quoted with its path taken out', async ()
   const { error } = await attempt(url);
   expect(error?.name).toBe('NotificationFailedError');
   expect(error?.message).toMatch(/answered 503: \[redacted\] is over capacity/);
+  expect(counted).toEqual([[facts.event, 'failed']]);
   expect(error?.message).not.toContain(TOKEN_PATH);
   expect(error?.message).not.toContain(TOKEN_PATH.slice(1));
 });
