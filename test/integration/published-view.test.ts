@@ -225,6 +225,36 @@ describe('migration 016 on an installation with a published result', () => {
     // The copy set aside is no run's history: it went with the view.
     expect(await db(TABLES.segmentHistory).distinct('RunId')).toEqual([{ RunId: 'night-1' }]);
   });
+
+  test('a reader never finds customer_segments missing while the migration goes down and up: the view and the table swap in one RENAME', async () => {
+    const reader = createDatabase({ ...env.config.mysql, database: name() });
+    const seen = { counts: new Map<number, number>(), errors: new Map<string, number>() };
+    let migrating = true;
+    const reads = (async () => {
+      while (migrating) {
+        try {
+          const [[{ n }]] = (await reader.raw('SELECT COUNT(*) AS n FROM ??', [TABLES.segments])) as [[{ n: number }]];
+          seen.counts.set(Number(n), (seen.counts.get(Number(n)) ?? 0) + 1);
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? String(error);
+          seen.errors.set(code, (seen.errors.get(code) ?? 0) + 1);
+        }
+      }
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await db.migrate.up();
+        await db.migrate.down();
+      }
+    } finally {
+      migrating = false;
+      await reads;
+      await reader.destroy();
+    }
+    expect(Object.fromEntries(seen.errors)).toEqual({});
+    // The installation's published result, 40 customers (the previous test's), whole at every read.
+    expect([...seen.counts.keys()]).toEqual([40]);
+  });
 });
 
 test("the gauges take the published run's customers per category from its record, and from the view when the record cannot say", async () => {
