@@ -5,7 +5,8 @@
  *   classify statement hands mysql2 a stream, and that stream is the batch's rows, whatever name the
  *   server asks for;
  * - values at the edges of the text format (a trailing backslash, NUL, Ctrl-Z, CR LF, spaces at
- *   the ends, text that looks like another row) come back exactly, one row each, as INSERT writes them.
+ *   the ends, text that looks like another row) come back exactly, one row each, as INSERT writes them;
+ * - rows a LOAD DATA put in a batch's transaction are gone if its connection dies before COMMIT.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -109,4 +110,20 @@ test('values at the edges of the text format come back exactly, one row each, as
   expect(loaded.map((r) => r.RfmSegment)).toEqual(EDGES);
   expect(loaded).toEqual(await historyOf('edges-insert'));
   expect(loaded.every((r) => r.RecencyDays === null && r.Monetary === '12.34' && r.RecordedAt.getTime() === recordedAt.getTime())).toBe(true);
+});
+
+test('a batch whose connection dies after its LOAD DATA and before its COMMIT leaves no row', async () => {
+  const writer: HistoryWriter = { mode: 'load-data', warn: (line) => { throw new Error(line); } };
+  let loaded = -1;
+  const attempt = env.db.transaction(async (trx) => {
+    await writeClassifiedCustomers(trx, [row('killed-run', 1, 'Champions'), row('killed-run', 2, 'At Risk')], writer);
+    const [[{ id }]] = (await trx.raw('SELECT CONNECTION_ID() AS id')) as [[{ id: number }]];
+    loaded = (await trx(TABLES.segmentHistory).where({ RunId: 'killed-run' }).count({ n: '*' }))[0].n as number;
+    // The worker dies here: its connection goes, the COMMIT never comes.
+    await env.db.raw('KILL CONNECTION ?', [id]).catch(() => undefined);
+    await trx.raw('SELECT 1');
+  });
+  await expect(attempt).rejects.toThrow();
+  expect(Number(loaded)).toBe(2);
+  expect(await historyOf('killed-run')).toEqual([]);
 });
