@@ -127,3 +127,14 @@ test('a batch whose connection dies after its LOAD DATA and before its COMMIT le
   expect(Number(loaded)).toBe(2);
   expect(await historyOf('killed-run')).toEqual([]);
 });
+
+test("LOAD DATA ... REPLACE of one run's customers leaves another run's rows for the same customers as they were", async () => {
+  const writer: HistoryWriter = { mode: 'load-data', warn: (line) => { throw new Error(line); } };
+  await env.db.transaction((trx) => writeClassifiedCustomers(trx, [row('other-run', 1, 'Champions'), row('other-run', 2, 'At Risk')], writer));
+  const before = await historyOf('other-run');
+  // The same customers, twice (a re-sent chunk), and one under the other run's set-aside key: only those rows change.
+  await env.db.transaction((trx) => writeClassifiedCustomers(trx, [row('this-run', 1, 'Lost'), row('this-run', 2, 'Lost')], writer));
+  await env.db.transaction((trx) => writeClassifiedCustomers(trx, [row('this-run', 1, 'Hibernating'), row('other-run#published', 1, 'Lost')], writer));
+  expect(await historyOf('other-run')).toEqual(before);
+  expect((await historyOf('this-run')).map((r) => r.RfmSegment)).toEqual(['Hibernating', 'Lost']);
+});
