@@ -27,6 +27,13 @@ const PUBLICATION = 'segment_publication';
 /** What the table and the history have in common, beyond the key. */
 const RESULT_COLUMNS = ['PurchaseCount', 'FrequencyCategory', 'RecencyDays', 'Monetary', 'RecencyScore', 'FrequencyScore', 'MonetaryScore', 'RfmSegment'];
 const RFM_COLUMNS = RESULT_COLUMNS.slice(2);
+/**
+ * The view and the table trade places in one RENAME TABLE, each made under its own name first:
+ * dropping one before making the other left readers a moment with no customer_segments at all
+ * (ER_NO_SUCH_TABLE, 14 reads in 720 over five downs and ups).
+ */
+const NEW_VIEW = `${SEGMENTS}_view`;
+const OLD_TABLE = `${SEGMENTS}_table`;
 
 async function isView(knex: Knex): Promise<boolean> {
   const [rows] = await knex.raw('SELECT table_type AS type FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [SEGMENTS]);
@@ -47,8 +54,11 @@ export async function up(knex: Knex): Promise<void> {
     );
     await knex(PUBLICATION).update({ history_key: knex.ref('run_id') });
   }
-  // A migration run again after a crash past the view has nothing left to do.
-  if (await isView(knex)) return;
+  // A migration run again after a crash past the view has nothing left to do but drop the old table.
+  if (await isView(knex)) {
+    await knex.schema.dropTableIfExists(OLD_TABLE);
+    return;
+  }
 
   const publication: { run_id: string | null } = await knex(PUBLICATION).where({ id: 1 }).first('run_id');
   const [[{ total, same }]] = await knex.raw(
@@ -67,14 +77,16 @@ export async function up(knex: Knex): Promise<void> {
     ]);
     await knex(PUBLICATION).where({ id: 1 }).update({ history_key: kept });
   }
-  await knex.schema.dropTable(SEGMENTS);
   await knex.raw(
-    `CREATE ALGORITHM=MERGE SQL SECURITY DEFINER VIEW ?? AS
+    `CREATE OR REPLACE ALGORITHM=MERGE SQL SECURITY DEFINER VIEW ?? AS
      SELECT h.CustomerID, h.PurchaseCount, h.FrequencyCategory, p.run_id AS RunId, p.published_at AS UpdatedAt, ${RFM_COLUMNS.map((column) => `h.${column}`).join(', ')}
      FROM ?? p JOIN ?? h ON h.RunId = p.history_key
      WHERE p.id = 1`,
-    [SEGMENTS, PUBLICATION, HISTORY],
+    [NEW_VIEW, PUBLICATION, HISTORY],
   );
+  await knex.schema.dropTableIfExists(OLD_TABLE);
+  await knex.raw('RENAME TABLE ?? TO ??, ?? TO ??', [SEGMENTS, OLD_TABLE, NEW_VIEW, SEGMENTS]);
+  await knex.schema.dropTable(OLD_TABLE);
 }
 
 export async function down(knex: Knex): Promise<void> {
@@ -103,8 +115,9 @@ export async function down(knex: Knex): Promise<void> {
     );
     const columns = ['CustomerID', 'PurchaseCount', 'FrequencyCategory', 'RunId', ...RFM_COLUMNS];
     await knex.raw(`INSERT INTO ?? (${columns.join(', ')}, UpdatedAt) SELECT ${columns.join(', ')}, COALESCE(UpdatedAt, UTC_TIMESTAMP(3)) FROM ??`, [restored, SEGMENTS]);
-    await knex.raw('DROP VIEW ??', [SEGMENTS]);
-    await knex.raw('RENAME TABLE ?? TO ??', [restored, SEGMENTS]);
+    await knex.raw('DROP VIEW IF EXISTS ??', [NEW_VIEW]);
+    await knex.raw('RENAME TABLE ?? TO ??, ?? TO ??', [SEGMENTS, NEW_VIEW, restored, SEGMENTS]);
+    await knex.raw('DROP VIEW ??', [NEW_VIEW]);
   }
   if (await knex.schema.hasColumn(PUBLICATION, 'history_key')) {
     // A copy set aside is no run's history.

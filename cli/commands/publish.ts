@@ -8,6 +8,7 @@
 import os from 'node:os';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../lib/config';
+import { FENCED_STEPS } from '../../activities/step-attempt-fence';
 import { createDatabase } from '../../lib/database';
 import { isoOfDateColumn, lockPublication, replacePublishedSegments } from '../../lib/publication/published-run';
 import { TABLES } from '../../lib/tables';
@@ -48,6 +49,8 @@ export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?:
     throw new Error(`run ${record.run_id} is ${record.status}: only a run that reconciled (completed or superseded) can be published${hint}`);
   }
   return await db.transaction(async (trx) => {
+    // Before the publication lock, in the order the steps' own transactions take them.
+    await assertNotRewrittenSinceReconciled(trx, record.run_id);
     const current = await lockPublication(trx);
     const base = { runId: record.run_id, workflowId: record.workflow_id };
     // One row says whether the run has RFM values (a run from before them has none at all, a later one all):
@@ -61,4 +64,30 @@ export async function publishRunOnPurpose(db: Knex, run: string, decided: { by?:
     const rowsWritten = await replacePublishedSegments(trx, ranked, current, { kind: 'operator-publish', by: decided.by, reason: decided.reason });
     return { ...base, replaced: current.runId, rowsWritten, withoutRfm };
   });
+}
+
+/** The steps that write a run's history or what it is made of: reconcile checked what they wrote. */
+const BEFORE_RECONCILE = FENCED_STEPS.slice(0, FENCED_STEPS.indexOf('reconcile'));
+
+/**
+ * A run that a reset or an operator's retry sent back to an earlier step after it reconciled is
+ * having its history deleted and written again, whatever its record still says (the record lags
+ * the steps): published now, readers would see part of it. The steps' claim rows say so, and their
+ * shared locks keep any step from going back until this transaction ends (a step that does later
+ * sets the published rows aside first). Runs from before the fences have no rows, and pass.
+ */
+async function assertNotRewrittenSinceReconciled(trx: Knex.Transaction, runId: string): Promise<void> {
+  const steps: Array<{ step_key: string; scheduled_at: Date }> = await trx(TABLES.stepAttempts)
+    .where({ run_id: runId })
+    .whereIn('step_key', [...BEFORE_RECONCILE, 'reconcile'])
+    .forShare()
+    .select('step_key', 'scheduled_at');
+  const reconciled = steps.find((step) => step.step_key === 'reconcile');
+  if (!reconciled) return;
+  const later = steps.find((step) => step.scheduled_at.getTime() > reconciled.scheduled_at.getTime());
+  if (later) {
+    throw new Error(
+      `run ${runId} went back to its ${later.step_key} step after it reconciled (a reset or a retry is writing it again): publish it once it has reconciled again`,
+    );
+  }
 }

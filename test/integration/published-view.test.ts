@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import mysql from 'mysql2/promise';
+import { publishRunOnPurpose } from '../../cli/commands/publish';
 import { mysqlConnectionOptions } from '../../lib/config';
 import { createDatabase, migrateToLatest, pendingMigrations } from '../../lib/database';
 import { lockPublication, replacePublishedSegments, retainedHistoryKey, setPublishedRowsAside } from '../../lib/publication/published-run';
@@ -224,6 +225,36 @@ describe('migration 016 on an installation with a published result', () => {
     // The copy set aside is no run's history: it went with the view.
     expect(await db(TABLES.segmentHistory).distinct('RunId')).toEqual([{ RunId: 'night-1' }]);
   });
+
+  test('a reader never finds customer_segments missing while the migration goes down and up: the view and the table swap in one RENAME', async () => {
+    const reader = createDatabase({ ...env.config.mysql, database: name() });
+    const seen = { counts: new Map<number, number>(), errors: new Map<string, number>() };
+    let migrating = true;
+    const reads = (async () => {
+      while (migrating) {
+        try {
+          const [[{ n }]] = (await reader.raw('SELECT COUNT(*) AS n FROM ??', [TABLES.segments])) as [[{ n: number }]];
+          seen.counts.set(Number(n), (seen.counts.get(Number(n)) ?? 0) + 1);
+        } catch (error) {
+          const code = (error as { code?: string }).code ?? String(error);
+          seen.errors.set(code, (seen.errors.get(code) ?? 0) + 1);
+        }
+      }
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        await db.migrate.up();
+        await db.migrate.down();
+      }
+    } finally {
+      migrating = false;
+      await reads;
+      await reader.destroy();
+    }
+    expect(Object.fromEntries(seen.errors)).toEqual({});
+    // The installation's published result, 40 customers (the previous test's), whole at every read.
+    expect([...seen.counts.keys()]).toEqual([40]);
+  });
 });
 
 test("the gauges take the published run's customers per category from its record, and from the view when the record cannot say", async () => {
@@ -242,4 +273,36 @@ test("the gauges take the published run's customers per category from its record
   // The published run runs again: its rows are set aside and the record no longer describes them.
   await env.db.transaction((trx) => setPublishedRowsAside(trx, 'gauged-run'));
   expect((await readDatabaseFigures(env.db)).publishedCustomers).toEqual(fromView);
+});
+
+test("segment publish refuses a reconciled run that a reset sent back to an earlier step, though its record still says completed", async () => {
+  // Run A is published; run B reconciled, then a reset sent it back to its publish step, which
+  // deleted its history; classify has written 10 of its 40 customers again. B's record still says
+  // completed: it lags the steps.
+  await writeHistory(env.db, 'shown-run', rowsOf(7_000, 30, 2));
+  await publish('shown-run', 30);
+  await writeHistory(env.db, 'rebuilt-run', rowsOf(7_100, 10, 9));
+  await env.db(TABLES.runs).insert({
+    run_id: 'rebuilt-run', workflow_id: 'rebuilt', file: 'x.xlsx', threshold: 5, chunk_size: 500, status: 'completed',
+    steps: '{}', started_at: new Date(), customers_consumed: 40,
+  });
+  const claim = (step: string, scheduledAt: string) => ({ run_id: 'rebuilt-run', step_key: step, scheduled_at: new Date(scheduledAt), attempt: 1, activity_id: step, claimed_at: new Date() });
+  await env.db(TABLES.stepAttempts).insert([
+    claim('plan', '2026-12-03T10:00:00Z'),
+    claim('classify', '2026-12-03T10:01:00Z'),
+    claim('reconcile', '2026-12-03T10:02:00Z'),
+    claim('publish', '2026-12-03T10:05:00Z'),
+  ]);
+
+  await expect(publishRunOnPurpose(env.db, 'rebuilt-run', { by: 'test' })).rejects.toThrow(/went back to its publish step after it reconciled/);
+  expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: 'shown-run' }]);
+  expect(await published()).toEqual(rowsOf(7_000, 30, 2));
+
+  // Reconciled again (its history whole once more): it can be published.
+  await writeHistory(env.db, 'rebuilt-run', rowsOf(7_110, 30, 9));
+  await env.db(TABLES.stepAttempts).insert(claim('classify', '2026-12-03T10:06:00Z')).onConflict(['run_id', 'step_key']).merge();
+  await env.db(TABLES.stepAttempts).insert(claim('reconcile', '2026-12-03T10:07:00Z')).onConflict(['run_id', 'step_key']).merge();
+  const outcome = await publishRunOnPurpose(env.db, 'rebuilt-run', { by: 'test' });
+  expect(outcome).toMatchObject({ runId: 'rebuilt-run', replaced: 'shown-run', rowsWritten: 40 });
+  expect(await published()).toEqual(rowsOf(7_100, 40, 9));
 });
