@@ -13,7 +13,7 @@ export interface ActivityDependencies {
   kafka: Kafka;
   topic: string;
   topicPartitions: number;
-  /** How the publish step compresses its record batches (KAFKA_COMPRESSION); `none` if absent. */
+  /** How the publish step compresses its record batches (KAFKA_COMPRESSION); its default if absent. */
   publishCompression?: KafkaCompression;
   /** Chunks the publish step keeps on their way at once; CHUNKS_IN_FLIGHT if absent (the bench compares others). */
   publishChunksInFlight?: number;

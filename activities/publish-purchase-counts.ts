@@ -8,11 +8,12 @@
  * knows was acknowledged. A chunk re-sent after a crash shows up twice in the range; the consumer
  * keeps one row per customer, so the result is the same.
  *
- * Up to CHUNKS_IN_FLIGHT chunks are on their way at once, each through an idempotent producer of
- * its own (kafkajs lets one idempotent producer have one produce request in flight per broker):
- * the next chunk is encoded while the broker writes the one before. Acknowledgements are taken in
- * the order the chunks were sent, so the checkpoint only ever names the end of a run of chunks
- * that were all acknowledged; chunks acknowledged after it are sent again by a retry, as above.
+ * Up to CHUNKS_IN_FLIGHT chunks can be on their way at once, each through an idempotent producer
+ * of its own (kafkajs lets one idempotent producer have one produce request in flight per broker).
+ * Acknowledgements are taken in the order the chunks were sent, so the checkpoint only ever names
+ * the end of a run of chunks that were all acknowledged; chunks acknowledged after it are sent
+ * again by a retry, as above. One at a time measured as fast as two on one worker beside its
+ * broker (docs/performance.md, "The publish step"), so one it is; the bench compares both.
  *
  * A publication that starts afresh (not resuming from a heartbeat) first removes what the run
  * consumed from an earlier publication: its consumer positions and its history rows. That delete
@@ -26,6 +27,7 @@ import { Context } from '@temporalio/activity';
 import type { Message } from 'kafkajs';
 import type { Knex } from 'knex';
 import { PublishedRangeGoneError, StagingMissingError } from '../lib/errors';
+import { DEFAULTS } from '../lib/config';
 import { ensureTopic } from '../lib/kafka';
 import { COMPRESSION_TYPES } from '../lib/kafka-compression';
 import { KeyPartitioner } from '../lib/kafka-partitioner';
@@ -38,8 +40,8 @@ import { heartbeatWhile } from './heartbeat-while';
 import { claimStepAttempt } from './step-attempt-fence';
 import { encodeCustomerRow, RUN_ID_HEADER, type CustomerRow } from './purchase-count-message';
 
-/** Chunks sent before the oldest is acknowledged; one idempotent producer each (docs/performance.md, "The publish step"). */
-export const CHUNKS_IN_FLIGHT = 2;
+/** Chunks sent before the oldest is acknowledged, one idempotent producer each: one measured best (docs/performance.md, "The publish step"). */
+export const CHUNKS_IN_FLIGHT = 1;
 
 export interface PublishInput {
   runId: string;
@@ -67,7 +69,7 @@ export interface PublishCheckpoint {
 
 export function createPublishPurchaseCounts(dependencies: ActivityDependencies) {
   const { db, kafka, topic, topicPartitions } = dependencies;
-  const compression = COMPRESSION_TYPES[dependencies.publishCompression ?? 'none'];
+  const compression = COMPRESSION_TYPES[dependencies.publishCompression ?? DEFAULTS.KAFKA_COMPRESSION];
   const chunksInFlight = dependencies.publishChunksInFlight ?? CHUNKS_IN_FLIGHT;
   return async function publishPurchaseCounts({ runId, chunkSize, slice = { index: 0, of: 1 } }: PublishInput): Promise<PublishResult> {
     const context = Context.current();

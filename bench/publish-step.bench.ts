@@ -44,6 +44,7 @@ import type { Admin } from 'kafkajs';
 import { TABLES } from '../lib/tables';
 import { DEFAULT_CHUNK_SIZE } from '../workflows/segmentation-input';
 import { producerPerformance, topicBytesOnBroker } from './scale/kafka-perf-tools';
+import { encodingCpuPerMessage } from './scale/publish-encoding';
 import { FIRST_CUSTOMER_ID, syntheticMessage } from './scale/synthetic-customers';
 
 const PARTITIONS = 12;
@@ -71,9 +72,20 @@ interface Publication {
   bytesOnBroker: number;
 }
 
+/** Making and encoding the messages alone, no broker (bench/scale/publish-encoding.ts): the step as it was, and now with each codec. */
+const ENCODINGS = [
+  { name: 'before, none', way: 'before', codec: 'none' },
+  { name: 'now, none', way: 'now', codec: 'none' },
+  { name: 'now, lz4', way: 'now', codec: 'lz4' },
+  { name: 'now, gzip', way: 'now', codec: 'gzip' },
+] as const;
+const ENCODING_CUSTOMERS = 100_000;
+
 interface Round {
   round: number;
   load: string;
+  /** CPU µs a message of each of ENCODINGS, by name. */
+  encoding: Record<string, number>;
   producerPerformance: number;
   publications: Publication[];
 }
@@ -186,6 +198,8 @@ async function main(): Promise<void> {
     const recordBytes = averageRecordBytes(customers);
     const done: Round[] = [];
     let attempt = 0;
+    // A warm-up, so the first round's encodings do not pay for the JIT.
+    for (const { way, codec } of ENCODINGS) await encodingCpuPerMessage(way, codec, { customers: ENCODING_CUSTOMERS, chunkSize, partitions: PARTITIONS, runId });
     for (let round = 1; round <= rounds; round++) {
       const load = loadAverage();
       const anchorTopic = `${topicPrefix}-anchor-${round}`;
@@ -193,6 +207,9 @@ async function main(): Promise<void> {
       await topicMade(admin, anchorTopic);
       const anchor = await producerPerformance(libsDir, { brokers: config.kafkaBrokers, topic: anchorTopic, messages: customers, recordBytes });
       log(`round ${round} (load ${load}): ProducerPerformance ${rate(anchor.messagesPerSecond)} msg/s`);
+      const encoding: Record<string, number> = {};
+      for (const { name, way, codec } of ENCODINGS) encoding[name] = await encodingCpuPerMessage(way, codec, { customers: ENCODING_CUSTOMERS, chunkSize, partitions: PARTITIONS, runId });
+      log(`round ${round}: encoding alone, CPU µs a message: ${JSON.stringify(Object.fromEntries(Object.entries(encoding).map(([name, us]) => [name, Number(us.toFixed(1))])))}`);
       const publications: Publication[] = [];
       // Each round starts with another codec, so a burst of load elsewhere does not always hit the same one.
       const order = codecs.map((_, index) => codecs[(index + round - 1) % codecs.length]);
@@ -228,7 +245,7 @@ async function main(): Promise<void> {
         await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
       }
       await admin.deleteTopics({ topics: [anchorTopic] }).catch(() => undefined);
-      done.push({ round, load, producerPerformance: anchor.messagesPerSecond, publications });
+      done.push({ round, load, encoding, producerPerformance: anchor.messagesPerSecond, publications });
     }
     report({ customers, recordBytes, chunkSize, codecs, done });
   } finally {
@@ -269,9 +286,19 @@ function report({ customers, recordBytes, chunkSize, codecs, done }: { customers
       'vs ProducerPerformance': median(done.map((round) => msgs(of(round, codec)) / round.producerPerformance)).toFixed(2),
       [`vs ${none}`]: median(done.map((round) => msgs(of(round, codec)) / msgs(of(round, none)))).toFixed(2),
       'CPU µs/msg': ((median(done.map((round) => of(round, codec).cpuSeconds)) / customers) * 1e6).toFixed(1),
+      // Below 100%, the step waited: for the broker's acknowledgements, or for a core another job held.
+      'CPU busy': `${Math.round(median(done.map((round) => of(round, codec).cpuSeconds / of(round, codec).seconds)) * 100)}%`,
       'MB on the broker': (median(done.map((round) => of(round, codec).bytesOnBroker)) / 1e6).toFixed(1),
       [`bytes vs ${none}`]: median(done.map((round) => of(round, codec).bytesOnBroker / of(round, none).bytesOnBroker)).toFixed(2),
       target: codec === 'none' ? '>= 0.5 (the default)' : '(reported)',
+    })),
+  );
+  console.log(`\nMaking and encoding the messages alone (kafkajs's produce-request encoder, no broker; ${ENCODING_CUSTOMERS.toLocaleString('en')} messages), this process's CPU, medians of ${done.length} round(s):`);
+  console.table(
+    ENCODINGS.map(({ name }) => ({
+      encoding: name,
+      'CPU µs/msg': median(done.map((round) => round.encoding[name])).toFixed(1),
+      'vs before': median(done.map((round) => round.encoding[name] / round.encoding['before, none'])).toFixed(2),
     })),
   );
 }

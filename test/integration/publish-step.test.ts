@@ -1,11 +1,12 @@
 /**
- * The publish step's faster path (chunks in flight on producers of their own, rows encoded
- * straight to bytes, its own partitioner, LZ4 batches) on the real Kafka and MySQL, the activities
+ * The publish step's faster path (rows encoded straight to bytes, its own partitioner, LZ4 batches,
+ * chunks in flight on producers of their own if asked) on the real Kafka and MySQL, the activities
  * run in a mocked activity context:
  * - what lands in the topic is, message for message, the versioned message of each staged row
  *   (the same bytes as encodePurchaseCount), with the run in its header, on the partition kafkajs
  *   would pick, each customer once, whatever the codec;
- * - an attempt stopped mid-publication (cancelled, as a worker's crash leaves it) has a checkpoint
+ * - an attempt stopped mid-publication (cancelled, as a worker's crash leaves it), with one chunk
+ *   in flight (the default) or several, has a checkpoint
  *   behind which every customer is already in the topic, whatever was still in flight; the retry
  *   resumes from it, and the classify step then writes one row per customer with the staged values.
  */
@@ -58,7 +59,7 @@ async function stage(runId: string, rows: CustomerRow[]): Promise<void> {
   }
 }
 
-function dependencies(compression: KafkaCompression): ActivityDependencies {
+function dependencies(compression: KafkaCompression, publishChunksInFlight?: number): ActivityDependencies {
   return {
     db: env.db,
     kafka: kafkaClient(env.config.kafkaBrokers, 'publish-step-test', env.config.kafkaSecurity),
@@ -67,6 +68,7 @@ function dependencies(compression: KafkaCompression): ActivityDependencies {
     dataDir: os.tmpdir(),
     retention: env.config.retention,
     publishCompression: compression,
+    publishChunksInFlight,
   };
 }
 
@@ -135,12 +137,11 @@ test.each<KafkaCompression>(['none', 'lz4', 'gzip'])('with %s, each customer lan
   }
 });
 
-test('an attempt stopped mid-publication leaves a checkpoint every customer behind it is already in the topic for; the retry gives one row per customer', async () => {
-  expect(CHUNKS_IN_FLIGHT).toBeGreaterThan(1);
-  const runId = `publish-resume-${++runs}`;
+test.each([CHUNKS_IN_FLIGHT, 3])('an attempt stopped mid-publication, %i chunk(s) in flight, leaves a checkpoint every customer behind it is already in the topic for; the retry gives one row per customer', async (inFlight) => {
+  const runId = `publish-resume-${inFlight}-${++runs}`;
   const rows = stagedRows();
   await stage(runId, rows);
-  const deps = dependencies('lz4');
+  const deps = dependencies('lz4', inFlight);
 
   // The first attempt: stopped after its fifth acknowledged chunk, with more chunks on their way.
   const first = new MockActivityEnvironment({ activityId: `publish-${runId}`, attempt: 1, scheduledTimestampMs: Date.now() });
