@@ -1,7 +1,7 @@
 /** What the activities are built with: connections are made once per worker, not per call. */
 import type { Knex } from 'knex';
 import type { Kafka } from 'kafkajs';
-import type { RunLimits, StagingRetention } from '../lib/config';
+import type { KafkaCompression, RunLimits, StagingRetention } from '../lib/config';
 import type { PipelineMetrics } from '../lib/metrics/pipeline-metrics';
 import type { NotificationDependencies } from './notify-run';
 import type { ActivityTestHooks } from './step-attempt-fence';
@@ -13,6 +13,10 @@ export interface ActivityDependencies {
   kafka: Kafka;
   topic: string;
   topicPartitions: number;
+  /** How the publish step compresses its record batches (KAFKA_COMPRESSION); its default if absent. */
+  publishCompression?: KafkaCompression;
+  /** Chunks the publish step keeps on their way at once; CHUNKS_IN_FLIGHT if absent (the bench compares others). */
+  publishChunksInFlight?: number;
   /** How classify writes its rows (LOAD DATA LOCAL INFILE or INSERT), detected once per worker; detected at the first commit if absent. */
   historyWriter?: HistoryWriter;
   /** The only folder workbooks are read from. */

@@ -83,7 +83,7 @@ interface Round {
 async function main(): Promise<void> {
   const customers = option('customers', 1_000_000);
   const publicationOnly = process.argv.includes('--publication-only');
-  const rounds = publicationOnly ? 1 : option('rounds', 2);
+  const rounds = publicationOnly ? 1 : option('rounds', 3);
   const base = loadConfig();
   const suffix = randomBytes(3).toString('hex');
   const database = `${base.mysql.database}_scale_${suffix}`;
@@ -306,7 +306,7 @@ function report(figures: {
     `${truth.purchases.toLocaleString('en')} purchases), ${PARTITIONS} partitions, ${FAN_OUT} publish and classify activities, ` +
     `messages of ${recordBytes} bytes (key + value + run-id header). Every run's result was the generator's.`);
 
-  console.log('\nPer round (seconds of each step, as the workflow timed it; the anchors ran between the rounds):');
+  console.log(`\nPer round (seconds of each step, as the workflow timed it; the anchors ran between the rounds; load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')} at the end):`);
   console.table(
     done.map((round) => ({
       round: round.round,
@@ -316,7 +316,9 @@ function report(figures: {
       publish: ratio(round.seconds.publish),
       classify: ratio(round.seconds.classify),
       reconcile: ratio(round.seconds.reconcile),
+      'publish msg/s': rate(round.messagesPublished / round.seconds.publish),
       'ProducerPerf msg/s': rate(anchors[round.round - 1].producer),
+      'publish ratio': ratio(round.messagesPublished / round.seconds.publish / anchors[round.round - 1].producer),
       'ConsumerPerf msg/s': rate(anchors[round.round - 1].consumer),
       'LOAD DATA rows/s': rate(anchors[round.round - 1].loadData),
     })),

@@ -39,6 +39,8 @@ export interface AppConfig {
   kafkaBrokers: string[];
   kafkaTopic: string;
   kafkaTopicPartitions: number;
+  /** KAFKA_COMPRESSION: how the publish step compresses its record batches (`none`, `gzip`, `lz4`). */
+  kafkaCompression: KafkaCompression;
   /** The worker's connection: SELECT, INSERT, UPDATE and DELETE on its own tables, nothing more. */
   mysql: MysqlSettings;
   /** The migrations' connection (CREATE, ALTER, DROP, INDEX on the same database). */
@@ -95,6 +97,8 @@ export const DEFAULTS = {
   KAFKA_BROKERS: '127.0.0.1:9092',
   KAFKA_TOPIC: 'purchase-frequency',
   KAFKA_TOPIC_PARTITIONS: '6',
+  /** The publish step's record batches: `none` spends the least CPU a message (docs/performance.md, "The publish step"); `lz4` a sixth of the bytes. */
+  KAFKA_COMPRESSION: 'none',
   MYSQL_URL: 'mysql://segmentation:segmentation@127.0.0.1:3306/segmentation',
   /** The migrations' user: DDL rights on the same database. The worker's MYSQL_URL user has DML only. */
   MYSQL_MIGRATION_URL: 'mysql://segmentation_migrator:segmentation_migrator@127.0.0.1:3306/segmentation',
@@ -142,6 +146,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     kafkaBrokers: kafkaBrokerAddresses(env),
     kafkaTopic: setting('KAFKA_TOPIC', env),
     kafkaTopicPartitions: positiveInteger('KAFKA_TOPIC_PARTITIONS', env),
+    kafkaCompression: kafkaCompression(env),
     mysql: withTls(parseMysqlUrl(setting('MYSQL_URL', env)), loadMysqlTls(env), 'MYSQL_URL'),
     mysqlMigration: withTls(parseMysqlUrl(setting('MYSQL_MIGRATION_URL', env)), loadMysqlTls(env), 'MYSQL_MIGRATION_URL'),
     mysqlLocalInfile: mysqlLocalInfile(env),
@@ -210,6 +215,16 @@ export function parseMysqlUrl(url: string): MysqlSettings {
 /** How the classify step writes its rows (activities/write-classified-customers.ts). */
 export const MYSQL_LOCAL_INFILE_VALUES = ['auto', 'off'] as const;
 export type MysqlLocalInfile = (typeof MYSQL_LOCAL_INFILE_VALUES)[number];
+
+/** The codecs the publish step can compress with: kafkajs's own gzip, and LZ4 through lz4-napi (lib/kafka-compression.ts). */
+export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'lz4'] as const;
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number];
+
+function kafkaCompression(env: Environment): KafkaCompression {
+  const value = setting('KAFKA_COMPRESSION', env).toLowerCase() as KafkaCompression;
+  if (!KAFKA_COMPRESSIONS.includes(value)) throw new Error(`KAFKA_COMPRESSION must be one of ${KAFKA_COMPRESSIONS.join(', ')}`);
+  return value;
+}
 
 function mysqlLocalInfile(env: Environment): MysqlLocalInfile {
   const value = setting('MYSQL_LOCAL_INFILE', env).toLowerCase() as MysqlLocalInfile;

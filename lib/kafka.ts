@@ -4,6 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type SASLOptions } from 'kafkajs';
 import type { KafkaSecurity } from './config';
+import { registerCompressionCodecs } from './kafka-compression';
 
 /**
  * Every Kafka client of the project is made here, so SASL and TLS apply to all of them (worker,
@@ -16,6 +17,8 @@ import type { KafkaSecurity } from './config';
  * never puts the password in its errors (tested in test/integration/kafka-broker.test.ts).
  */
 export function kafkaClient(brokers: string[], clientId: string, security: KafkaSecurity): Kafka {
+  // LZ4 batches (KAFKA_COMPRESSION=lz4) can be written and read by every client made here.
+  registerCompressionCodecs();
   return new Kafka({
     clientId,
     brokers,

@@ -65,6 +65,7 @@ export async function createSegmentationWorker(
           kafka,
           topic: config.kafkaTopic,
           topicPartitions: config.kafkaTopicPartitions,
+          publishCompression: config.kafkaCompression,
           historyWriter,
           dataDir: config.dataDir,
           retention: config.retention,

@@ -46,6 +46,32 @@ export async function producerPerformance(
 }
 
 /**
+ * What a topic takes on the brokers: the sum of its partitions' log sizes, as Kafka's
+ * LogDirsCommand reports them (record batches as stored, so compressed ones count compressed).
+ */
+export async function topicBytesOnBroker(libsDir: string, options: { brokers: string[]; topic: string }): Promise<number> {
+  const stdout = await tool(libsDir, 'org.apache.kafka.tools.LogDirsCommand', [
+    '--bootstrap-server', options.brokers.join(','),
+    '--describe',
+    '--topic-list', options.topic,
+  ]);
+  // "Querying brokers ...", "Received log directory information ...", then one JSON line.
+  const json = stdout.trim().split('\n').find((line) => line.startsWith('{'));
+  if (!json) throw new Error(`LogDirsCommand printed no JSON:\n${stdout}`);
+  const { brokers } = JSON.parse(json) as { brokers: Array<{ logDirs: Array<{ partitions: Array<{ partition: string; size: number }> }> }> };
+  const prefix = `${options.topic}-`;
+  let bytes = 0;
+  for (const broker of brokers) {
+    for (const dir of broker.logDirs) {
+      for (const partition of dir.partitions) {
+        if (partition.partition.startsWith(prefix) && /^\d+$/.test(partition.partition.slice(prefix.length))) bytes += partition.size;
+      }
+    }
+  }
+  return bytes;
+}
+
+/**
  * The first `messages` messages of a topic, read by one consumer of a new group, from the
  * earliest offset. Its whole time counts, group join included, as the classify step's does.
  */

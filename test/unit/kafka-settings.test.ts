@@ -84,3 +84,10 @@ test('the local broker refuses a password it could not quote, without printing i
   expect(message).toMatch(/KAFKA_SASL_PASSWORD may not contain quotes/);
   expect(message).not.toContain('has"quote');
 });
+
+test('KAFKA_COMPRESSION: none by default, lz4 or gzip if asked, anything else refused at start', () => {
+  expect(loadConfig({}).kafkaCompression).toBe('none');
+  expect(loadConfig({ KAFKA_COMPRESSION: 'lz4' }).kafkaCompression).toBe('lz4');
+  expect(loadConfig({ KAFKA_COMPRESSION: ' GZIP ' }).kafkaCompression).toBe('gzip');
+  expect(() => loadConfig({ KAFKA_COMPRESSION: 'zstd' })).toThrow('KAFKA_COMPRESSION must be one of none, gzip, lz4');
+});
