@@ -4,13 +4,15 @@
  * 2-core machine busy without letting one file disturb another:
  *
  *   1. unit + workflow, two files at a time: no server. Meanwhile a second, private stack
- *      comes up for step 2's outage lane.
+ *      comes up for step 2's outage lane; with --stack-up (.ci/run) the main stack (STACK_DIR)
+ *      comes up first, then the private one, whose tools it installs.
  *   2. two lanes at once, each on a stack of its own:
  *      - integration, two files at a time, on the stack `segment stack up` started (STACK_DIR);
- *      - real-data and outage, one file at a time, on the private stack: the outage files stop
- *        and kill servers, so they must never share one with other files. They mostly wait for
- *        servers to go and come back, which leaves CPU for the integration lane and for the
- *        real-data file (no server, but a minute of CPU).
+ *      - real-data, outage and long-runs, one file at a time, on the private stack: the outage
+ *        files stop and kill servers, so they must never share one with other files. They mostly
+ *        wait for servers to go and come back, which leaves CPU for the integration lane and for
+ *        the real-data files (no server, but a minute of CPU), and time for long-runs, the
+ *        integration lane's longest file (jest.config.js), which balances the two lanes.
  *   3. timing, alone: worker-start's time bound, with no other test using the CPU.
  *
  * The private stack lives in STACK_DIR/outage with the tools of STACK_DIR (nothing installed
@@ -45,19 +47,26 @@ interface LaneResult {
 const LANE_BUDGET_MINUTES = Number(process.env.LANE_BUDGET_MINUTES ?? 25);
 const REPORTER = path.join(PROJECT_ROOT, 'test', 'support', 'test-case-reporter.js');
 
-async function main(stages: Stage[]): Promise<boolean> {
+async function main(stages: Stage[], options: { stackUp: boolean }): Promise<boolean> {
   const results: LaneResult[] = [];
   const summary = () => results.map((r) => `${r.lane} ${r.ok ? 'passed' : 'FAILED'} in ${r.seconds}s`).join('; ');
-  // Built once here: the lanes' global set-ups then find dist/ current and never build side by side.
+  // Built once here: the lanes' global set-ups then find dist/ current (build-project.ts) and skip the build.
   buildProject();
-  const privateStack = stages.includes('integration') ? await outageStack() : undefined;
+  const integration = stages.includes('integration');
+  // With --stack-up (.ci/run) the main stack comes up here, while the unit lane runs; without it,
+  // a stack that is down fails the run at once, before the unit lane.
+  const mainStackUp = integration ? (options.stackUp ? bringUpMainStack() : requireMainStack()) : Promise.resolve();
+  mainStackUp.catch(() => undefined); // awaited below; a failure is reported there
+  if (!options.stackUp) await mainStackUp;
+  const privateStack = integration ? await outageStack() : undefined;
   // Ctrl-C (or CI's kill) ends the jest lanes too; the private stack must not outlive them.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => void (privateStack?.down() ?? Promise.resolve()).finally(() => process.exit(130)));
   }
   try {
-    // Started now, awaited only when the outage lane needs it: it comes up while the unit tests run.
-    const privateStackUp = privateStack?.up();
+    // Started now, awaited only when the outage lane needs it: it comes up while the unit tests run,
+    // after the main stack, whose tools it shares (a fresh machine installs them once, for both).
+    const privateStackUp = privateStack ? mainStackUp.then(() => privateStack.up()) : undefined;
     privateStackUp?.catch(() => undefined); // awaited below; a failure is reported there
 
     if (stages.includes('unit')) {
@@ -66,9 +75,15 @@ async function main(stages: Stage[]): Promise<boolean> {
     }
     if (privateStack && privateStackUp) {
       const lanes = await Promise.all([
-        lane('integration', ['--selectProjects', 'integration', '--maxWorkers=2'], { prefix: 'integration' }),
+        mainStackUp.then(
+          () => lane('integration', ['--selectProjects', 'integration', '--maxWorkers=2'], { prefix: 'integration' }),
+          (error: unknown) => {
+            process.stderr.write(`[integration] the stack did not come up: ${String(error)}\n`);
+            return { lane: 'integration', ok: false, seconds: 0 };
+          },
+        ),
         privateStackUp.then(
-          () => lane('real-data + outage', ['--selectProjects', 'real-data', 'outage', '--runInBand'], { prefix: 'outage', env: privateStack.env }),
+          () => lane('real-data + outage', ['--selectProjects', 'real-data', 'outage', 'long-runs', '--runInBand'], { prefix: 'outage', env: privateStack.env }),
           (error: unknown) => {
             process.stderr.write(`[outage] the private stack did not come up: ${String(error)}\n`);
             return { lane: 'outage', ok: false, seconds: 0 };
@@ -195,10 +210,6 @@ function prefixLines(from: NodeJS.ReadableStream, to: NodeJS.WritableStream, pre
  */
 async function outageStack(): Promise<{ env: NodeJS.ProcessEnv; settings: StackSettings; up(): Promise<void>; down(): Promise<void> }> {
   const main = loadStackSettings();
-  const down = (await stackStatus([], main)).filter((server) => !server.up);
-  if (down.length > 0) {
-    throw new Error(`the integration tests need the stack up (${down.map((s) => s.name).join(', ')} not answering): run \`npx segment stack up\` first`);
-  }
   const stackDir = path.join(main.stackDir, 'outage');
   fs.mkdirSync(stackDir, { recursive: true });
   // The main stack's tools, shared. It may have none of its own (its servers run elsewhere, e.g.
@@ -239,17 +250,33 @@ async function outageStack(): Promise<{ env: NodeJS.ProcessEnv; settings: StackS
   };
 }
 
+/** The integration lanes need the main stack (STACK_DIR) answering: it is checked, never started. */
+async function requireMainStack(): Promise<void> {
+  const down = (await stackStatus()).filter((server) => !server.up);
+  if (down.length > 0) {
+    throw new Error(`the integration tests need the stack up (${down.map((s) => s.name).join(', ')} not answering): run \`npx segment stack up\` first`);
+  }
+}
+
+/** --stack-up: `segment stack up` in this process (installing what is missing), its lines prefixed. */
+async function bringUpMainStack(): Promise<void> {
+  const started = Date.now();
+  await stackUp([], (line) => process.stderr.write(`[stack] ${line}\n`));
+  process.stderr.write(`[stack] up in ${Math.round((Date.now() - started) / 1000)}s\n`);
+}
 
 // `npm run test:integration -- stack fault-table`: the stages, then jest path patterns, which each
 // lane applies to its own files (a lane none of them matches passes with no tests).
+// --stack-up: bring the stack up too (what `.ci/run` does), while the unit lane runs.
 const args = process.argv.slice(2);
+const STACK_UP = '--stack-up';
 const stages = args.filter((arg): arg is Stage => arg === 'unit' || arg === 'integration');
-const patterns = args.filter((arg) => !stages.includes(arg as Stage));
+const patterns = args.filter((arg) => !stages.includes(arg as Stage) && arg !== STACK_UP);
 if (stages.length === 0) {
-  process.stderr.write('usage: tsx test/run-tests.ts [unit] [integration] [jest path pattern...]\n');
+  process.stderr.write(`usage: tsx test/run-tests.ts [${STACK_UP}] [unit] [integration] [jest path pattern...]\n`);
   process.exit(2);
 }
-main(stages).then(
+main(stages, { stackUp: args.includes(STACK_UP) }).then(
   (ok) => process.exit(ok ? 0 : 1),
   (error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);

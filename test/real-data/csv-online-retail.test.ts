@@ -3,6 +3,8 @@
  * ../shared/data/online-retail.xlsx through the fast workbook reader must give the same
  * data-quality report (rows read, drops by rule, newest invoice date), the same kept
  * (CustomerID, InvoiceNo) pairs and the same Quantity and UnitPrice on every kept line.
+ * Reading both files whole takes many seconds of CPU, so it is the real-data project's, beside the
+ * integration tests, not the unit layer's (which must stay under a minute).
  */
 import { cleanTransaction } from '../../lib/cleaning/clean-transaction';
 import { countRow, emptyDataQualityReport, type DataQualityReport } from '../../lib/cleaning/data-quality-report';
