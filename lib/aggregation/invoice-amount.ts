@@ -28,8 +28,8 @@ function decimalOfText(value: number): { digits: bigint; scale: number } {
 /**
  * The same decimal without text, for the numbers a workbook holds (quantities, prices): the
  * smallest scale k at which some integer n has n / 10^k === value. While |value × 10^k| < 2^50,
- * a decimal of k places that rounds to the double lies within 1/4 of value × 10^k, and the product
- * is computed within 1/8, so Math.round finds it and it is the only one: the shortest decimal.
+ * a decimal of k places that rounds to the double lies within 1/8 of value × 10^k, and the product
+ * is computed within 1/16, so Math.round finds it and it is the only one: the shortest decimal.
  * Past that, or finer than 10 places: undefined, and the text decides.
  */
 function shortDecimal(value: number): { digits: number; scale: number } | undefined {
