@@ -3,13 +3,11 @@
  * PyPI the first time, with the spark-sql-kafka package resolved from Maven Central by Spark
  * itself into .stack/bench-ivy), and one run of bench/older-design/older-design.py.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { benchVenv } from '../support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..', '..');
-const VENV = join(PROJECT, '.stack', 'bench-venv-older-design');
-const VENV_PYTHON = join(VENV, 'bin', 'python');
 /** Where Spark keeps the spark-sql-kafka jars it resolves (spark.jars.ivy): inside .stack, not ~/.ivy2. */
 export const IVY_DIR = join(PROJECT, '.stack', 'bench-ivy');
 /** pyspark 4.2.0 with the spark-sql-kafka of the same version (older-design.py names it). */
@@ -29,13 +27,7 @@ export interface OlderDesignResult {
 
 /** A Python with the older design's packages, installing them into .stack/bench-venv-older-design if need be. */
 export function pythonForOlderDesign(): string {
-  const ready = () => spawnSync(VENV_PYTHON, ['-c', 'import pyspark, pandas, openpyxl, kafka, pymysql'], { stdio: 'ignore' }).status === 0;
-  if (existsSync(VENV_PYTHON) && ready()) return VENV_PYTHON;
-  console.log(`Installing the older design into .stack/bench-venv-older-design (once): python3 -m venv, then pip install ${PYTHON_PACKAGES.join(' ')}`);
-  execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-  execFileSync(join(VENV, 'bin', 'pip'), ['install', '--quiet', ...PYTHON_PACKAGES], { stdio: 'inherit' });
-  if (!ready()) throw new Error(`${VENV} was installed but cannot import its packages`);
-  return VENV_PYTHON;
+  return benchVenv('bench-venv-older-design', PYTHON_PACKAGES, ['pyspark', 'pandas', 'openpyxl', 'kafka', 'pymysql']);
 }
 
 export function runOlderDesign(
