@@ -13,10 +13,11 @@
  * rounds' ratios (target at a million customers: <= 2). After every run the two tables must be
  * equal customer by customer (CustomerID, PurchaseCount, FrequencyCategory), and a generated
  * workbook's the generator's figures, or the bench fails. One unmeasured warm-up of each side comes
- * first; in it the polars side also writes the same frame through polars' write_database
- * (SQLAlchemy + pymysql), the other maintained write path, and the bench prints both write times.
+ * first (`--no-warm-up` leaves it out). After the rounds the polars side runs once more, writing the
+ * same frame both with LOAD DATA and through polars' write_database (SQLAlchemy + pymysql), the
+ * other maintained write path, and the bench prints both write times (`--no-write-compare`: not).
  *
- *   npx tsx bench/polars-mysql.bench.ts [--sizes real,1000000] [--rounds N] [--no-write-compare]
+ *   npx tsx bench/polars-mysql.bench.ts [--sizes real,1000000] [--rounds N] [--no-warm-up] [--no-write-compare]
  *
  * The servers must be up (`segment stack up`), dist/ built (`npm run build`). polars, fastexcel,
  * pymysql, SQLAlchemy, pandas and pyarrow go into .stack/bench-venv-polars-mysql the first time
@@ -25,7 +26,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { growthWorkbook } from './growth/growth-workbooks';
+import { GROWTH_AUDIT_ARGS, growthWorkbook } from './growth/growth-workbooks';
 import { benchVenv, loadAverage, median, openBenchServers, runSegment, segmentRows, startWorker, stopWorker, tableDifferences, type OurRun } from './support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..');
@@ -67,6 +68,7 @@ function parseArgs(argv: string[]) {
     sizes: (value('--sizes') ?? 'real,1000000').split(','),
     rounds: Number(value('--rounds') ?? 3),
     writeCompare: !argv.includes('--no-write-compare'),
+    warmUp: !argv.includes('--no-warm-up'),
   };
 }
 
@@ -92,7 +94,8 @@ function runPolars(python: string, workbook: string, mysqlUrl: string, write: st
   });
 }
 
-async function measureSize(size: Size, python: string, rounds: number, writeCompare: boolean): Promise<void> {
+async function measureSize(size: Size, python: string, options: { rounds: number; writeCompare: boolean; warmUp: boolean }): Promise<void> {
+  const { rounds, writeCompare, warmUp } = options;
   const servers = await openBenchServers('polars', dirname(size.workbook), ['polars']);
   const { admin, client, env, database } = servers;
   const polarsDatabase = servers.extraDatabases.polars;
@@ -107,23 +110,18 @@ async function measureSize(size: Size, python: string, rounds: number, writeComp
       throw new Error(`${size.label}, ${label}: ${JSON.stringify({ customers, low, high })}, the generator wrote ${JSON.stringify(expected)}`);
     }
   };
-  const runOurs = async () => runSegment(client, admin, { database, env, workbook: size.workbook, workerPid: worker?.pid });
+  const runOurs = async () => runSegment(client, admin, { database, env, workbook: size.workbook, workerPid: worker?.pid, args: size.expected ? GROWTH_AUDIT_ARGS : [] });
   try {
     worker = await startWorker(env);
     size.loadAverages.push(loadAverage());
     console.log(`\n${size.label}: ${size.workbook}; load average now ${loadAverage()}`);
-    process.stdout.write('warm-up (not measured): ours ');
-    const warmOurs = await runOurs();
-    process.stdout.write(`${warmOurs.seconds.toFixed(2)} s, polars `);
-    const warmPolars = await runPolars(python, size.workbook, polarsUrl, writeCompare ? `${ANCHOR_WRITE},write-database` : ANCHOR_WRITE);
-    console.log(`${warmPolars.processSeconds.toFixed(2)} s`);
-    await checkEqual('warm-up', warmOurs);
-    if (writeCompare) {
-      size.writeCompare = Object.fromEntries(Object.entries(warmPolars.phases).filter(([phase]) => phase.startsWith('write')));
-      const [anchorTable, otherTable] = ['customer_segments_load_data', 'customer_segments_write_database'];
-      const differences = tableDifferences(await segmentRows(admin, polarsDatabase, anchorTable), await segmentRows(admin, polarsDatabase, otherTable), 'write_database');
-      if (differences.length > 0) throw new Error(`${size.label}: the two write paths wrote different tables: ${differences.slice(0, 5).join('; ')}`);
-      console.log(`write paths, same frame (${warmPolars.customers} rows), s: ${JSON.stringify(size.writeCompare)}`);
+    if (warmUp) {
+      process.stdout.write('warm-up (not measured): ours ');
+      const warmOurs = await runOurs();
+      process.stdout.write(`${warmOurs.seconds.toFixed(2)} s, polars `);
+      const warmPolars = await runPolars(python, size.workbook, polarsUrl, ANCHOR_WRITE);
+      console.log(`${warmPolars.processSeconds.toFixed(2)} s`);
+      await checkEqual('warm-up', warmOurs);
     }
     for (let round = 1; round <= rounds; round++) {
       const ours = await runOurs();
@@ -136,6 +134,17 @@ async function measureSize(size: Size, python: string, rounds: number, writeComp
       );
     }
     size.loadAverages.push(loadAverage());
+    if (writeCompare) {
+      const both = await runPolars(python, size.workbook, polarsUrl, `${ANCHOR_WRITE},write-database`);
+      size.writeCompare = Object.fromEntries(Object.entries(both.phases).filter(([phase]) => phase.startsWith('write')));
+      const differences = tableDifferences(
+        await segmentRows(admin, polarsDatabase, 'customer_segments_load_data'),
+        await segmentRows(admin, polarsDatabase, 'customer_segments_write_database'),
+        'write_database',
+      );
+      if (differences.length > 0) throw new Error(`${size.label}: the two write paths wrote different tables: ${differences.slice(0, 5).join('; ')}`);
+      console.log(`write paths, same frame (${both.customers} rows), s: ${JSON.stringify(size.writeCompare)}`);
+    }
   } finally {
     await stopWorker(worker);
     await servers.close();
@@ -164,7 +173,7 @@ function printResults(sizes: Size[]): void {
     console.table(Object.fromEntries(phases.map((phase) => [`polars ${phase}`, +median(rounds.map((r) => r.polars.phases[phase])).toFixed(2)])));
     const steps = Object.keys(rounds[0].ours.steps);
     console.table(Object.fromEntries(steps.map((step) => [`ours ${step}`, +median(rounds.map((r) => r.ours.steps[step] ?? 0)).toFixed(2)])));
-    if (writeCompare) console.log(`write paths for the same frame (warm-up), s: ${Object.entries(writeCompare).map(([path, seconds]) => `${path} ${seconds.toFixed(2)}`).join(', ')}`);
+    if (writeCompare) console.log(`write paths for the same frame (one more polars run after the rounds), s: ${Object.entries(writeCompare).map(([path, seconds]) => `${path} ${seconds.toFixed(2)}`).join(', ')}`);
   }
 }
 
@@ -182,7 +191,7 @@ async function main(): Promise<void> {
       sizes.push({ label: `${Number(size).toLocaleString('en')} customers`, workbook: generated.path, expected: generated.expected, rounds: [], loadAverages: [] });
     }
   }
-  for (const size of sizes) await measureSize(size, python, options.rounds, options.writeCompare);
+  for (const size of sizes) await measureSize(size, python, options);
   printResults(sizes);
 }
 

@@ -30,6 +30,15 @@ const POOL_COVERAGE = 1 - Math.exp(-INVOICES_PER_POOL_CUSTOMER);
  */
 const ROWS_PER_KEPT_INVOICE = 1.98;
 
+/**
+ * The audit limits a run of these workbooks sets off (`segment run --audit NAME=off`; the audit
+ * step still runs, with minCustomers): the generator spaces invoices 1 to 45 minutes apart, so
+ * at millions of invoices the newest is decades ahead (maxDaysAhead); one line per invoice makes
+ * the cancellations' 1 to 4 lines about half the rows dropped (maxDroppedPercent, 50); and a bench
+ * that alternates sizes shrinks and moves most of the published result from run to run.
+ */
+export const GROWTH_AUDIT_ARGS = ['maxDaysAhead', 'maxDroppedPercent', 'maxShrinkPercent', 'maxMovedPercent', 'maxHighShareShiftPoints'].flatMap((check) => ['--audit', `${check}=off`]);
+
 export interface GrowthWorkbook {
   /** The size asked for; `expected.customers` is what the generator actually wrote. */
   target: number;

@@ -145,18 +145,18 @@ function watchPeakRss(pid: number): { startMiB: number; stop: () => number } {
   }
 }
 
-/** One `segment run --file WORKBOOK --wait --json`, timed from spawn to exit, then broken down. */
+/** One `segment run --file WORKBOOK [ARGS] --wait --json`, timed from spawn to exit, then broken down. */
 export async function runSegment(
   client: Client,
   db: mysql.Connection,
-  options: { database: string; env: NodeJS.ProcessEnv; workbook: string; workerPid?: number },
+  options: { database: string; env: NodeJS.ProcessEnv; workbook: string; workerPid?: number; args?: string[] },
 ): Promise<OurRun> {
-  const { database, env, workbook, workerPid } = options;
+  const { database, env, workbook, workerPid, args = [] } = options;
   const peak = workerPid === undefined ? undefined : watchPeakRss(workerPid);
   const spawnedAt = Date.now();
   const started = performance.now();
   const stdout = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [SEGMENT, 'run', '--file', workbook, '--wait', '--json'], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SEGMENT, 'run', '--file', workbook, ...args, '--wait', '--json'], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
