@@ -23,11 +23,11 @@
  * pymysql, SQLAlchemy, pandas and pyarrow go into .stack/bench-venv-polars-mysql the first time
  * (PyPI; MySQL has no ADBC driver there). Not a test: its figures depend on the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GROWTH_AUDIT_ARGS, growthWorkbook } from './growth/growth-workbooks';
-import { benchVenv, loadAverage, median, openBenchServers, runSegment, segmentRows, startWorker, stopWorker, tableDifferences, type OurRun } from './support/warm-worker';
+import { benchVenv, loadAverage, runJsonScript, median, openBenchServers, runSegment, segmentRows, startWorker, stopWorker, tableDifferences, type OurRun, type ScriptResult } from './support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..');
 const UCI_WORKBOOK = resolve(PROJECT, '../shared/data/online-retail.xlsx');
@@ -35,15 +35,8 @@ const PYTHON_PACKAGES = ['polars==2.1.0', 'fastexcel==0.21.0', 'pymysql==1.2.4',
 /** The write path the anchor is timed with; bench/polars-mysql.py writes its table as customer_segments_load_data. */
 const ANCHOR_WRITE = 'load-data';
 
-interface PolarsResult {
-  rows: number;
-  kept: number;
-  customers: number;
-  low: number;
-  high: number;
-  phases: Record<string, number>;
-  processSeconds: number;
-}
+/** Its phases: imports, read, count, write (PATH) for each write path. */
+type PolarsResult = ScriptResult;
 
 interface Round {
   ours: OurRun;
@@ -73,25 +66,7 @@ function parseArgs(argv: string[]) {
 }
 
 function runPolars(python: string, workbook: string, mysqlUrl: string, write: string): Promise<PolarsResult> {
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    // The URL (password included) through the environment, not argv, which any `ps` shows.
-    const child = spawn(python, [join(__dirname, 'polars-mysql.py'), workbook, '--write', write], {
-      cwd: PROJECT,
-      env: { ...process.env, POLARS_MYSQL_URL: mysqlUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const processSeconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`polars-mysql.py exited with ${code}: ${stderr.slice(-3000)}`));
-      resolvePromise({ ...JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}'), processSeconds });
-    });
-  });
+  return runJsonScript<Omit<PolarsResult, 'processSeconds'>>(python, [join(__dirname, 'polars-mysql.py'), workbook, '--write', write], { POLARS_MYSQL_URL: mysqlUrl });
 }
 
 async function measureSize(size: Size, python: string, options: { rounds: number; writeCompare: boolean; warmUp: boolean }): Promise<void> {

@@ -23,14 +23,17 @@ each write), interpreter start-up excluded (the parent times the whole process t
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 started = time.perf_counter()
 
 import polars as pl  # noqa: E402
-import pymysql  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+from bench_script import Phases, mysql_connection  # noqa: E402
 
 THRESHOLD = 5
 COLUMNS = ["InvoiceNo", "Quantity", "UnitPrice", "CustomerID"]
@@ -73,19 +76,6 @@ def segments(frame):
     return kept.height, table
 
 
-def connect(url, **extra):
-    parts = urlparse(url)
-    return pymysql.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        database=parts.path.lstrip("/"),
-        autocommit=False,
-        **extra,
-    )
-
-
 def create_table(connection, table):
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS `{table}`")
@@ -97,7 +87,7 @@ def create_table(connection, table):
 
 
 def write_load_data(table, url, name):
-    connection = connect(url, local_infile=True)
+    connection = mysql_connection(url, local_infile=True)
     try:
         create_table(connection, name)
         with tempfile.NamedTemporaryFile(suffix=".csv") as csv:
@@ -115,7 +105,7 @@ def write_load_data(table, url, name):
 
 
 def write_database(table, url, name):
-    connection = connect(url)
+    connection = mysql_connection(url)
     try:
         create_table(connection, name)
     finally:
@@ -135,22 +125,14 @@ def main():
     args = parser.parse_args()
     url = os.environ["POLARS_MYSQL_URL"]  # not an argument: argv is visible to every user
 
-    phases = {"imports": time.perf_counter() - started}
-    mark = time.perf_counter()
-
-    def phase(name):
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = now - mark
-        mark = now
-
+    phases = Phases(started)
     frame = read_workbook(args.workbook)
-    phase("read")
+    phases.done("read")
     kept, table = segments(frame)
-    phase("count")
+    phases.done("count")
     for path in args.write.split(","):
         WRITERS[path](table, url, f"customer_segments_{path.replace('-', '_')}")
-        phase(f"write ({path})")
+        phases.done(f"write ({path})")
 
     summary = {
         "rows": frame.height,
@@ -158,7 +140,7 @@ def main():
         "customers": table.height,
         "low": table.filter(pl.col("PurchaseCount") <= THRESHOLD).height,
         "high": table.filter(pl.col("PurchaseCount") > THRESHOLD).height,
-        "phases": phases,
+        "phases": phases.seconds,
         "seconds": time.perf_counter() - started,
     }
     print(json.dumps(summary))

@@ -10,7 +10,7 @@ export interface GrowthPoint {
   steps: Record<string, number>;
 }
 
-const WIDTH = 760;
+const WIDTH = 800;
 const HEIGHT = 320;
 const PANEL = { top: 40, bottom: 260, width: 300 };
 const COLOURS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#9c755f'];

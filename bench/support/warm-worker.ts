@@ -197,6 +197,41 @@ export function tableDifferences(ours: Map<number, SegmentRow>, other: Map<numbe
   return differences;
 }
 
+/** What a bench's Python script (bench/support/bench_script.py) prints, and its process's seconds. */
+export interface ScriptResult {
+  rows: number;
+  kept: number;
+  customers: number;
+  low: number;
+  high: number;
+  /** Seconds of each phase inside the process (imports first). */
+  phases: Record<string, number>;
+  /** Spawn to exit, as the bench saw it. */
+  processSeconds: number;
+}
+
+/**
+ * A script's process whose last line of output is one JSON object: that object and the process's
+ * seconds, spawn to exit. `env` is added to this process's environment (a MySQL URL goes there,
+ * not in argv, which any `ps` shows).
+ */
+export function runJsonScript<T>(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<T & { processSeconds: number }> {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: PROJECT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const processSeconds = (performance.now() - started) / 1000;
+      if (code !== 0) return reject(new Error(`${args[0] ?? command} exited with ${code}: ${stderr.slice(-3000)}`));
+      resolvePromise({ ...(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T), processSeconds });
+    });
+  });
+}
+
 /**
  * A Python under .stack/NAME with `packages` installed (python3 -m venv, then pip, the first time,
  * saying so), checked by importing `imports`.
