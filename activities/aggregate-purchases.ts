@@ -2,7 +2,8 @@
  * Step 2, aggregate: PurchaseCount per customer = the number of distinct invoices inside the
  * run's window, with the customer's RFM values, scores and segment (README "RFM segments"), computed by MySQL (invoice numbers compared byte for byte, like the dry run's
  * JavaScript strings). First the run's staged lines become its invoices, one row each (date,
- * exact amount; of an invoice in two of the run's files, the later file's lines). Then:
+ * exact amount; of an invoice in two of the run's files, the later file's lines), kept in a table
+ * only by an append run, whose publication merges them. Then:
  * - snapshot: the run's invoices are the whole history;
  * - append: the invoice ledger with the run's invoices merged over it (an invoice sent again
  *   replaces its row, unless the ledger's came from an export for a later time), read at one
@@ -31,6 +32,8 @@ import { claimStepAttempt } from './step-attempt-fence';
 export interface AggregateInput {
   runId: string;
   rowsKept: number;
+  /** How many files the load read; absent in runs from before: as if several. */
+  files?: number;
   /** Absent in runs from before append mode: snapshot, every invoice. */
   mode?: RunMode;
   window?: string;
@@ -59,7 +62,7 @@ export function createAggregatePurchases(dependencies: ActivityDependencies) {
     const { runId, rowsKept } = input;
     const fence = await claimStepAttempt(dependencies, runId, 'aggregate');
     const rules = input.rules ?? readRfmRules(dependencies.dataDir, input.rfmRules ?? null);
-    const result = await heartbeatWhile(fence.write((trx) => aggregate(trx, input, rules)));
+    const result = await heartbeatWhile(fence.write((trx) => withRoomToSort(trx, () => aggregate(trx, input, rules))));
     Context.current().cancellationSignal.throwIfAborted();
     if (result.invoices!.invoices === 0 && rowsKept > 0) {
       throw new StagingMissingError(
@@ -81,19 +84,17 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: Rf
     throw new StagingMissingError(`run ${runId} was loaded by a worker from before invoice dates and amounts were staged: retry runs the load again`);
   }
 
+  const own = invoicesOfRun(runId, input.files);
+  // Only an append run keeps its invoices (the publication merges them into the ledger); a
+  // snapshot reads them as a derived table, since writing millions of rows only to read them
+  // back was most of the step (docs/performance.md).
   await trx(TABLES.runInvoices).where({ run_id: runId }).delete();
-  await trx.raw(
-    `INSERT INTO ?? (run_id, CustomerID, InvoiceNo, InvoiceDate, Amount)
-     SELECT s.run_id, s.CustomerID, s.InvoiceNo, MAX(s.InvoiceDate), SUM(s.Amount)
-     FROM ?? s
-     JOIN (SELECT CustomerID, InvoiceNo, MAX(file_no) AS file_no FROM ?? WHERE run_id = ? GROUP BY CustomerID, InvoiceNo) latest
-       ON latest.CustomerID = s.CustomerID AND latest.InvoiceNo = s.InvoiceNo AND latest.file_no = s.file_no
-     WHERE s.run_id = ?
-     GROUP BY s.run_id, s.CustomerID, s.InvoiceNo`,
-    [TABLES.runInvoices, TABLES.stagingInvoices, TABLES.stagingInvoices, runId, runId],
-  );
-  const [own] = await trx(TABLES.runInvoices).where({ run_id: runId }).count({ invoices: '*' });
-  const invoices = Number(own.invoices);
+  if (ledger) {
+    await trx.raw(
+      `INSERT INTO ?? (run_id, CustomerID, InvoiceNo, InvoiceDate, Amount) SELECT ?, CustomerID, InvoiceNo, InvoiceDate, Amount FROM (${own.sql}) own`,
+      [TABLES.runInvoices, runId, ...own.bindings],
+    );
+  }
 
   // The invoices that count: the run's own, or the ledger with them merged over it.
   let merged: { sql: string; bindings: unknown[] };
@@ -125,9 +126,10 @@ async function aggregate(trx: Knex.Transaction, input: AggregateInput, rules: Rf
       ...(night ? { night } : {}),
     };
   } else {
-    merged = { sql: 'SELECT CustomerID, InvoiceDate, Amount FROM ?? WHERE run_id = ?', bindings: [TABLES.runInvoices, runId] };
+    merged = own;
   }
   const [range] = (await trx.raw(`SELECT COUNT(*) AS total, MIN(m.InvoiceDate) AS oldest, MAX(m.InvoiceDate) AS newest FROM (${merged.sql}) m`, merged.bindings))[0];
+  const invoices = ledger ? Number((await trx(TABLES.runInvoices).where({ run_id: runId }).count({ invoices: '*' }))[0].invoices) : Number(range.total);
   // Append: the newest invoice of the ledger after the merge, or the latest night with no file (a night never goes back).
   const dataDate = latest([isoOfDateColumn(range.newest), ledger ? isoOfDateColumn(ledger.night_date) : null, night]);
 
@@ -193,6 +195,46 @@ async function insertCustomerValues(
      ) scored`,
     [TABLES.stagingCounts, runId, ...rules.cells, recencyFrom.day, recencyFrom.plusDays, ...merged.bindings, ...inWindow.bindings],
   );
+}
+
+/**
+ * The run's invoices, one row each (CustomerID, InvoiceNo, InvoiceDate, Amount), as a query over
+ * its staged lines, which are in key order, so MySQL groups them as it reads. Of an invoice in two
+ * of the run's files, the later file's lines: that join is only made when the run read several
+ * files.
+ */
+function invoicesOfRun(runId: string, files: number | undefined): { sql: string; bindings: unknown[] } {
+  const grouped = 'SELECT s.CustomerID, s.InvoiceNo, MAX(s.InvoiceDate) AS InvoiceDate, SUM(s.Amount) AS Amount FROM ?? s';
+  if (files !== undefined && files <= 1) {
+    return { sql: `${grouped} WHERE s.run_id = ? GROUP BY s.CustomerID, s.InvoiceNo`, bindings: [TABLES.stagingInvoices, runId] };
+  }
+  return {
+    sql: `${grouped}
+          JOIN (SELECT CustomerID, InvoiceNo, MAX(file_no) AS file_no FROM ?? WHERE run_id = ? GROUP BY CustomerID, InvoiceNo) latest
+            ON latest.CustomerID = s.CustomerID AND latest.InvoiceNo = s.InvoiceNo AND latest.file_no = s.file_no
+          WHERE s.run_id = ?
+          GROUP BY s.CustomerID, s.InvoiceNo`,
+    bindings: [TABLES.stagingInvoices, TABLES.stagingInvoices, runId, runId],
+  };
+}
+
+/**
+ * Room for this session's sorts and temporary tables (the grouped invoices, the three RANK
+ * windows): at MySQL's defaults (16 MB, 256 KB to 2 MB) a million customers' spill to disk and
+ * took minutes, in memory seconds (docs/performance.md). Session values, each used only while a
+ * statement needs it; set back before the connection returns to the pool.
+ */
+const ROOM_TO_SORT = { tmp_table_size: 256 * 2 ** 20, max_heap_table_size: 256 * 2 ** 20, sort_buffer_size: 64 * 2 ** 20 };
+
+async function withRoomToSort<T>(trx: Knex.Transaction, work: () => Promise<T>): Promise<T> {
+  const names = Object.keys(ROOM_TO_SORT);
+  await trx.raw(`SET SESSION ${names.map((name) => `${name} = ?`).join(', ')}`, Object.values(ROOM_TO_SORT));
+  try {
+    return await work();
+  } finally {
+    // A connection that failed cannot be set back, and the pool drops it: the work's error is the one to tell.
+    await trx.raw(`SET SESSION ${names.map((name) => `${name} = DEFAULT`).join(', ')}`).catch(() => undefined);
+  }
 }
 
 /** The latest of ISO times (which order like text), or null if none. */

@@ -148,6 +148,7 @@ export const STEP_TABLE: { [S in StepName]: StepDefinition<S> } = {
         {
           runId: run.runId,
           rowsKept: run.results.load!.rowsKept,
+          files: (run.progress.files ?? []).length,
           mode: input.mode,
           window: input.window,
           // A scheduled night with no export (no file given, or tonight's not there) still moves the

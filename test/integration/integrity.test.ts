@@ -12,7 +12,7 @@ import { TABLES } from '../../lib/tables';
 import { CUSTOMER_ID_MAX, INVOICE_NO_MAX_LENGTH } from '../../lib/segmentation/business-keys';
 import { previewWorkbook } from '../../lib/workbook/preview-workbook';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
-import { historyFacts, innermostFailure, segments, startSegmentation } from '../support/run-workflow';
+import { historyFacts, innermostFailure, rfmSegments, segments, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 import { UCI_HEADER, uciRow, writeWorkbook } from '../unit/support/write-workbook';
 
@@ -79,6 +79,23 @@ test('the dry run and the SQL path count the same distinct invoices on dirty inv
   const table = await segments(env.db);
   expect(Object.fromEntries(table.map((row) => [row.CustomerID, row.PurchaseCount]))).toEqual(Object.fromEntries(dryRun));
   expect(result.summary).toMatchObject({ customers: preview.customers, low: preview.low, high: preview.high, purchases: preview.purchases });
+});
+
+test('an invoice in two files of one run counts once, with the later file\'s lines only', async () => {
+  // Customer 1's invoice 536365 was re-exported in the later file with a corrected quantity.
+  await writeWorkbook(path.join(dataDir, 'week-1.xlsx'), [
+    { name: 'Online Retail', rows: [UCI_HEADER, uciRow(536365, 1, 10, 1), uciRow(536365, 1, 0.5, 1), uciRow(536366, 1, 2, 1), uciRow(536367, 3, 1, 2)] },
+  ]);
+  await writeWorkbook(path.join(dataDir, 'week-2.xlsx'), [{ name: 'Online Retail', rows: [UCI_HEADER, uciRow(536365, 2, 10, 1), uciRow(536368, 1, 4, 2)] }]);
+  const handle = await startSegmentation(env.client, env.config, { files: ['week-1.xlsx', 'week-2.xlsx'], threshold: 1, audit: false }, 'two-files');
+  const result: SegmentationProgress = await handle.result();
+  const table = await rfmSegments(env.db, result.runId);
+  // Customer 1: 536365 (20.00 from week 2, not week 1's 10.50) and 536366 (2.00); customer 2: 3.00 + 4.00.
+  expect(table.map(({ CustomerID, PurchaseCount, Monetary }) => ({ CustomerID, PurchaseCount, Monetary: Number(Monetary) }))).toEqual([
+    { CustomerID: 1, PurchaseCount: 2, Monetary: 22 },
+    { CustomerID: 2, PurchaseCount: 2, Monetary: 7 },
+  ]);
+  expect(result.invoices).toMatchObject({ invoices: 4 });
 });
 
 test.each([

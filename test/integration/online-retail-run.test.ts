@@ -111,15 +111,14 @@ describeWithOnlineRetail('the full Online Retail workbook', () => {
     expect(await env.db(TABLES.publication).first('run_id')).toEqual({ run_id: results[1].runId });
     const history = await env.db(TABLES.segmentHistory).groupBy('RunId').select('RunId', env.db.raw('COUNT(*) AS customers'));
     expect(history.map((row) => Number(row.customers))).toEqual([reference.customers, reference.customers]);
-    // Staging keeps each recent run's invoices (one row each) and counts exactly once, for resets;
+    // Staging keeps each recent run's counts exactly once, for resets (and no invoice rows: only an append run merges them);
     // its batches hold each distinct pair (an invoice whose lines span two batches is in both).
     const staged = await env.db(TABLES.stagingInvoices)
       .groupBy('run_id')
       .orderBy('run_id')
       .select('run_id', env.db.raw('COUNT(DISTINCT CustomerID, InvoiceNo) AS pairs'));
     expect(staged.map((row) => Number(row.pairs))).toEqual([reference.purchases, reference.purchases]);
-    const invoices = await env.db(TABLES.runInvoices).groupBy('run_id').orderBy('run_id').select('run_id', env.db.raw('COUNT(*) AS invoices'));
-    expect(invoices.map((row) => Number(row.invoices))).toEqual([reference.purchases, reference.purchases]);
+    expect(await env.db(TABLES.runInvoices).count({ invoices: '*' })).toEqual([{ invoices: 0 }]);
     const counts = await env.db(TABLES.stagingCounts).groupBy('run_id').select(env.db.raw('COUNT(*) AS customers'));
     expect(counts.map((row) => Number(row.customers))).toEqual([reference.customers, reference.customers]);
   });
