@@ -6,14 +6,17 @@
  * One warm `segment worker` (its own task queue, topic and database) and `segment run --file
  * WORKBOOK --wait --json` per size, as a user runs it (with the audit limits of GROWTH_AUDIT_ARGS
  * off, which says why); a round runs every size, smallest first.
- * Each run records its wall (spawn to exit), each step's seconds (the run's record), and the
- * worker's peak RSS during it (the kernel's high-water mark, reset just before). Each run's result
+ * Each run records its wall (spawn to exit), each step's seconds (the run's record), the worker's
+ * CPU seconds during it (/proc/PID/stat: what the worker did, whatever else the cores ran) and its
+ * peak RSS (the kernel's high-water mark, reset just before). Each run's result
  * must be the generator's (customers, Low, High), or the bench fails. Linear time shows as a flat
  * time per customer: the bench prints it, and each size's against the smallest's, taken within
  * the round, median of the rounds. An earlier run's history rows are deleted after the next run
  * (the published one stays), so every run writes into a history of one run.
  *
- *   npx tsx bench/growth.bench.ts [--sizes 100000,1000000,2000000] [--rounds N] [--chart docs/growth.svg]
+ *   npx tsx bench/growth.bench.ts [--sizes 100000,1000000,2000000] [--rounds N] [--no-warm-up] [--chart docs/growth.svg]
+ *
+ * The warm-up is one unmeasured run of the smallest size first.
  *
  * `--chart PATH` also writes the medians as an SVG chart (time and peak RSS against customers).
  * The servers must be up (`segment stack up`), dist/ built. Not a test: figures depend on the machine.
@@ -23,7 +26,7 @@ import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import mysql from 'mysql2/promise';
 import { TABLES } from '../lib/tables';
-import { GROWTH_AUDIT_ARGS, GROWTH_DIR, growthWorkbook, type GrowthWorkbook } from './growth/growth-workbooks';
+import { GROWTH_AUDIT_ARGS, GROWTH_DIR, GROWTH_ENV, growthWorkbook, type GrowthWorkbook } from './growth/growth-workbooks';
 import { growthChart, type GrowthPoint } from './growth/growth-chart';
 import { loadAverage, median, openBenchServers, runSegment, startWorker, stopWorker, type OurRun } from './support/warm-worker';
 
@@ -38,6 +41,7 @@ function parseArgs(argv: string[]) {
     sizes: (value('--sizes') ?? '100000,1000000,2000000').split(',').map(Number),
     rounds: Number(value('--rounds') ?? 3),
     chart: value('--chart'),
+    warmUp: !argv.includes('--no-warm-up'),
   };
 }
 
@@ -48,7 +52,8 @@ async function main(): Promise<void> {
   for (const size of options.sizes) workbooks.push(await growthWorkbook(size));
 
   const servers = await openBenchServers('growth', GROWTH_DIR);
-  const { admin, client, env, database } = servers;
+  const { admin, client, database } = servers;
+  const env = { ...servers.env, ...GROWTH_ENV };
   const runs = new Map<number, OurRun[]>(workbooks.map(({ target }) => [target, []]));
   const loadAverages: string[] = [];
   let worker: ChildProcess | undefined;
@@ -67,8 +72,10 @@ async function main(): Promise<void> {
   try {
     worker = await startWorker(env);
     console.log(`load average now ${loadAverage()}`);
-    const warm = await run(workbooks[0]);
-    console.log(`warm-up (not measured): ${workbooks[0].target.toLocaleString('en')} customers, ${warm.seconds.toFixed(2)} s`);
+    if (options.warmUp) {
+      const warm = await run(workbooks[0]);
+      console.log(`warm-up (not measured): ${workbooks[0].target.toLocaleString('en')} customers, ${warm.seconds.toFixed(2)} s`);
+    }
     for (let round = 1; round <= options.rounds; round++) {
       loadAverages.push(loadAverage());
       for (const workbook of workbooks) {
@@ -76,7 +83,7 @@ async function main(): Promise<void> {
         runs.get(workbook.target)!.push(result);
         console.log(
           `round ${round}/${options.rounds}: ${workbook.expected.customers.toLocaleString('en')} customers, ${result.seconds.toFixed(2)} s, ` +
-            `worker peak RSS ${result.workerPeakRssMiB?.toFixed(0)} MiB (${result.workerStartRssMiB?.toFixed(0)} at the start), steps ${JSON.stringify(result.steps)}; load average ${loadAverage()}`,
+            `worker CPU ${result.workerCpuSeconds?.toFixed(1)} s, peak RSS ${result.workerPeakRssMiB?.toFixed(0)} MiB (${result.workerStartRssMiB?.toFixed(0)} at the start), steps ${JSON.stringify(result.steps)}; load average ${loadAverage()}`,
         );
       }
     }
@@ -98,6 +105,7 @@ async function main(): Promise<void> {
       'µs / customer vs smallest': +median(results.map((r, round) => perCustomer(r, workbook) / perCustomer(runs.get(smallest.target)![round], smallest))).toFixed(2),
     };
     for (const step of Object.keys(results[0].steps)) row[`${step} s`] = +median(results.map((r) => r.steps[step] ?? 0)).toFixed(2);
+    row['worker CPU µs / customer'] = +(median(results.map((r) => (r.workerCpuSeconds ?? NaN) / workbook.expected.customers)) * 1e6).toFixed(1);
     row['worker peak RSS MiB'] = +median(results.map((r) => r.workerPeakRssMiB ?? NaN)).toFixed(0);
     row['RSS at start MiB'] = +median(results.map((r) => r.workerStartRssMiB ?? NaN)).toFixed(0);
     return row;

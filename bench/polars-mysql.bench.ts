@@ -26,7 +26,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { GROWTH_AUDIT_ARGS, growthWorkbook } from './growth/growth-workbooks';
+import { GROWTH_AUDIT_ARGS, GROWTH_ENV, growthWorkbook } from './growth/growth-workbooks';
 import { benchVenv, loadAverage, runJsonScript, median, openBenchServers, runSegment, segmentRows, startWorker, stopWorker, tableDifferences, type OurRun, type ScriptResult } from './support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..');
@@ -72,7 +72,8 @@ function runPolars(python: string, workbook: string, mysqlUrl: string, write: st
 async function measureSize(size: Size, python: string, options: { rounds: number; writeCompare: boolean; warmUp: boolean }): Promise<void> {
   const { rounds, writeCompare, warmUp } = options;
   const servers = await openBenchServers('polars', dirname(size.workbook), ['polars']);
-  const { admin, client, env, database } = servers;
+  const { admin, client, database } = servers;
+  const env = size.expected ? { ...servers.env, ...GROWTH_ENV } : servers.env;
   const polarsDatabase = servers.extraDatabases.polars;
   const polarsUrl = servers.mysqlUrlOf(polarsDatabase);
   let worker: ChildProcess | undefined;

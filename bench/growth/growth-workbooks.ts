@@ -39,6 +39,13 @@ const ROWS_PER_KEPT_INVOICE = 1.98;
  */
 export const GROWTH_AUDIT_ARGS = ['maxDaysAhead', 'maxDroppedPercent', 'maxShrinkPercent', 'maxMovedPercent', 'maxHighShareShiftPoints'].flatMap((check) => ['--audit', `${check}=off`]);
 
+/**
+ * The worker's and CLI's settings for these workbooks: a run may inflate 2 GiB of sheet XML by
+ * default (WORKBOOK_MAX_DECOMPRESSED_BYTES), and the two-million-customer workbook's 11 sheets are
+ * about 4 GiB, refused at its sixth sheet. 8 GiB here.
+ */
+export const GROWTH_ENV = { WORKBOOK_MAX_DECOMPRESSED_BYTES: String(8 * 1024 ** 3) };
+
 export interface GrowthWorkbook {
   /** The size asked for; `expected.customers` is what the generator actually wrote. */
   target: number;

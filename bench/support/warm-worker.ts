@@ -32,6 +32,8 @@ export interface OurRun {
   /** The worker's peak and starting RSS during the run, MiB, when its pid was given. */
   workerPeakRssMiB?: number;
   workerStartRssMiB?: number;
+  /** The worker's CPU seconds (user + system, all its threads) during the run, when its pid was given. */
+  workerCpuSeconds?: number;
 }
 
 export type SegmentRow = { CustomerID: number; PurchaseCount: number; FrequencyCategory: string };
@@ -126,6 +128,13 @@ export async function stopWorker(worker: ChildProcess | undefined): Promise<void
   await exited;
 }
 
+/** utime + stime of a process, in seconds (clock ticks of 1/100 s, Linux's USER_HZ). */
+const cpuSeconds = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
 const statusKib = (pid: number, field: 'VmHWM' | 'VmRSS') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 
 /**
@@ -153,6 +162,7 @@ export async function runSegment(
 ): Promise<OurRun> {
   const { database, env, workbook, workerPid, args = [] } = options;
   const peak = workerPid === undefined ? undefined : watchPeakRss(workerPid);
+  const cpuAtStart = workerPid === undefined ? undefined : cpuSeconds(workerPid);
   const spawnedAt = Date.now();
   const started = performance.now();
   const stdout = await new Promise<string>((resolvePromise, reject) => {
@@ -167,13 +177,14 @@ export async function runSegment(
   const seconds = (performance.now() - started) / 1000;
   const exitedAt = Date.now();
   const workerPeakRssMiB = peak?.stop();
+  const workerCpuSeconds = workerPid === undefined || cpuAtStart === undefined ? undefined : cpuSeconds(workerPid) - cpuAtStart;
   const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as OurRun['outcome'];
   if (outcome.status !== 'completed') throw new Error(`segment run ended ${outcome.status}, not completed`);
   const breakdown = await runBreakdown(client, outcome.workflowId, spawnedAt, exitedAt);
   const [records] = await db.query<mysql.RowDataPacket[]>(`SELECT steps FROM ${mysql.escapeId(database)}.${TABLES.runs} WHERE run_id = ?`, [outcome.runId ?? outcome.workflowId]);
   const recorded = (typeof records[0]?.steps === 'string' ? JSON.parse(records[0].steps) : records[0]?.steps) as Record<string, { seconds?: number }> | undefined;
   const steps = Object.fromEntries(Object.entries(recorded ?? {}).map(([step, { seconds: stepSeconds }]) => [step, stepSeconds ?? 0]));
-  return { seconds, outcome, breakdown, steps, workerPeakRssMiB, workerStartRssMiB: peak?.startMiB };
+  return { seconds, outcome, breakdown, steps, workerPeakRssMiB, workerStartRssMiB: peak?.startMiB, workerCpuSeconds };
 }
 
 /** CustomerID, PurchaseCount and FrequencyCategory of every row of a table (customer_segments by default). */
