@@ -23,37 +23,24 @@
  * resolves spark-sql-kafka into .stack/bench-ivy (Maven Central). Not a test: its figures depend
  * on the machine (2 shared cores here).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import mysql from 'mysql2/promise';
-import { loadConfig, mysqlConnectionOptions, setting, temporalConnectionOptions, type AppConfig } from '../lib/config';
-import { createDatabase, migrateToLatest } from '../lib/database';
-import { connectKafkaAdmin, ensureTopic } from '../lib/kafka';
+import { ensureTopic } from '../lib/kafka';
 import { TABLES } from '../lib/tables';
 import { pythonForOlderDesign, runOlderDesign, type OlderDesignResult } from './older-design/older-side';
-import { runBreakdown, type RunBreakdown } from './older-design/run-breakdown';
+import type { RunBreakdown } from './older-design/run-breakdown';
+import { loadAverage, median, openBenchServers, runSegment, segmentRows, startWorker, stopWorker, tableDifferences, type OurRun } from './support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..');
 const UCI_WORKBOOK = resolve(PROJECT, '../shared/data/online-retail.xlsx');
-const SEGMENT = join(PROJECT, 'bin', 'segment.js');
-
-interface OurRun {
-  seconds: number;
-  outcome: { workflowId: string; runId?: string; status: string; customers?: number; low?: number; high?: number };
-  breakdown: RunBreakdown;
-  steps: Record<string, number>;
-}
 
 interface Round {
   ours: OurRun;
   older: OlderDesignResult;
 }
-
-type SegmentRow = { CustomerID: number; PurchaseCount: number; FrequencyCategory: string };
 
 function parseArgs(argv: string[]) {
   const value = (flag: string) => {
@@ -63,73 +50,7 @@ function parseArgs(argv: string[]) {
   return { workbook: resolve(value('--workbook') ?? UCI_WORKBOOK), rounds: Number(value('--rounds') ?? 3) };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const seconds2 = (ms: number) => +(ms / 1000).toFixed(2);
-
-/** `segment worker` as its own process, resolved once it polls its task queue. */
-function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = spawn(process.execPath, [SEGMENT, 'worker'], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker polling')) {
-        worker.stdout?.off('data', onData);
-        worker.stdout?.resume();
-        resolvePromise(worker);
-      }
-    };
-    worker.stdout?.on('data', onData);
-    worker.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    worker.on('exit', (code) => reject(new Error(`segment worker exited with ${code} before polling: ${output.slice(-2000)}`)));
-  });
-}
-
-/** One `segment run --wait --json`, timed from spawn to exit, then broken down. */
-async function runOurs(client: Client, db: mysql.Connection, database: string, env: NodeJS.ProcessEnv, workbook: string): Promise<OurRun> {
-  const spawnedAt = Date.now();
-  const started = performance.now();
-  const stdout = await new Promise<string>((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [SEGMENT, 'run', '--file', workbook, '--wait', '--json'], { cwd: PROJECT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`segment run exited with ${code}: ${err.slice(-2000)}${out.slice(-2000)}`))));
-  });
-  const seconds = (performance.now() - started) / 1000;
-  const exitedAt = Date.now();
-  const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as OurRun['outcome'];
-  if (outcome.status !== 'completed') throw new Error(`segment run ended ${outcome.status}, not completed`);
-  const breakdown = await runBreakdown(client, outcome.workflowId, spawnedAt, exitedAt);
-  const [records] = await db.query<mysql.RowDataPacket[]>(`SELECT steps FROM ${mysql.escapeId(database)}.${TABLES.runs} WHERE run_id = ?`, [outcome.runId ?? outcome.workflowId]);
-  const recorded = (typeof records[0]?.steps === 'string' ? JSON.parse(records[0].steps) : records[0]?.steps) as Record<string, { seconds?: number }> | undefined;
-  const steps = Object.fromEntries(Object.entries(recorded ?? {}).map(([step, { seconds: stepSeconds }]) => [step, stepSeconds ?? 0]));
-  return { seconds, outcome, breakdown, steps };
-}
-
-async function segmentRows(db: mysql.Connection, database: string): Promise<Map<number, SegmentRow>> {
-  const [rows] = await db.query<mysql.RowDataPacket[]>(
-    `SELECT CustomerID, PurchaseCount, FrequencyCategory FROM ${mysql.escapeId(database)}.${TABLES.segments}`,
-  );
-  return new Map(rows.map((row) => [Number(row.CustomerID), { CustomerID: Number(row.CustomerID), PurchaseCount: Number(row.PurchaseCount), FrequencyCategory: String(row.FrequencyCategory) }]));
-}
-
-/** The differences between the two tables, customer by customer (at most a few named). */
-function tableDifferences(ours: Map<number, SegmentRow>, older: Map<number, SegmentRow>): string[] {
-  const differences: string[] = [];
-  if (ours.size !== older.size) differences.push(`ours has ${ours.size} customers, the older design ${older.size}`);
-  for (const [id, row] of ours) {
-    const other = older.get(id);
-    if (!other) differences.push(`customer ${id} is only in ours`);
-    else if (other.PurchaseCount !== row.PurchaseCount || other.FrequencyCategory !== row.FrequencyCategory) {
-      differences.push(`customer ${id}: ours ${row.PurchaseCount} ${row.FrequencyCategory}, older ${other.PurchaseCount} ${other.FrequencyCategory}`);
-    }
-  }
-  for (const id of older.keys()) if (!ours.has(id)) differences.push(`customer ${id} is only in the older design's`);
-  return differences;
-}
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
@@ -137,40 +58,11 @@ async function main(): Promise<void> {
   if (!existsSync(join(PROJECT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` first');
   const python = pythonForOlderDesign();
 
-  const base = loadConfig();
-  const suffix = randomBytes(3).toString('hex');
-  const ourDatabase = `${base.mysql.database}_bench_ours_${suffix}`;
-  const olderDatabase = `${base.mysql.database}_bench_older_${suffix}`;
-  const config: AppConfig = {
-    ...base,
-    taskQueue: `bench-older-design-${suffix}`,
-    kafkaTopic: `purchase-frequency-bench-${suffix}`,
-    mysql: { ...base.mysql, database: ourDatabase },
-    mysqlMigration: { ...base.mysqlMigration, database: ourDatabase },
-    dataDir: dirname(options.workbook),
-  };
-  const inDatabase = (url: string, database: string) => Object.assign(new URL(url), { pathname: `/${database}` }).toString();
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    TEMPORAL_TASK_QUEUE: config.taskQueue,
-    KAFKA_TOPIC: config.kafkaTopic,
-    MYSQL_URL: inDatabase(setting('MYSQL_URL'), ourDatabase),
-    MYSQL_MIGRATION_URL: inDatabase(setting('MYSQL_MIGRATION_URL'), ourDatabase),
-    DATA_DIR: config.dataDir,
-    METRICS_ADDRESS: 'off',
-  };
   // The older design makes its own table, as the seed's insert script did: the migration user may.
-  const olderMysqlUrl = inDatabase(setting('MYSQL_MIGRATION_URL'), olderDatabase);
-
-  const admin = await mysql.createConnection(mysqlConnectionOptions(base.mysqlMigration));
-  for (const database of [ourDatabase, olderDatabase]) {
-    await admin.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  }
-  const migrations = createDatabase(config.mysqlMigration);
-  await migrateToLatest(migrations).finally(() => migrations.destroy());
-  const kafka = await connectKafkaAdmin(config.kafkaBrokers, 'bench-older-design', config.kafkaSecurity);
-  const connection = await Connection.connect(temporalConnectionOptions(config));
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const servers = await openBenchServers('older-design', dirname(options.workbook), ['older']);
+  const { admin, client, kafka, config, env, database: ourDatabase, suffix } = servers;
+  const olderDatabase = servers.extraDatabases.older;
+  const olderMysqlUrl = servers.mysqlUrlOf(olderDatabase);
   const olderTopics: string[] = [];
   const checkpoints: string[] = [];
   let worker: ChildProcess | undefined;
@@ -186,23 +78,24 @@ async function main(): Promise<void> {
     return await runOlderDesign(python, { workbook: options.workbook, brokers: config.kafkaBrokers, topic, mysqlUrl: olderMysqlUrl, checkpoint });
   };
   const checkEqual = async (round: string) => {
-    const differences = tableDifferences(await segmentRows(admin, ourDatabase), await segmentRows(admin, olderDatabase));
+    const differences = tableDifferences(await segmentRows(admin, ourDatabase), await segmentRows(admin, olderDatabase), 'the older design');
     if (differences.length > 0) throw new Error(`round ${round}: the two tables differ: ${differences.slice(0, 5).join('; ')}`);
   };
+  const runOurs = () => runSegment(client, admin, { database: ourDatabase, env, workbook: options.workbook });
 
   const rounds: Round[] = [];
   try {
     worker = await startWorker(env);
-    console.log(`workbook: ${options.workbook}; load average now ${(await import('node:os')).loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+    console.log(`workbook: ${options.workbook}; load average now ${loadAverage()}`);
     process.stdout.write('warm-up (not measured): ours ');
-    const warmOurs = await runOurs(client, admin, ourDatabase, env, options.workbook);
+    const warmOurs = await runOurs();
     process.stdout.write(`${warmOurs.seconds.toFixed(2)} s, older design `);
     const warmOlder = await runOlder('warm-up');
     console.log(`${warmOlder.processSeconds.toFixed(2)} s`);
     await checkEqual('warm-up');
 
     for (let round = 1; round <= options.rounds; round++) {
-      const ours = await runOurs(client, admin, ourDatabase, env, options.workbook);
+      const ours = await runOurs();
       const older = await runOlder(String(round));
       await checkEqual(String(round));
       rounds.push({ ours, older });
@@ -212,13 +105,8 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    worker?.kill('SIGTERM');
-    if (worker && worker.exitCode === null) await new Promise((done) => worker?.once('exit', done));
-    await connection.close();
-    await kafka.deleteTopics({ topics: [config.kafkaTopic, ...olderTopics] }).catch(() => undefined);
-    await kafka.disconnect();
-    for (const database of [ourDatabase, olderDatabase]) await admin.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(database)}`);
-    await admin.end();
+    await stopWorker(worker);
+    await servers.close(olderTopics);
     for (const checkpoint of checkpoints) rmSync(checkpoint, { recursive: true, force: true });
   }
   printResults(rounds);

@@ -21,17 +21,19 @@ excluded; the parent times the whole process too).
 import argparse
 import json
 import os
+import sys
 import time
-from urllib.parse import unquote, urlparse
 
 started = time.perf_counter()
 
 import pandas as pd  # noqa: E402
-import pymysql  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 from pyspark.sql.types import IntegerType, LongType, StructField, StructType  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from bench_script import Phases, mysql_connection  # noqa: E402
 
 THRESHOLD = 5
 COLUMNS = ["InvoiceNo", "Quantity", "UnitPrice", "CustomerID"]
@@ -65,18 +67,6 @@ def produce(counts, brokers, topic):
         producer.send(topic, {"CustomerID": int(customer_id), "PurchaseCount": int(purchases)})
     producer.flush()
     producer.close()
-
-
-def mysql_connection(url):
-    parts = urlparse(url)
-    return pymysql.connect(
-        host=parts.hostname,
-        port=parts.port or 3306,
-        user=unquote(parts.username or ""),
-        password=unquote(parts.password or ""),
-        database=parts.path.lstrip("/"),
-        autocommit=False,
-    )
 
 
 def create_table(url):
@@ -153,26 +143,18 @@ def main():
     args = parser.parse_args()
     mysql_url = os.environ["OLDER_DESIGN_MYSQL_URL"]  # not an argument: argv is visible to every user
 
-    phases = {"imports": time.perf_counter() - started}
-    mark = time.perf_counter()
-
-    def phase(name):
-        nonlocal mark
-        now = time.perf_counter()
-        phases[name] = now - mark
-        mark = now
-
+    phases = Phases(started)
     rows, kept, counts = purchase_counts(args.workbook)
-    phase("pandas")
+    phases.done("pandas")
     create_table(mysql_url)
     produce(counts, args.brokers.split(","), args.topic)
-    phase("produce")
+    phases.done("produce")
     spark = start_spark(args.ivy)
-    phase("spark start")
+    phases.done("spark start")
     stream_into_mysql(spark, args.brokers, args.topic, mysql_url, args.checkpoint)
-    phase("stream and insert")
+    phases.done("stream and insert")
     spark.stop()
-    phase("spark stop")
+    phases.done("spark stop")
 
     summary = {
         "rows": rows,
@@ -180,7 +162,7 @@ def main():
         "customers": int(counts.size),
         "low": int((counts <= THRESHOLD).sum()),
         "high": int((counts > THRESHOLD).sum()),
-        "phases": phases,
+        "phases": phases.seconds,
         "seconds": time.perf_counter() - started,
     }
     print(json.dumps(summary))

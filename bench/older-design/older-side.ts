@@ -3,39 +3,21 @@
  * PyPI the first time, with the spark-sql-kafka package resolved from Maven Central by Spark
  * itself into .stack/bench-ivy), and one run of bench/older-design/older-design.py.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { benchVenv, runJsonScript, type ScriptResult } from '../support/warm-worker';
 
 const PROJECT = resolve(__dirname, '..', '..');
-const VENV = join(PROJECT, '.stack', 'bench-venv-older-design');
-const VENV_PYTHON = join(VENV, 'bin', 'python');
 /** Where Spark keeps the spark-sql-kafka jars it resolves (spark.jars.ivy): inside .stack, not ~/.ivy2. */
 export const IVY_DIR = join(PROJECT, '.stack', 'bench-ivy');
 /** pyspark 4.2.0 with the spark-sql-kafka of the same version (older-design.py names it). */
 export const PYTHON_PACKAGES = ['pyspark==4.2.0', 'pandas==3.1.1', 'openpyxl==3.1.5', 'kafka-python==3.0.12', 'pymysql==1.2.4'];
 
-export interface OlderDesignResult {
-  rows: number;
-  kept: number;
-  customers: number;
-  low: number;
-  high: number;
-  /** Seconds of each phase inside the process (imports, pandas, produce, spark start, stream and insert, spark stop). */
-  phases: Record<string, number>;
-  /** Spawn to exit, as the bench saw it. */
-  processSeconds: number;
-}
+/** Its phases: imports, pandas, produce, spark start, stream and insert, spark stop. */
+export type OlderDesignResult = ScriptResult;
 
 /** A Python with the older design's packages, installing them into .stack/bench-venv-older-design if need be. */
 export function pythonForOlderDesign(): string {
-  const ready = () => spawnSync(VENV_PYTHON, ['-c', 'import pyspark, pandas, openpyxl, kafka, pymysql'], { stdio: 'ignore' }).status === 0;
-  if (existsSync(VENV_PYTHON) && ready()) return VENV_PYTHON;
-  console.log(`Installing the older design into .stack/bench-venv-older-design (once): python3 -m venv, then pip install ${PYTHON_PACKAGES.join(' ')}`);
-  execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'inherit' });
-  execFileSync(join(VENV, 'bin', 'pip'), ['install', '--quiet', ...PYTHON_PACKAGES], { stdio: 'inherit' });
-  if (!ready()) throw new Error(`${VENV} was installed but cannot import its packages`);
-  return VENV_PYTHON;
+  return benchVenv('bench-venv-older-design', PYTHON_PACKAGES, ['pyspark', 'pandas', 'openpyxl', 'kafka', 'pymysql']);
 }
 
 export function runOlderDesign(
@@ -44,19 +26,5 @@ export function runOlderDesign(
 ): Promise<OlderDesignResult> {
   const script = join(__dirname, 'older-design.py');
   const argv = [script, args.workbook, '--brokers', args.brokers.join(','), '--topic', args.topic, '--checkpoint', args.checkpoint, '--ivy', IVY_DIR];
-  return new Promise((resolvePromise, reject) => {
-    const started = performance.now();
-    // The URL (password included) through the environment, not argv, which any `ps` shows.
-    const child = spawn(python, argv, { cwd: PROJECT, env: { ...process.env, OLDER_DESIGN_MYSQL_URL: args.mysqlUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const processSeconds = (performance.now() - started) / 1000;
-      if (code !== 0) return reject(new Error(`older-design.py exited with ${code}: ${stderr.slice(-3000)}`));
-      resolvePromise({ ...JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}'), processSeconds });
-    });
-  });
+  return runJsonScript<Omit<OlderDesignResult, 'processSeconds'>>(python, argv, { OLDER_DESIGN_MYSQL_URL: args.mysqlUrl });
 }

@@ -28,8 +28,16 @@ export interface GenerateWorkbookOptions {
   sheetName?: string;
   /** Data rows per sheet before the next sheet starts; by default as many as Excel holds. */
   rowsPerSheet?: number;
-  /** Distinct customers to draw from; by default one per 125 rows, as in the UCI export. */
+  /**
+   * Distinct customers to draw from; by default one per 125 rows, as in the UCI export. Up to the
+   * UCI range's 5,942 they are drawn from it; more (the growth bench's millions) take consecutive
+   * CustomerIDs from its first one on, in a shuffled order.
+   */
   customers?: number;
+  /** Mean lines of an invoice that is not a cancellation: 20 by default, as in the UCI export; 1 gives every invoice one line. */
+  meanLinesPerInvoice?: number;
+  /** Invoices go to customer floor(n * u^skew): 2 by default (a few customers buy often, most once or twice); 1 draws them uniformly. */
+  customerSkew?: number;
   /**
    * Bad nights as upstream jobs write them, for audit tests and demos: `lastRowsOnly: n` writes only
    * the last n of the rows (an export that covers only the last days), `blankCustomerIds` leaves
@@ -103,8 +111,10 @@ const QUANTITY_AS_TEXT_RATE = 0.01;
 const UNIT_PRICE_AS_TEXT_RATE = 0.005;
 const PADDED_TEXT_NUMBER_RATE = 0.3;
 const MEAN_LINES_PER_INVOICE = 20;
+/** More customers than this are refused: each one is kept in memory with its invoices while generating. */
+export const MAX_GENERATED_CUSTOMERS = 10_000_000;
 const MAX_ZIP_BACKLOG_BYTES = 1024 * 1024;
-/** Invoices go to customer floor(n * u^2): a few customers buy often, most buy once or twice. */
+/** Invoices go to customer floor(n * u^2) by default: a few customers buy often, most buy once or twice. */
 const CUSTOMER_SKEW = 2;
 /** ../shared/DESIGN.md: more than 5 distinct invoices is High Frequency. Restated here, not imported, on purpose. */
 const HIGH_FREQUENCY_ABOVE = 5;
@@ -131,9 +141,12 @@ type Cell = string | number | Date | null;
 export async function generateWorkbook(options: GenerateWorkbookOptions): Promise<GeneratedWorkbook> {
   const { outPath, rows, seed = 1, sheetName = DEFAULT_GENERATED_SHEET_NAME, rowsPerSheet = MAX_DATA_ROWS_PER_SHEET } = options;
   const customerCount = options.customers ?? Math.min(4400, Math.max(20, Math.round(rows / 125)));
-  if (!Number.isSafeInteger(customerCount) || customerCount < 1 || customerCount > CUSTOMER_IDS) {
-    throw new RangeError(`customers must be a whole number from 1 to ${CUSTOMER_IDS} (got ${customerCount})`);
+  const { meanLinesPerInvoice = MEAN_LINES_PER_INVOICE, customerSkew = CUSTOMER_SKEW } = options;
+  if (!Number.isSafeInteger(customerCount) || customerCount < 1 || customerCount > MAX_GENERATED_CUSTOMERS) {
+    throw new RangeError(`customers must be a whole number from 1 to ${MAX_GENERATED_CUSTOMERS} (got ${customerCount})`);
   }
+  if (!(meanLinesPerInvoice >= 1)) throw new RangeError(`meanLinesPerInvoice must be 1 or more (got ${meanLinesPerInvoice})`);
+  if (!(customerSkew > 0)) throw new RangeError(`customerSkew must be more than 0 (got ${customerSkew})`);
   if (!Number.isSafeInteger(rows) || rows < 0) throw new RangeError(`rows must be a whole number, 0 or more (got ${rows})`);
   if (!Number.isSafeInteger(rowsPerSheet) || rowsPerSheet < 1 || rowsPerSheet > MAX_DATA_ROWS_PER_SHEET) {
     throw new RangeError(`rowsPerSheet must be a whole number from 1 to ${MAX_DATA_ROWS_PER_SHEET} (got ${rowsPerSheet})`);
@@ -196,11 +209,11 @@ export async function generateWorkbook(options: GenerateWorkbookOptions): Promis
       invoiceTime += random.integer(1, 45) * 60_000;
       const isCancellation = random.chance(CANCELLATION_INVOICE_RATE);
       const isGuest = random.chance(isCancellation ? GUEST_CANCELLATION_RATE : GUEST_INVOICE_RATE);
-      const customer = isGuest ? undefined : customers[Math.floor(customers.length * random.next() ** CUSTOMER_SKEW)];
+      const customer = isGuest ? undefined : customers[Math.floor(customers.length * random.next() ** customerSkew)];
       const invoiceNo = isCancellation ? `C${invoiceNumber}` : String(invoiceNumber);
       const invoiceNoAsText = !isCancellation && random.chance(INVOICE_NO_AS_TEXT_RATE);
       const country = customer?.country ?? (random.chance(0.9) ? 'United Kingdom' : random.pick(COUNTRIES));
-      const lineCount = isCancellation ? random.integer(1, 4) : 1 + Math.floor(-Math.log(1 - random.next()) * (MEAN_LINES_PER_INVOICE - 1));
+      const lineCount = isCancellation ? random.integer(1, 4) : 1 + Math.floor(-Math.log(1 - random.next()) * (meanLinesPerInvoice - 1));
       const invoiceDate = new Date(invoiceTime);
 
       for (let line = 0; line < lineCount && written < rows; line++, written++) {
@@ -327,13 +340,13 @@ export function zipBacklogBytes(sheet: ExcelJS.Worksheet): number | undefined {
   return typeof length === 'number' ? length : undefined;
 }
 
-/** Distinct CustomerIDs from the UCI range (12346 to 18287), each with a home country. */
+/** Distinct CustomerIDs from the UCI range (12346 to 18287), or consecutive ones from 12346 on past it, each with a home country. */
 /** The UCI export's CustomerID range, 12346 to 18287. */
 const FIRST_CUSTOMER_ID = 12346;
 const CUSTOMER_IDS = 18287 - FIRST_CUSTOMER_ID + 1;
 
 function makeCustomers(random: SeededRandom, count: number): Customer[] {
-  const ids = Array.from({ length: CUSTOMER_IDS }, (_, i) => FIRST_CUSTOMER_ID + i);
+  const ids = Array.from({ length: Math.max(count, CUSTOMER_IDS) }, (_, i) => FIRST_CUSTOMER_ID + i);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = random.integer(0, i);
     [ids[i], ids[j]] = [ids[j], ids[i]];
