@@ -76,7 +76,7 @@ async function main(stages: Stage[], options: { stackUp: boolean }): Promise<boo
     if (privateStack && privateStackUp) {
       const lanes = await Promise.all([
         mainStackUp.then(
-          () => lane('integration', ['--selectProjects', 'integration', '--maxWorkers=2'], { prefix: 'integration' }),
+          () => lane('integration', ['--selectProjects', 'integration', '--maxWorkers=3'], { prefix: 'integration' }),
           (error: unknown) => {
             process.stderr.write(`[integration] the stack did not come up: ${String(error)}\n`);
             return { lane: 'integration', ok: false, seconds: 0 };
