@@ -56,6 +56,8 @@ export interface AppConfig {
   kafkaSecurity: KafkaSecurity;
   /** Where a worker serves Prometheus metrics (METRICS_ADDRESS, "ip:port"); null when it is `off`. */
   metricsAddress: string | null;
+  /** How often the elected worker reads the database gauges from MySQL (METRICS_DATABASE_REFRESH_SECONDS). */
+  databaseGaugesEverySeconds: number;
   /** Where runs that need an operator, failed runs and (if asked) published runs are posted (NOTIFY_*). */
   notifications: NotificationSettings;
   /**
@@ -115,6 +117,8 @@ export const DEFAULTS = {
   MYSQL_LOCAL_INFILE: 'auto',
   /** A worker's Prometheus endpoint (/metrics): the SDK's temporal_ metrics and the pipeline's segmentation_ ones. `off` serves none. */
   METRICS_ADDRESS: '127.0.0.1:9464',
+  /** Seconds between two reads of the database gauges (1 to 30: the gauges' MySQL lock session lapses after 60 s of silence). */
+  METRICS_DATABASE_REFRESH_SECONDS: '15',
   /** How a notification's body is shaped: `json` (the event as it is) or `slack` (an incoming webhook's text and blocks). */
   NOTIFY_WEBHOOK_FORMAT: 'json',
   /** Events posted besides the ones always posted when NOTIFY_WEBHOOK_URL is set (awaiting-operator, held, failed): none. */
@@ -161,6 +165,7 @@ export function loadConfig(env: Environment = process.env): AppConfig {
     },
     kafkaSecurity: loadKafkaSecurity(env),
     metricsAddress: parseMetricsAddress(setting('METRICS_ADDRESS', env)),
+    databaseGaugesEverySeconds: databaseGaugesEverySeconds(env),
     notifications: loadNotificationSettings(env),
     ...loadWorkerVersion(env),
   };
@@ -311,6 +316,12 @@ export function portOf(address: string): number {
 
 export function hostOf(address: string): string {
   return address.slice(0, address.lastIndexOf(':'));
+}
+
+function databaseGaugesEverySeconds(env: Environment): number {
+  const seconds = positiveInteger('METRICS_DATABASE_REFRESH_SECONDS', env);
+  if (seconds > 30) throw new Error('METRICS_DATABASE_REFRESH_SECONDS must be 1 to 30: the gauges\' MySQL lock session lapses after 60 s of silence');
+  return seconds;
 }
 
 function positiveInteger(name: SettingName, env: Environment): number {

@@ -30,8 +30,6 @@ import type { FrequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
 import { customerSegmentation } from '../workflows';
 
-/** How often the elected worker reads the figures, and the others try for the lock. */
-export const DATABASE_GAUGES_EVERY_MS = 15_000;
 /** A lock query not answered by then counts as a lost connection. */
 export const LOCK_QUERY_TIMEOUT_MS = 5_000;
 /** The lock's session is checked every refresh: MySQL drops it (and the lock) after this much silence. */
@@ -177,7 +175,7 @@ interface PublishedRunCounts {
 
 /**
  * The published run's customers per category. customer_segments is a view of the run's history
- * (migration 016), so counting it reads the whole run every 15 s (1.6 s at a million customers):
+ * (migration 016), so counting it reads the whole run at every refresh (1.6 s at a million customers):
  * the run's record has the counts its reconcile proved equal to those rows. Counted from the view
  * only when the record cannot say: counts not recorded yet, or the published rows set aside while
  * the run itself runs again (history_key is then not the run's own).

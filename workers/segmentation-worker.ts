@@ -105,7 +105,7 @@ export async function createSegmentationWorker(
         const sweeper = sweepPeriodically(db, temporalClient, metrics);
         // Only a worker that serves metrics competes to export the database gauges: an elected
         // worker without an endpoint would leave them unserved.
-        const gauges = metricsEndpoint() === undefined ? undefined : exportDatabaseGaugesPeriodically({ db, mysql: config.mysql, metrics, client: temporalClient });
+        const gauges = metricsEndpoint() === undefined ? undefined : exportDatabaseGaugesPeriodically({ db, mysql: config.mysql, metrics, client: temporalClient }, config.databaseGaugesEverySeconds * 1000);
         // A versioned worker whose version is not current gets no new run: it says so.
         const routing = config.workerVersion ? logVersionRoutingPeriodically(config.workerVersion, config.temporalNamespace, temporalClient) : undefined;
         try {
@@ -176,13 +176,13 @@ function sweepPeriodically(db: Knex, connect: () => Client, metrics: PipelineMet
   });
 }
 
-/** The database gauges (workers/database-gauges.ts): tried for soon after the start, then every DATABASE_GAUGES_EVERY_MS. */
-function exportDatabaseGaugesPeriodically(options: Omit<DatabaseGaugesOptions, 'logger'>): Periodic {
+/** The database gauges (workers/database-gauges.ts): tried for soon after the start, then every `everyMs` (METRICS_DATABASE_REFRESH_SECONDS). */
+function exportDatabaseGaugesPeriodically(options: Omit<DatabaseGaugesOptions, 'logger'>, everyMs: number): Periodic {
   let gauges: DatabaseGauges | undefined;
   const periodic = periodically(FIRST_SWEEP_AFTER_MS, () => {
-    const { databaseGauges, DATABASE_GAUGES_EVERY_MS } = require('./database-gauges') as typeof import('./database-gauges');
+    const { databaseGauges } = require('./database-gauges') as typeof import('./database-gauges');
     gauges = databaseGauges({ ...options, logger: Runtime.instance().logger });
-    return { everyMs: DATABASE_GAUGES_EVERY_MS, work: () => gauges!.refresh() };
+    return { everyMs, work: () => gauges!.refresh() };
   });
   return {
     async stop() {

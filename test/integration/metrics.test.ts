@@ -54,7 +54,8 @@ afterAll(async () => {
 /** A `segment worker` on the test's slice, serving metrics on a free port of its own. */
 async function startMetricsWorker(name: string): Promise<{ worker: WorkerProcess; address: string }> {
   const address = `127.0.0.1:${await freePorts(1)}`;
-  const worker = startWorkerProcess({ ...env.env, METRICS_ADDRESS: address }, path.join(logDir, `${name}.log`));
+  // The database gauges refresh every second, not every 15: each wait below is for one refresh.
+  const worker = startWorkerProcess({ ...env.env, METRICS_ADDRESS: address, METRICS_DATABASE_REFRESH_SECONDS: '1' }, path.join(logDir, `${name}.log`));
   workers.push(worker);
   await untilPolling(worker);
   return { worker, address };
@@ -83,7 +84,7 @@ test('one endpoint: the SDK metrics and the pipeline figures of a run, equal to 
   const publication: { published_at: Date } = await env.db(TABLES.publication).where({ id: 1 }).first('published_at');
   expect(run.customers).toBe(workbook.customers);
 
-  // The database gauges follow within a refresh (every 15 s) of the publication.
+  // The database gauges follow within a refresh of the publication.
   const scraped = await scrapeUntil(
     first.address,
     (s) => s.value('segmentation_database_exporter') === 1 && s.value('segmentation_last_publication_timestamp_seconds') !== undefined && (s.value('segmentation_schedules_paused') ?? 0) >= 1,

@@ -4,8 +4,7 @@
  * its metrics on another free port, with infra/prometheus/alerts.yml loaded. A workbook with a
  * bad cell makes its run wait for an operator: Prometheus' HTTP API shows
  * SegmentationRunAwaitingOperator firing. Aborted, the run fails: SegmentationRunFailed fires and
- * the first alert resolves. Scrape and evaluation every second here; the gauges only the database
- * knows are refreshed every 15 s by the worker.
+ * the first alert resolves. Scrape, evaluation and the worker's database gauges every second here.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -63,7 +62,7 @@ beforeAll(async () => {
   const [up] = await stackUp(['prometheus'], (line) => console.log(line), settings);
   expect(up).toMatchObject({ name: 'prometheus', action: 'started' });
 
-  worker = startWorkerProcess({ ...env.env, METRICS_ADDRESS: metricsAddress }, path.join(stackDir, 'logs', 'worker.log'));
+  worker = startWorkerProcess({ ...env.env, METRICS_ADDRESS: metricsAddress, METRICS_DATABASE_REFRESH_SECONDS: '1' }, path.join(stackDir, 'logs', 'worker.log'));
   await untilPolling(worker, 60_000);
 }, 900_000);
 

@@ -15,6 +15,15 @@ test('METRICS_ADDRESS: 127.0.0.1:9464 by default, off, or IP:PORT as the exporte
   for (const address of ['0.0.0.0:9464', '10.1.2.3:1', '[::]:9464', '[::1]:65535']) expect(parseMetricsAddress(address)).toBe(address);
 });
 
+test('METRICS_DATABASE_REFRESH_SECONDS: 15 by default, 1 to 30 (the lock session lapses after 60 s of silence)', () => {
+  expect(loadConfig({}).databaseGaugesEverySeconds).toBe(15);
+  expect(loadConfig({ METRICS_DATABASE_REFRESH_SECONDS: '1' }).databaseGaugesEverySeconds).toBe(1);
+  expect(loadConfig({ METRICS_DATABASE_REFRESH_SECONDS: '30' }).databaseGaugesEverySeconds).toBe(30);
+  expect(() => loadConfig({ METRICS_DATABASE_REFRESH_SECONDS: '31' })).toThrow(/^METRICS_DATABASE_REFRESH_SECONDS must be 1 to 30/);
+  expect(() => loadConfig({ METRICS_DATABASE_REFRESH_SECONDS: '0' })).toThrow(/^METRICS_DATABASE_REFRESH_SECONDS must be a positive integer/);
+  expect(() => loadConfig({ METRICS_DATABASE_REFRESH_SECONDS: '2.5' })).toThrow(/must be a positive integer/);
+});
+
 test('a METRICS_ADDRESS the exporter cannot bind is refused with the form it takes', () => {
   const form = /^METRICS_ADDRESS must be IP:PORT \(e\.g\. 127\.0\.0\.1:9464, 0\.0\.0\.0:9464 or \[::\]:9464\) or off; /;
   expect(() => parseMetricsAddress('localhost:9464')).toThrow(/"localhost:9464" names a host: use 127\.0\.0\.1$/);
