@@ -69,6 +69,46 @@ class ExportWriter {
   }
 }
 
+/**
+ * The same export as CSV, the other format retailers send (the CSV reader takes it): for the export
+ * of every real row, which exceljs takes 35-40 s of CI's CPU to write as a workbook, and CSV about 2.
+ */
+class CsvExportWriter {
+  private readonly output: fs.WriteStream;
+  rows = 0;
+  elapsedMs = 0;
+
+  constructor(readonly file: string) {
+    this.output = fs.createWriteStream(file);
+    this.output.write(`${TRANSACTION_COLUMNS.join(',')}\n`);
+  }
+
+  async add(cells: Record<TransactionColumn, PlainCellValue>): Promise<void> {
+    const started = performance.now();
+    const line = TRANSACTION_COLUMNS.map((column) => csvField(column, cells[column])).join(',');
+    this.rows += 1;
+    if (!this.output.write(`${line}\n`)) await once(this.output, 'drain');
+    this.elapsedMs += performance.now() - started;
+  }
+
+  async close(): Promise<void> {
+    const started = performance.now();
+    this.output.end();
+    if (!this.output.closed) await once(this.output, 'close');
+    this.elapsedMs += performance.now() - started;
+  }
+}
+
+/** A value read from the real workbook as a CSV field: text quoted, a date serial as the CSV export writes it (2010-12-01 08:26:00). */
+function csvField(column: TransactionColumn, value: PlainCellValue): string {
+  const cell = cellOf(column, value);
+  if (cell === null || cell === undefined) return '';
+  if (cell instanceof Date) return cell.toISOString().slice(0, 19).replace('T', ' ');
+  if (typeof cell === 'string') return `"${cell.replaceAll('"', '""')}"`;
+  if (typeof cell === 'number' || typeof cell === 'boolean') return String(cell);
+  throw new Error(`${column}: a cell CSV has no field for`);
+}
+
 /** A value read from the real workbook, as a cell to write: the reader gives dates as serials. */
 function cellOf(column: TransactionColumn, value: PlainCellValue): ExcelJS.CellValue {
   if (value !== null && typeof value === 'object' && !(value instanceof Date)) throw new Error(`${column}: ${value.unusable}`);
@@ -85,7 +125,7 @@ interface BadExport {
 
 const BAD_EXPORTS: BadExport[] = [
   { name: 'a header with no rows', file: 'header-only.xlsx', failed: ['minCustomers', 'maxShrinkPercent', 'maxHighShareShiftPoints'] },
-  { name: 'every CustomerID blank', file: 'blank-customers.xlsx', failed: ['minCustomers', 'maxShrinkPercent', 'maxDroppedPercent', 'maxHighShareShiftPoints'] },
+  { name: 'every CustomerID blank', file: 'blank-customers.csv', failed: ['minCustomers', 'maxShrinkPercent', 'maxDroppedPercent', 'maxHighShareShiftPoints'] },
   { name: `cut off after ${CUT_AFTER_ROWS.toLocaleString('en-US')} rows`, file: 'cut-off.xlsx', failed: 'superseded' },
   { name: 'only the last days (from 2011-12-01)', file: 'last-days.xlsx', failed: ['maxShrinkPercent', 'maxHighShareShiftPoints'] },
 ];
@@ -108,7 +148,7 @@ describeWithOnlineRetail('the audit on the real Online Retail workbook', () => {
 
     // One pass over the real rows, through the project's reader, writes every bad export.
     const started = performance.now();
-    const [headerOnly, blank, cut, lastDays] = BAD_EXPORTS.map((bad) => new ExportWriter(path.join(dataDir, bad.file)));
+    const [headerOnly, blank, cut, lastDays] = BAD_EXPORTS.map((bad) => (bad.file.endsWith('.csv') ? new CsvExportWriter(path.join(dataDir, bad.file)) : new ExportWriter(path.join(dataDir, bad.file))));
     for await (const batch of readTransactionCells({ filePath: ONLINE_RETAIL_XLSX, displayName: 'online-retail.xlsx' })) {
       for (const { cells } of batch.rows) {
         await blank.add({ ...cells, CustomerID: null });
