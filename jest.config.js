@@ -11,16 +11,11 @@
  * - outage: integration files that stop, kill or restart servers (or run a Kafka cluster of their
  *   own). test/run-tests.ts runs them one at a time on a second, private stack, with the
  *   real-data files, beside the integration project, so no other file sees a server go away.
- * - long-runs: integration files that need no server of their own but run the pipeline for
- *   minutes (append-ledger: a snapshot of the real workbook, then one run per week of it). They
- *   run in the outage lane, one at a time on its private stack, to balance the two lanes: the
- *   integration lane, two files at a time, is CI's longest, and the outage lane mostly waits.
  * - timing: the worker-start bound, which a second test file's CPU would distort: run last, alone.
  */
 const SERVER_KILLING = ['fault-table', 'infrastructure-outage', 'operator-retry', 'stack', 'kafka-cluster'];
-const LONG_RUNS = ['append-ledger'];
 const TIMING = ['worker-start'];
-const ALONE = [...SERVER_KILLING, ...LONG_RUNS, ...TIMING];
+const ALONE = [...SERVER_KILLING, ...TIMING];
 // A renamed file would slip into the parallel project (and kill servers under other files).
 for (const name of ALONE) {
   if (!require('node:fs').existsSync(`${__dirname}/test/integration/${name}.test.ts`)) throw new Error(`jest.config.js: test/integration/${name}.test.ts is gone; update ALONE`);
@@ -51,7 +46,6 @@ module.exports = {
       testPathIgnorePatterns: ['/node_modules/', ...ALONE.map((name) => `/test/integration/${name}\\.test\\.ts$`)],
     },
     { ...servers, displayName: 'outage', testMatch: files(SERVER_KILLING) },
-    { ...servers, displayName: 'long-runs', testMatch: files(LONG_RUNS) },
     { ...servers, displayName: 'timing', testMatch: files(TIMING) },
   ],
 };
