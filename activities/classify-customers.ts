@@ -12,7 +12,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { PublishedRangeGoneError, StaleAttemptError } from '../lib/errors';
+import { PublishedRangeGoneError } from '../lib/errors';
 import { connectTopicIdReader } from '../lib/kafka-topic-id';
 import { frequencyCategory } from '../lib/segmentation/frequency-category';
 import { TABLES } from '../lib/tables';
@@ -117,7 +117,29 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         maxWaitTimeInMs: 500,
       });
       let lastProgressAt = Date.now();
+      /** Per partition: the offset after the last message decoded (its commit may still be running). */
+      const read = new Map(next);
+      /** Per partition: the commit of its last decoded slice, while it runs. */
+      const inFlight = new Map<number, Promise<void>>();
+      /** Commits one slice of a partition; a failure ends the attempt (a retry resumes from MySQL's position). */
+      const commit = async (slice: Parameters<typeof commitBatch>[1]): Promise<void> => {
+        if (context.cancellationSignal.aborted || failed) return;
+        try {
+          await commitBatch(db, slice, await historyWriter(), fence);
+        } catch (error) {
+          fail(error as Error);
+          return;
+        }
+        next.set(slice.partition, slice.nextOffset);
+        messagesConsumed += slice.runMessages;
+        metrics?.messagesConsumed(slice.runMessages);
+        showLag(slice.partition);
+        lastProgressAt = Date.now();
+        context.heartbeat(heartbeat());
+        if (unfinished().length === 0) resolve();
+      };
       let failed: Error | undefined;
+      let resolve: () => void = () => {};
       let reject: (error: Error) => void = () => {};
       const fail = (error: Error) => {
         failed ??= error;
@@ -145,7 +167,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
-        await new Promise<void>((resolve, rejectRun) => {
+        await new Promise<void>((resolveRun, rejectRun) => {
+          resolve = resolveRun;
           reject = rejectRun;
           if (failed) rejectRun(failed);
           consumer
@@ -154,13 +177,15 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
               // Each partition's batches in order, the partitions side by side: one partition's
               // MySQL commit overlaps another's decoding (each commit holds its own connection).
               partitionsConsumedConcurrently: partitions.length,
-              // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's heartbeat is a closure, not a method of the payload
-              eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
+              // The batch is decoded here, its MySQL commit runs after eachBatch returns: kafkajs
+              // fetches the next batch only once this one's handler is done, so awaiting the commit
+              // here would leave Kafka idle while MySQL works, and MySQL idle while Kafka fetches.
+              eachBatch: async ({ batch }) => {
                 const partition = batch.partition;
                 const to = end.get(partition);
-                if (to === undefined || failed || next.get(partition)! >= to) return;
+                if (to === undefined || failed || read.get(partition)! >= to) return;
                 try {
-                  assertBatchStartsAt(topic, ranges.find((range) => range.partition === partition)!, next.get(partition)!, batch.messages.map((m) => m.offset));
+                  assertBatchStartsAt(topic, ranges.find((range) => range.partition === partition)!, read.get(partition)!, batch.messages.map((m) => m.offset));
                 } catch (error) {
                   fail(error as Error);
                   return;
@@ -169,26 +194,20 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                 let rows = new Map<number, PurchaseCountMessage>();
                 let runMessages = 0;
                 let lastOffset = -1n;
-                const commit = async () => {
-                  if (lastOffset < next.get(partition)! || context.cancellationSignal.aborted || failed) return;
-                  await commitBatch(db, { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold }, await historyWriter(), fence).catch((error) => {
-                    // Superseded: the attempt ends as such, rather than kafkajs retrying the batch.
-                    if (error instanceof StaleAttemptError) fail(error);
-                    throw error;
-                  });
-                  next.set(partition, lastOffset + 1n);
-                  messagesConsumed += runMessages;
-                  metrics?.messagesConsumed(runMessages);
-                  showLag(partition);
+                const commitSlice = async () => {
+                  if (lastOffset < read.get(partition)!) return;
+                  read.set(partition, lastOffset + 1n);
+                  const slice = { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold };
                   rows = new Map();
                   runMessages = 0;
-                  lastProgressAt = Date.now();
-                  context.heartbeat(heartbeat());
-                  await keepGroupAlive();
+                  // One commit in flight per partition, in offset order: the next waits for it.
+                  await inFlight.get(partition);
+                  if (failed) return;
+                  inFlight.set(partition, commit(slice));
                 };
                 for (const message of batch.messages) {
                   const offset = BigInt(message.offset);
-                  if (offset < next.get(partition)!) continue;
+                  if (offset < read.get(partition)!) continue;
                   if (offset >= to) break;
                   lastOffset = offset;
                   if (message.headers?.[RUN_ID_HEADER]?.toString() !== runId) continue;
@@ -201,10 +220,9 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   }
                   rows.set(decoded.customerId, decoded);
                   runMessages += 1;
-                  if (runMessages >= batchSize) await commit();
+                  if (runMessages >= batchSize) await commitSlice();
                 }
-                await commit();
-                if (unfinished().length === 0) resolve();
+                await commitSlice();
               },
             })
             .then(() => {
@@ -222,6 +240,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
           });
         });
       } finally {
+        // Nothing of this attempt writes after it ends (a failed one's commits are fenced off anyway).
+        await Promise.allSettled(inFlight.values());
         clearInterval(watchdog);
         clearInterval(rangeWatch);
         context.cancellationSignal.removeEventListener('abort', onCancel);
