@@ -1,13 +1,16 @@
 /**
  * Nightly delta exports (`mode: append`) on the real data: the Online Retail rows cut into one
- * CSV per week (made here from ../shared/data/online-retail.csv.gz), merged into the invoice
+ * CSV per four weeks (made here from ../shared/data/online-retail.csv.gz), merged into the invoice
  * ledger one run at a time, end with exactly the table of one snapshot run of the whole workbook.
- * Then, on that ledger: a file sent again, an overlapping file, a late week, a 90-day window, a
+ * Then, on that ledger: a file sent again, an overlapping file, a late delta, a 90-day window, a
  * held and an aborted run, and two runs at once.
  *
  * The order is the one a retailer's nightly job lives through: the snapshot run is published first
- * (newest data), so the weeks merge while superseded; the last week reaches its data date and
- * publishes the whole ledger; one week is held back and sent late.
+ * (newest data), so the deltas merge while superseded; the last delta reaches its data date and
+ * publishes the whole ledger; one delta is held back and sent late.
+ *
+ * Four weeks, not one: each delta is a whole run (about 2.5 s on a busy CI), and a run per week
+ * (over fifty) made this CI's longest test, 150 s. Fourteen deltas cross the same kinds of boundary.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,18 +31,21 @@ jest.setTimeout(900_000);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'append-ledger-'));
 
-/** The CSV's header and its lines by ISO week (Monday), in file order; each line with its InvoiceDate. */
+/** Days per delta file; each starts on a Monday. */
+const DELTA_DAYS = 28;
+
+/** The CSV's header and its lines by delta (keyed by its first Monday), in file order; each line with its InvoiceDate. */
 interface CutData {
   header: string;
-  weeks: Map<string, Array<{ line: string; date: string }>>;
+  deltas: Map<string, Array<{ line: string; date: string }>>;
   lines: Array<{ line: string; date: string; customerId: string; invoiceNo: string; quantity: string; unitPrice: string }>;
 }
 
-async function cutIntoWeeks(): Promise<CutData> {
+async function cutIntoDeltas(): Promise<CutData> {
   const lines = readline.createInterface({ input: fs.createReadStream(ONLINE_RETAIL_CSV_GZ).pipe(zlib.createGunzip()), crlfDelay: Infinity });
   let header: string | undefined;
   let column: Record<string, number> = {};
-  const cut: CutData = { header: '', weeks: new Map(), lines: [] };
+  const cut: CutData = { header: '', deltas: new Map(), lines: [] };
   for await (const line of lines) {
     if (header === undefined) {
       header = line;
@@ -48,11 +54,11 @@ async function cutIntoWeeks(): Promise<CutData> {
     }
     const fields = splitCsvLine(line);
     const date = fields[column.InvoiceDate];
-    const day = new Date(`${date.slice(0, 10)}T00:00:00Z`);
-    day.setUTCDate(day.getUTCDate() - ((day.getUTCDay() + 6) % 7));
-    const week = day.toISOString().slice(0, 10);
-    if (!cut.weeks.has(week)) cut.weeks.set(week, []);
-    cut.weeks.get(week)!.push({ line, date });
+    // Days since Monday 1970-01-05, floored to a multiple of DELTA_DAYS: the delta's first Monday.
+    const days = Math.floor((Date.parse(`${date.slice(0, 10)}T00:00:00Z`) - Date.UTC(1970, 0, 5)) / 86_400_000);
+    const delta = new Date(Date.UTC(1970, 0, 5) + (days - (days % DELTA_DAYS)) * 86_400_000).toISOString().slice(0, 10);
+    if (!cut.deltas.has(delta)) cut.deltas.set(delta, []);
+    cut.deltas.get(delta)!.push({ line, date });
     cut.lines.push({
       line,
       date,
@@ -76,7 +82,7 @@ describeWithOnlineRetail(
   () => {
     let env: TestEnvironment;
     let cut: CutData;
-    let weeks: string[];
+    let deltas: string[];
     const runKeys: Record<string, string> = {};
 
     async function run(name: string, input: SegmentationInput): Promise<SegmentationProgress> {
@@ -114,9 +120,9 @@ describeWithOnlineRetail(
 
     beforeAll(async () => {
       fs.copyFileSync(ONLINE_RETAIL_XLSX, path.join(dataDir, 'online-retail.xlsx'));
-      cut = await cutIntoWeeks();
-      weeks = [...cut.weeks.keys()].sort();
-      for (const week of weeks) writeCsv(`week-${week}.csv`, cut.header, cut.weeks.get(week)!);
+      cut = await cutIntoDeltas();
+      deltas = [...cut.deltas.keys()].sort();
+      for (const delta of deltas) writeCsv(`delta-${delta}.csv`, cut.header, cut.deltas.get(delta)!);
       env = await createTestEnvironment('append_ledger', { dataDir });
       await env.startWorker();
     });
@@ -126,19 +132,19 @@ describeWithOnlineRetail(
       fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
-    test('weekly deltas, oldest first and one week late, end with the table of one snapshot run of the whole workbook', async () => {
+    test('deltas of four weeks, oldest first and one sent late, end with the table of one snapshot run of the whole workbook', async () => {
       const snapshot = await run('snapshot', { file: 'online-retail.xlsx' });
       expect(snapshot).toMatchObject({ status: 'completed', summary: { published: true } });
-      const late = weeks[Math.floor(weeks.length / 2)];
-      const inOrder = [...weeks.filter((week) => week !== late), late];
-      const last = weeks[weeks.length - 1];
-      for (const week of inOrder) {
-        const progress = await run(`week-${week}`, { file: `week-${week}.csv`, mode: 'append' });
-        // Older data than the published snapshot: merged, not published; the last week reaches its
-        // date (a later start wins the tie), and the late week after it publishes the whole ledger.
-        const reachesNewest = week === last || week === late;
-        expect({ week, status: progress.status, published: progress.summary?.published }).toEqual({
-          week,
+      const late = deltas[Math.floor(deltas.length / 2)];
+      const inOrder = [...deltas.filter((delta) => delta !== late), late];
+      const last = deltas[deltas.length - 1];
+      for (const delta of inOrder) {
+        const progress = await run(`delta-${delta}`, { file: `delta-${delta}.csv`, mode: 'append' });
+        // Older data than the published snapshot: merged, not published; the last delta reaches its
+        // date (a later start wins the tie), and the late delta after it publishes the whole ledger.
+        const reachesNewest = delta === last || delta === late;
+        expect({ delta, status: progress.status, published: progress.summary?.published }).toEqual({
+          delta,
           status: reachesNewest ? 'completed' : 'superseded',
           published: reachesNewest,
         });
@@ -148,7 +154,7 @@ describeWithOnlineRetail(
         expect(merged.ledger_merged_at).not.toBeNull();
       }
       expect(await published()).toEqual(await history(runKeys.snapshot));
-      expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: runKeys[`week-${late}`] }]);
+      expect(await env.db(TABLES.segments).distinct('RunId')).toEqual([{ RunId: runKeys[`delta-${late}`] }]);
 
       // The ledger holds every kept invoice once, with its exact amount: Σ Quantity × UnitPrice of the CSV's text.
       const ledger = await ledgerContent();
@@ -167,21 +173,21 @@ describeWithOnlineRetail(
       expect(listed[0]).toMatchObject({ workflowId: lateRun.workflowId, mode: 'append', window: 'all' });
     });
 
-    test('sending a week again, or a file that overlaps the last one by three days, changes nothing', async () => {
+    test('sending a delta again, or a file that overlaps the last one by three days, changes nothing', async () => {
       const before = { ledger: await ledgerContent(), table: await published() };
-      const again = await run('again', { file: `week-${weeks[10]}.csv`, mode: 'append' });
+      const again = await run('again', { file: `delta-${deltas[10]}.csv`, mode: 'append' });
       expect(again.summary!.invoices).toMatchObject({ added: 0, replaced: again.summary!.invoices!.invoices });
       expect(again.summary!.invoices!.invoices).toBeGreaterThan(0);
       expect(again.status).toBe('completed');
-      const last = weeks[weeks.length - 1];
-      const lastDay = cut.weeks.get(last)![0].date.slice(0, 10);
+      const last = deltas[deltas.length - 1];
+      const lastDay = cut.deltas.get(last)![0].date.slice(0, 10);
       const threeDaysBefore = new Date(`${lastDay}T00:00:00Z`);
       threeDaysBefore.setUTCDate(threeDaysBefore.getUTCDate() - 3);
       const overlap = cut.lines.filter((entry) => entry.date >= threeDaysBefore.toISOString().slice(0, 10));
       writeCsv('overlap.csv', cut.header, overlap);
       const overlapping = await run('overlap', { file: 'overlap.csv', mode: 'append' });
       expect(overlapping.summary!.invoices).toMatchObject({ added: 0 });
-      expect(overlapping.summary!.invoices!.invoices).toBeGreaterThan(cut.weeks.get(last)!.length > 0 ? 0 : -1);
+      expect(overlapping.summary!.invoices!.invoices).toBeGreaterThan(cut.deltas.get(last)!.length > 0 ? 0 : -1);
       expect({ ledger: await ledgerContent(), table: await published() }).toEqual(before);
     });
 
