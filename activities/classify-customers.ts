@@ -180,7 +180,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
               // The batch is decoded here, its MySQL commit runs after eachBatch returns: kafkajs
               // fetches the next batch only once this one's handler is done, so awaiting the commit
               // here would leave Kafka idle while MySQL works, and MySQL idle while Kafka fetches.
-              eachBatch: async ({ batch }) => {
+              // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's heartbeat is a closure, not a method of the payload
+              eachBatch: async ({ batch, heartbeat: keepGroupAlive }) => {
                 const partition = batch.partition;
                 const to = end.get(partition);
                 if (to === undefined || failed || read.get(partition)! >= to) return;
@@ -203,7 +204,14 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   // One commit in flight per partition, in offset order: the next waits for it.
                   await inFlight.get(partition);
                   if (failed) return;
-                  inFlight.set(partition, commit(slice));
+                  // Never a rejected link: a throw after a commit fails the attempt, rather than making every
+                  // later slice's wait throw into kafkajs (which re-delivers what `read` has passed) until the stall timeout.
+                  inFlight.set(partition, commit(slice).catch(fail));
+                  // kafkajs beats for the group only between batches: a batch of several slices waits for
+                  // several commits, and past the session timeout (30 s) the group rebalances and kafkajs
+                  // re-reads the partition from its earliest offset (no offsets are committed to Kafka).
+                  // After the slice is queued: a rebalance thrown here re-delivers only what `read` skips.
+                  await keepGroupAlive();
                 };
                 for (const message of batch.messages) {
                   const offset = BigInt(message.offset);
@@ -240,10 +248,13 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
           });
         });
       } finally {
-        // Nothing of this attempt writes after it ends (a failed one's commits are fenced off anyway).
-        await Promise.allSettled(inFlight.values());
+        // The heartbeats stop first: an attempt waiting here for a commit that hangs (MySQL frozen, a
+        // connection dropped without a reset) must look dead to Temporal, whose heartbeat timeout then
+        // hands the step on (the newer attempt fences this one's commit), not alive until startToClose.
         clearInterval(watchdog);
         clearInterval(rangeWatch);
+        // Nothing of this attempt writes after it ends (a failed one's commits are fenced off anyway).
+        await Promise.allSettled(inFlight.values());
         context.cancellationSignal.removeEventListener('abort', onCancel);
         await consumer.disconnect();
       }
