@@ -121,9 +121,16 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       const read = new Map(next);
       /** Per partition: the commit of its last decoded slice, while it runs. */
       const inFlight = new Map<number, Promise<void>>();
+      let failed: Error | undefined;
+      let resolve: () => void = () => {};
+      let reject: (error: Error) => void = () => {};
+      const fail = (error: Error) => {
+        failed ??= error;
+        reject(failed);
+      };
       /** Commits one slice of a partition; a failure ends the attempt (a retry resumes from MySQL's position). */
       const commit = async (slice: Parameters<typeof commitBatch>[1]): Promise<void> => {
-        if (context.cancellationSignal.aborted || failed) return;
+        if (failed) return;
         try {
           await commitBatch(db, slice, await historyWriter(), fence);
         } catch (error) {
@@ -137,13 +144,6 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         lastProgressAt = Date.now();
         context.heartbeat(heartbeat());
         if (unfinished().length === 0) resolve();
-      };
-      let failed: Error | undefined;
-      let resolve: () => void = () => {};
-      let reject: (error: Error) => void = () => {};
-      const fail = (error: Error) => {
-        failed ??= error;
-        reject(failed);
       };
       const watchdog = setInterval(() => {
         context.heartbeat(heartbeat());
@@ -164,6 +164,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       }, RANGE_CHECK_INTERVAL_MS);
       const onCancel = () => fail(context.cancellationSignal.reason as Error);
       context.cancellationSignal.addEventListener('abort', onCancel);
+      // A cancel that came before the listener (while the fence was claimed or the admin connected).
+      if (context.cancellationSignal.aborted) onCancel();
       try {
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
@@ -201,12 +203,14 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   const slice = { runId, topic, partition, nextOffset: lastOffset + 1n, rows, runMessages, threshold };
                   rows = new Map();
                   runMessages = 0;
-                  // One commit in flight per partition, in offset order: the next waits for it.
-                  await inFlight.get(partition);
-                  if (failed) return;
+                  // One commit in flight per partition, in offset order: chained onto the one before
+                  // synchronously, so the order holds however kafkajs calls eachBatch; this batch waits for it.
                   // Never a rejected link: a throw after a commit fails the attempt, rather than making every
                   // later slice's wait throw into kafkajs (which re-delivers what `read` has passed) until the stall timeout.
-                  inFlight.set(partition, commit(slice).catch(fail));
+                  const before = inFlight.get(partition);
+                  inFlight.set(partition, Promise.resolve(before).then(() => commit(slice)).catch(fail));
+                  await before;
+                  if (failed) return;
                   // kafkajs beats for the group only between batches: a batch of several slices waits for
                   // several commits, and past the session timeout (30 s) the group rebalances and kafkajs
                   // re-reads the partition from its earliest offset (no offsets are committed to Kafka).

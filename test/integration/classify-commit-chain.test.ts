@@ -7,7 +7,9 @@
  * - a throw after a slice's commit fails the attempt; it never leaves the next slice dropped
  *   while the partition's position moves past it;
  * - commits slower than Kafka's session timeout, batch after batch, keep the consumer in its
- *   group (no rebalance, which would re-read the partition from its earliest offset).
+ *   group (no rebalance, which would re-read the partition from its earliest offset);
+ * - a cancel that comes before the consumer starts (while the attempt claims its fence) ends the
+ *   attempt cancelled, having committed nothing, rather than after the 120 s stall timeout.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -170,4 +172,20 @@ test("commits slower than Kafka's session timeout, one batch of several slices: 
   expect((await classifyIn(activity, runId, ranges, { testHooks, kafka })).messagesConsumed).toBe(24);
   expect(joins).toBe(1);
   expect(await committed(runId, ranges)).toEqual({ offsets: 24, consumed: 24, rows: firstCustomers(24) });
+});
+
+test('cancelled before the consumer starts: the attempt ends cancelled at once and commits nothing', async () => {
+  const runId = 'cancel-before-consume';
+  const ranges = await publish(runId, 8);
+  const activity = new MockActivityEnvironment({ activityId: 'classify-early-cancel', attempt: 1, scheduledTimestampMs: Date.now() });
+  // Cancelled while the fence is claimed, before the attempt listens for a cancel.
+  const testHooks: ActivityTestHooks = { beforeEarlierStepsLocked: async () => activity.cancel() };
+  const started = Date.now();
+  const outcome = await classifyIn(activity, runId, ranges, { testHooks }).then(
+    () => 'completed',
+    (error: Error) => error.name,
+  );
+  expect(outcome).toBe('CancelledFailure');
+  expect(Date.now() - started).toBeLessThan(60_000);
+  expect(await committed(runId, ranges)).toEqual({ offsets: 0, consumed: 0, rows: [] });
 });
