@@ -27,6 +27,7 @@ import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { StaleAttemptError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
+import { heartbeatWhile } from './heartbeat-while';
 
 /** The steps that write a run's rows, in the order the workflow runs them. */
 export const FENCED_STEPS = ['plan', 'load', 'aggregate', 'publish', 'classify', 'reconcile', 'publication'] as const;
@@ -37,6 +38,8 @@ export interface ActivityTestHooks {
   beforeFencedWrite?(attempt: StepAttempt): Promise<void>;
   /** Called inside a claim's transaction, its own row locked, just before it share-locks the earlier steps' rows. */
   beforeEarlierStepsLocked?(attempt: StepAttempt): Promise<void>;
+  /** Called inside a fenced write's transaction, its claim checked (share-locked), before the write: a zombie frozen holding the locks. */
+  insideFencedWrite?(attempt: StepAttempt): Promise<void>;
 }
 
 export interface StepAttempt {
@@ -62,7 +65,8 @@ interface ClaimRow {
 }
 
 const ER_LOCK_DEADLOCK = 1213;
-const DEADLOCK_TRIES = 3;
+const ER_LOCK_WAIT_TIMEOUT = 1205;
+const LOCK_CONFLICT_TRIES = 3;
 
 /** Keys fit the column: a long part (a workbook path and sheet) is hashed. */
 const KEY_LENGTH = 191;
@@ -98,7 +102,10 @@ export async function claimStepAttempt(
   // Side by side, parts' claims can still deadlock: on a small table InnoDB reads the earlier steps'
   // rows by scanning all the run's rows, and so share-locks (waits for) a sibling's claimed row
   // while the sibling waits for ours (seen in `npm start`). The victim is rolled back whole and claims again.
-  await retryDeadlock(() => db.transaction(async (trx) => {
+  // Beating while it waits: behind a dead session's lock the claim waits until MySQL ends that
+  // session, longer than the heartbeat timeout. With the details the attempt started from, so a
+  // checkpoint (the publish step's) is kept for the next attempt if this one dies.
+  await heartbeatWhile(retryLockConflict(() => db.transaction(async (trx) => {
     // The row is made (or left as it is) before it is locked: locking a row that is not there yet
     // would lock the gap, and two parts claiming side by side would deadlock inserting into it.
     await trx(TABLES.stepAttempts)
@@ -116,7 +123,7 @@ export async function claimStepAttempt(
     // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
     await testHooks?.beforeEarlierStepsLocked?.(attempt);
     assertNotRewound(attempt, await earlierSteps(trx, runId, earlier));
-  }));
+  })), () => info.heartbeatDetails);
 
   const check = async (trx: Knex.Transaction) => {
     // One round trip per write (classify makes one per batch), with shared locks: a newer claim
@@ -138,9 +145,10 @@ export async function claimStepAttempt(
     async write(work) {
       // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
       await testHooks?.beforeFencedWrite?.(attempt);
-      return await retryDeadlock(() =>
+      return await retryLockConflict(() =>
         db.transaction(async (trx) => {
           await check(trx);
+          await testHooks?.insideFencedWrite?.(attempt);
           return await work(trx);
         }),
       );
@@ -149,16 +157,19 @@ export async function claimStepAttempt(
 }
 
 /**
- * Parts of one step share-lock the step rows side by side; InnoDB may pick one as a deadlock victim
- * and roll its transaction back whole, so running it again is safe (and cheaper than failing the
- * attempt: a classify group would re-read its partitions).
+ * Runs the transaction again (whole: it was rolled back) after a lock conflict, which is cheaper
+ * than failing the attempt (a classify group would re-read its partitions):
+ * - a deadlock: parts of one step share-lock the step rows side by side, and InnoDB picks a victim;
+ * - a lock wait timeout: the lock's holder is a dead attempt's session, frozen or cut off inside its
+ *   transaction, whose locks go when MySQL ends the session (IDLE_SESSION_SECONDS, lib/database.ts).
  */
-async function retryDeadlock<T>(transaction: () => Promise<T>): Promise<T> {
+async function retryLockConflict<T>(transaction: () => Promise<T>): Promise<T> {
   for (let tries = 1; ; tries++) {
     try {
       return await transaction();
     } catch (error) {
-      if ((error as { errno?: number }).errno !== ER_LOCK_DEADLOCK || tries >= DEADLOCK_TRIES) throw error;
+      const errno = (error as { errno?: number }).errno;
+      if ((errno !== ER_LOCK_DEADLOCK && errno !== ER_LOCK_WAIT_TIMEOUT) || tries >= LOCK_CONFLICT_TRIES) throw error;
     }
   }
 }

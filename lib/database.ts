@@ -12,7 +12,20 @@ import { migrationSource } from '../migrations';
 
 export const MIGRATIONS_TABLE = 'knex_migrations';
 
-export function createDatabase(mysql: MysqlSettings = loadConfig().mysql, pool = { min: 0, max: 5 }): Knex {
+/**
+ * How long MySQL keeps a session that sends nothing, in or out of a transaction. A worker frozen
+ * inside a transaction (SIGSTOP, a VM pause) or cut off without a reset holds its row locks until
+ * MySQL ends its session; at the server's default (8 hours) every new attempt of its step would
+ * wait for them and fail. Well past any pause between one transaction's statements (milliseconds)
+ * and past the pool's idle timeout (30 s), which closes idle connections first.
+ */
+export const IDLE_SESSION_SECONDS = 60;
+
+export function createDatabase(
+  mysql: MysqlSettings = loadConfig().mysql,
+  pool: Knex.PoolConfig = { min: 0, max: 5 },
+  idleSessionSeconds = IDLE_SESSION_SECONDS,
+): Knex {
   return knex({
     client: 'mysql2',
     connection: {
@@ -23,7 +36,12 @@ export function createDatabase(mysql: MysqlSettings = loadConfig().mysql, pool =
       timezone: 'Z',
       supportBigNumbers: true,
     },
-    pool,
+    pool: {
+      ...pool,
+      afterCreate(connection: { query(sql: string, values: unknown[], done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) {
+        connection.query('SET SESSION wait_timeout = ?', [idleSessionSeconds], (error) => done(error, connection));
+      },
+    },
     migrations: { migrationSource, tableName: MIGRATIONS_TABLE },
   });
 }

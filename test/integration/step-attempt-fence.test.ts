@@ -6,7 +6,8 @@ import os from 'node:os';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDependencies } from '../../activities/activity-dependencies';
 import { createPruneStaging, type PruneResult } from '../../activities/prune-staging';
-import { claimStepAttempt, type FencedStep, type StepFence } from '../../activities/step-attempt-fence';
+import { claimStepAttempt, type ActivityTestHooks, type FencedStep, type StepFence } from '../../activities/step-attempt-fence';
+import { createDatabase } from '../../lib/database';
 import { TABLES } from '../../lib/tables';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
 
@@ -115,6 +116,51 @@ test('two parts whose claims meet half way (each has locked its own row) both cl
   await Promise.all([writeCount(a, 1, 1), writeCount(b, 2, 2)]);
   expect(await counts(runId)).toEqual([1, 2]);
 });
+
+test("a zombie frozen inside its write's transaction: MySQL ends its idle session, and the newer attempt claims after it, beating as it waits, its checkpoint kept", async () => {
+  const runId = newRun();
+  // The zombie's connections: MySQL ends a session idle this long (the worker's is IDLE_SESSION_SECONDS).
+  const zombieDb = createDatabase(env.config.mysql, { min: 0, max: 1 }, 6);
+  try {
+    let reached!: () => void;
+    let thaw!: () => void;
+    const holding = new Promise<void>((resolve) => (reached = resolve));
+    const thawed = new Promise<void>((resolve) => (thaw = resolve));
+    // Frozen with its claim share-locked, as a SIGSTOP between two statements of the transaction leaves it.
+    const testHooks: ActivityTestHooks = {
+      async insideFencedWrite() {
+        reached();
+        await thawed;
+      },
+    };
+    const zombieAttempt = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 1, activityId: 'aggregate-zombie' });
+    const zombie: StepFence = await zombieAttempt.run(() => claimStepAttempt({ db: zombieDb, testHooks }, runId, 'aggregate'));
+    const zombieWrite = writeCount(zombie, 99).then(
+      () => 'written',
+      (error: Error) => error.message,
+    );
+    await holding;
+
+    const checkpoint = { lastCustomerId: 41 };
+    const newer = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 2, activityId: 'aggregate-zombie', heartbeatDetails: checkpoint });
+    const beats: unknown[] = [];
+    newer.on('heartbeat', (details: unknown) => beats.push(details));
+    const started = Date.now();
+    const second: StepFence = await newer.run(() => claimStepAttempt({ db: env.db }, runId, 'aggregate'));
+    // It waited for MySQL to end the zombie's session, not for InnoDB's lock wait timeout (50 s).
+    expect(Date.now() - started).toBeLessThan(45_000);
+    expect(beats.length).toBeGreaterThan(0);
+    expect(beats.every((details) => JSON.stringify(details) === JSON.stringify(checkpoint))).toBe(true);
+
+    thaw();
+    expect(await zombieWrite).not.toBe('written');
+    expect(await counts(runId)).toEqual([]);
+    await writeCount(second, 2);
+    expect(await counts(runId)).toEqual([2]);
+  } finally {
+    await zombieDb.destroy();
+  }
+}, 90_000);
 
 test('a long part is hashed into the key', async () => {
   const runId = newRun();
