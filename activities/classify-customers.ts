@@ -27,6 +27,8 @@ import { historyWriterFor, writeClassifiedCustomers, type ClassifiedCustomer, ty
 const STALL_TIMEOUT_MS = 120_000;
 /** How often the ranges are checked while reading (see published-range-check.ts): a loss shows within seconds. */
 const RANGE_CHECK_INTERVAL_MS = 1_000;
+/** The steps' heartbeat timeout (workflows/step-activities.ts), for an attempt run without one (a test). */
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 
 export interface ClassifyInput {
   runId: string;
@@ -116,10 +118,19 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         maxBytesPerPartition: Math.min(4 * 1024 * 1024, Math.max(1024, batchSize * 512)),
         // How long the broker holds a fetch that finds nothing new. The ranges are all on the broker
         // before this step starts, so only the last fetch waits; but `disconnect` waits for it, and at
-        // 500 ms that was a fifth of the step at 200,000 customers (docs/performance.md).
+        // 500 ms that was about 30 % of each activity at 200,000 customers (docs/performance.md).
         maxWaitTimeInMs: 100,
       });
       let lastProgressAt = Date.now();
+      // One slice's commit takes well under a second (100,000 rows, the largest batch, about one by
+      // LOAD DATA here). One that has run a heartbeat timeout is wedged: MySQL frozen, its connection
+      // dropped without a reset, a lock held by a dead session. The attempt then stops beating, so
+      // Temporal hands the step on, and ends without waiting longer than that again for the commit
+      // (fenced: a newer attempt's claim waits for its transaction, then resumes after it). Below
+      // Kafka's session timeout (30 s), too: a batch waiting for a slower commit would lose the group.
+      const wedgedAfterMs = context.info.heartbeatTimeoutMs || DEFAULT_HEARTBEAT_TIMEOUT_MS;
+      /** Per partition: when the commit that runs now began. */
+      const committingSince = new Map<number, number>();
       /** Per partition: the offset after the last message decoded (its commit may still be running). */
       const read = new Map(next);
       /** Per partition: the commit of its last decoded slice, while it runs. */
@@ -127,19 +138,27 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       let failed: Error | undefined;
       let resolve: () => void = () => {};
       let reject: (error: Error) => void = () => {};
+      /** Settles when the attempt fails: what waits for a commit stops waiting then (a hung one would hold it, and kafkajs's disconnect waits for eachBatch). */
+      let ended: () => void = () => {};
+      const attemptEnded = new Promise<void>((settle) => (ended = settle));
       const fail = (error: Error) => {
         failed ??= error;
+        ended();
         reject(failed);
       };
       /** Commits one slice of a partition; a failure ends the attempt (a retry resumes from MySQL's position). */
       const commit = async (slice: Parameters<typeof commitBatch>[1]): Promise<void> => {
         if (failed) return;
+        committingSince.set(slice.partition, Date.now());
         try {
           await commitBatch(db, slice, await historyWriter(), fence);
         } catch (error) {
           fail(error as Error);
           return;
+        } finally {
+          committingSince.delete(slice.partition);
         }
+        if (failed) return; // ended while it committed: it no longer reports progress
         next.set(slice.partition, slice.nextOffset);
         messagesConsumed += slice.runMessages;
         metrics?.messagesConsumed(slice.runMessages);
@@ -149,6 +168,12 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         if (unfinished().length === 0) resolve();
       };
       const watchdog = setInterval(() => {
+        const wedged = [...committingSince].find(([, since]) => Date.now() - since >= wedgedAfterMs);
+        if (wedged) {
+          clearInterval(watchdog);
+          fail(new Error(`the MySQL commit of partition ${wedged[0]}'s batch has run ${Math.round((Date.now() - wedged[1]) / 1000)}s without an answer (MySQL frozen, a connection dropped, a lock held by a dead session); the next attempt resumes after the last commit`));
+          return;
+        }
         context.heartbeat(heartbeat());
         if (Date.now() - lastProgressAt > STALL_TIMEOUT_MS) {
           fail(new Error(`no message read for ${STALL_TIMEOUT_MS / 1000}s; still to read: partitions ${unfinished().join(', ')}`));
@@ -170,6 +195,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       // A cancel that came before the listener (while the fence was claimed or the admin connected).
       if (context.cancellationSignal.aborted) onCancel();
       try {
+        if (failed) throw failed; // cancelled before it started: nothing to connect
         await consumer.connect();
         await consumer.subscribe({ topic, fromBeginning: true });
         await new Promise<void>((resolveRun, rejectRun) => {
@@ -207,12 +233,13 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   rows = new Map();
                   runMessages = 0;
                   // One commit in flight per partition, in offset order: chained onto the one before
-                  // synchronously, so the order holds however kafkajs calls eachBatch; this batch waits for it.
+                  // synchronously, so the order does not rest on kafkajs calling eachBatch once per
+                  // partition at a time; this batch waits for the one before.
                   // Never a rejected link: a throw after a commit fails the attempt, rather than making every
                   // later slice's wait throw into kafkajs (which re-delivers what `read` has passed) until the stall timeout.
                   const before = inFlight.get(partition);
                   inFlight.set(partition, Promise.resolve(before).then(() => commit(slice)).catch(fail));
-                  await before;
+                  await Promise.race([before, attemptEnded]);
                   if (failed) return;
                   // kafkajs beats for the group only between batches: a batch of several slices waits for
                   // several commits, and past the session timeout (30 s) the group rebalances and kafkajs
@@ -260,8 +287,13 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         // hands the step on (the newer attempt fences this one's commit), not alive until startToClose.
         clearInterval(watchdog);
         clearInterval(rangeWatch);
-        // Nothing of this attempt writes after it ends (a failed one's commits are fenced off anyway).
-        await Promise.allSettled(inFlight.values());
+        // Nothing of this attempt should write after it ends (a stale one's commits are fenced off
+        // anyway): its commits are waited for, but a hung one no longer than a heartbeat timeout,
+        // so it does not keep the worker's activity slot (its connection stays with the hung query).
+        let waited: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.allSettled(inFlight.values()), new Promise((done) => (waited = setTimeout(done, wedgedAfterMs)))]);
+        clearTimeout(waited);
+        // (eachBatch no longer waits for a commit once the attempt failed: see attemptEnded.)
         context.cancellationSignal.removeEventListener('abort', onCancel);
         await consumer.disconnect();
       }

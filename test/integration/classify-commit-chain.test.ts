@@ -4,6 +4,8 @@
  * Kafka and MySQL, the activity run alone (MockActivityEnvironment):
  * - an attempt that ends (here: cancelled) while a commit hangs stops heartbeating as it waits
  *   for it, so Temporal's heartbeat timeout hands the step on instead of waiting for startToClose;
+ * - a commit that hangs a heartbeat timeout ends the attempt by itself, without waiting for it
+ *   longer than that again (the worker's activity slot is not held by a hung connection);
  * - a throw after a slice's commit fails the attempt; it never leaves the next slice dropped
  *   while the partition's position moves past it;
  * - commits slower than Kafka's session timeout, batch after batch, keep the consumer in its
@@ -129,6 +131,45 @@ test('cancelled while a commit hangs: the attempt stops heartbeating as it waits
   const { offsets, consumed, rows } = await committed(runId, ranges);
   expect(consumed).toBe(offsets);
   expect(rows).toEqual(firstCustomers(offsets));
+});
+
+test('a commit that hangs, nothing else wrong: the attempt stops heartbeating and ends after a heartbeat timeout, without waiting for the commit; the retry writes every row once', async () => {
+  const runId = 'wedged-commit';
+  const ranges = await publish(runId, 20);
+  let writes = 0;
+  let reached!: () => void;
+  let thaw!: () => void;
+  const held = new Promise<void>((resolve) => (reached = resolve));
+  const thawed = new Promise<void>((resolve) => (thaw = resolve));
+  const testHooks: ActivityTestHooks = {
+    async beforeFencedWrite() {
+      if (++writes !== 2) return;
+      reached();
+      await thawed; // MySQL stops answering mid-commit
+    },
+  };
+  const scheduledTimestampMs = Date.now();
+  const heartbeatTimeoutMs = 2_000;
+  const activity = new MockActivityEnvironment({ activityId: 'classify-wedged', attempt: 1, scheduledTimestampMs, heartbeatTimeoutMs });
+  const beats: number[] = [];
+  activity.on('heartbeat', () => beats.push(Date.now()));
+  const outcome = classifyIn(activity, runId, ranges, { testHooks }).then(
+    () => 'completed',
+    (error: Error) => error.message,
+  );
+  await held;
+  const wedgedAt = Date.now();
+  try {
+    // Ends while the commit still hangs (it is only thawed below): it never waits for it to come back.
+    expect(await outcome).toMatch(/the MySQL commit of partition 0's batch has run \d+s without an answer/);
+    // No beat once the commit has hung a heartbeat timeout (the watchdog looks every 5 s).
+    expect(beats.filter((at) => at > wedgedAt + heartbeatTimeoutMs + 5_000)).toEqual([]);
+  } finally {
+    thaw();
+  }
+  const retry = new MockActivityEnvironment({ activityId: 'classify-wedged', attempt: 2, scheduledTimestampMs, heartbeatTimeoutMs });
+  expect((await classifyIn(retry, runId, ranges)).messagesConsumed).toBe(20);
+  expect(await committed(runId, ranges)).toEqual({ offsets: 20, consumed: 20, rows: firstCustomers(20) });
 });
 
 test("a throw after a slice's commit fails the attempt: no later slice commits past the one it was queuing, and the retry writes every row once", async () => {
