@@ -10,9 +10,12 @@
  *   switch from another run of the same size, and `segment publish` back to it (a rollback); then
  *   a point lookup by CustomerID, a full scan and the gauges' count per category of the result.
  *
- *   npx segment stack up && npx tsx bench/million-customers.bench.ts [--customers N] [--rounds N] [--publication-only]
+ *   npx segment stack up && npx tsx bench/million-customers.bench.ts [--customers N] [--rounds N] [--publication-only] [--pin]
  *
  * `--publication-only`: one run on one worker, no Kafka or LOAD DATA anchors, then the publication figures.
+ * `--pin`: the stack's servers on core 0, the bench, its workers and the anchors' clients on the
+ * others (taskset), as if the workers had machines of their own; the servers are unpinned at the end.
+ * Every round prints the cores the workers and the servers kept busy during publish and classify.
  *
  * The export is synthetic and staged where the load step leaves its work (bench/scale/
  * synthetic-customers.ts says why); each round is a new run reset to just after its load
@@ -45,6 +48,7 @@ import { startWorkerProcess, untilPolling, type WorkerProcess } from '../test/su
 import { consumerPerformance, producerPerformance } from './scale/kafka-perf-tools';
 import { classifyCommitPath, historyRows, loadDataLocalInfile, renameSwap } from './scale/mysql-anchors';
 import { copyRun, timePublication, type PublicationTimings, type ReadTimings } from './scale/publication-timings';
+import { allCpus, affinity, CpuSampler, pin, serverPids } from './scale/cpu-use';
 import { classifyWorkers, runOnSyntheticExport } from './scale/reset-after-load';
 import { FIRST_CUSTOMER_ID, syntheticExport, syntheticMessage, type SyntheticExport } from './scale/synthetic-customers';
 
@@ -78,11 +82,14 @@ interface Round {
   messagesPublished: number;
   messagesConsumed: number;
   classifyWorkers: number;
+  /** Cores kept busy on average during the step (1.0 = one core all the time). */
+  cores: Record<'publish' | 'classify', { workers: number; servers: number }>;
 }
 
 async function main(): Promise<void> {
   const customers = option('customers', 1_000_000);
   const publicationOnly = process.argv.includes('--publication-only');
+  const pinned = process.argv.includes('--pin');
   const rounds = publicationOnly ? 1 : option('rounds', 3);
   const base = loadConfig();
   const suffix = randomBytes(3).toString('hex');
@@ -114,6 +121,16 @@ async function main(): Promise<void> {
   const stack = loadStackSettings();
   await kafkaBrokers(stack)[0].install(log);
   const libsDir = path.join(stack.toolsDir, 'kafka', 'libs');
+  const servers = serverPids(stack.stackDir);
+  let placement = 'not pinned: the servers, the workers and the anchors share every core';
+  if (pinned) {
+    if (os.cpus().length < 2) throw new Error('--pin needs at least 2 cores');
+    pin(servers.values(), '0');
+    // The bench's own threads, and so every process it starts (workers, the Java perf tools).
+    pin([process.pid], `1-${os.cpus().length - 1}`);
+    placement = `pinned: ${[...servers].map(([name, pid]) => `${name} on core ${affinity(pid)}`).join(', ')}; the workers and the anchors' clients on core(s) ${affinity(process.pid)}`;
+  }
+  log(placement);
 
   const root = await mysql.createConnection(base.mysqlMigration);
   await root.query(`CREATE DATABASE ${mysql.escapeId(database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
@@ -147,8 +164,10 @@ async function main(): Promise<void> {
         for (let i = 0; i < count; i++) workers.push(startWorkerProcess(workerEnv, path.join(stack.stackDir, 'logs', `scale-worker-${i}.log`)));
         await Promise.all(workers.map((worker) => untilPolling(worker)));
         log(`round ${round}: ${count} worker process(es)`);
-        const run = await runOnSyntheticExport(client, db, config, input, truth);
+        const cpu = new CpuSampler({ workers: workers.map((worker) => worker.pid), servers: [...servers.values()] });
+        const run = await runOnSyntheticExport(client, db, config, input, truth).finally(() => cpu.stop());
         const { steps, summary, runId } = run.result;
+        const coresDuring = (step: 'publish' | 'classify') => cpu.coresBetween(Date.parse(steps[step].startedAt!), Date.parse(steps[step].finishedAt!)) as { workers: number; servers: number };
         const got = await historyChecksum(db, runId);
         if (JSON.stringify(got) !== JSON.stringify(expected) || summary?.customers !== truth.customers || summary.rowsWritten !== truth.customers) {
           throw new Error(`run ${runId} differs from the generator: ${JSON.stringify({ got, expected, summary })}`);
@@ -162,6 +181,7 @@ async function main(): Promise<void> {
           messagesPublished: summary.messagesPublished,
           messagesConsumed: summary.messagesConsumed,
           classifyWorkers: new Set(await classifyWorkers(client, run.workflowId, run.execution)).size,
+          cores: { publish: coresDuring('publish'), classify: coresDuring('classify') },
         });
         log(`round ${round}, ${count} worker(s): ${JSON.stringify(done[done.length - 1])}`);
         await Promise.all(workers.splice(0).map((worker) => worker.kill()));
@@ -217,8 +237,9 @@ async function main(): Promise<void> {
     if (JSON.stringify(await historyChecksum(db, lastRunId, TABLES.segments)) !== JSON.stringify(expected)) throw new Error('the swap changed the result');
 
     if (publicationOnly) reportPublication(publication, checkSeconds, swap.seconds);
-    else report({ customers, truth, recordBytes, done, anchors, checkSeconds, publication, swapSeconds: swap.seconds });
+    else report({ customers, truth, recordBytes, done, anchors, checkSeconds, publication, swapSeconds: swap.seconds, placement });
   } finally {
+    if (pinned) pin(servers.values(), allCpus());
     await Promise.all(workers.map((worker) => worker.kill()));
     await connection.close();
     await db.destroy();
@@ -287,6 +308,7 @@ function report(figures: {
   checkSeconds: number;
   publication: PublicationTimings;
   swapSeconds: number;
+  placement: string;
 }): void {
   const { customers, truth, recordBytes, done, anchors } = figures;
   // Each figure against the anchor of its own round: load elsewhere on the machine comes and goes
@@ -307,6 +329,7 @@ function report(figures: {
     `messages of ${recordBytes} bytes (key + value + run-id header). Every run's result was the generator's.`);
 
   console.log(`\nPer round (seconds of each step, as the workflow timed it; the anchors ran between the rounds; load average ${os.loadavg().map((value) => value.toFixed(2)).join(' ')} at the end):`);
+  console.log(`The processes were ${figures.placement}. Cores: how many the workers and the servers kept busy on average during the step.`);
   console.table(
     done.map((round) => ({
       round: round.round,
@@ -316,6 +339,8 @@ function report(figures: {
       publish: ratio(round.seconds.publish),
       classify: ratio(round.seconds.classify),
       reconcile: ratio(round.seconds.reconcile),
+      'publish cores, workers/servers': `${ratio(round.cores.publish.workers)} / ${ratio(round.cores.publish.servers)}`,
+      'classify cores, workers/servers': `${ratio(round.cores.classify.workers)} / ${ratio(round.cores.classify.servers)}`,
       'publish msg/s': rate(round.messagesPublished / round.seconds.publish),
       'ProducerPerf msg/s': rate(anchors[round.round - 1].producer),
       'publish ratio': ratio(round.messagesPublished / round.seconds.publish / anchors[round.round - 1].producer),
