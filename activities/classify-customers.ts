@@ -138,14 +138,24 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       let failed: Error | undefined;
       let resolve: () => void = () => {};
       let reject: (error: Error) => void = () => {};
-      /** Settles when the attempt fails: what waits for a commit stops waiting then (a hung one would hold it, and kafkajs's disconnect waits for eachBatch). */
-      let ended: () => void = () => {};
-      const attemptEnded = new Promise<void>((settle) => (ended = settle));
+      /** Aborted when the attempt fails: what waits for a commit stops waiting then (a hung one would hold it, and kafkajs's disconnect waits for eachBatch). */
+      const attemptEnded = new AbortController();
       const fail = (error: Error) => {
         failed ??= error;
-        ended();
+        attemptEnded.abort();
         reject(failed);
       };
+      /** Until the commit settles (it never rejects) or the attempt ends; its listener goes with it, so a million slices leave none behind. */
+      const untilCommittedOrEnded = (commit: Promise<void> | undefined) =>
+        new Promise<void>((done) => {
+          if (!commit || attemptEnded.signal.aborted) return done();
+          const onEnd = () => done();
+          attemptEnded.signal.addEventListener('abort', onEnd, { once: true });
+          void commit.finally(() => {
+            attemptEnded.signal.removeEventListener('abort', onEnd);
+            done();
+          });
+        });
       /** Commits one slice of a partition; a failure ends the attempt (a retry resumes from MySQL's position). */
       const commit = async (slice: Parameters<typeof commitBatch>[1]): Promise<void> => {
         if (failed) return;
@@ -239,7 +249,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
                   // later slice's wait throw into kafkajs (which re-delivers what `read` has passed) until the stall timeout.
                   const before = inFlight.get(partition);
                   inFlight.set(partition, Promise.resolve(before).then(() => commit(slice)).catch(fail));
-                  await Promise.race([before, attemptEnded]);
+                  await untilCommittedOrEnded(before);
                   if (failed) return;
                   // kafkajs beats for the group only between batches: a batch of several slices waits for
                   // several commits, and past the session timeout (30 s) the group rebalances and kafkajs
@@ -293,7 +303,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         let waited: NodeJS.Timeout | undefined;
         await Promise.race([Promise.allSettled(inFlight.values()), new Promise((done) => (waited = setTimeout(done, wedgedAfterMs)))]);
         clearTimeout(waited);
-        // (eachBatch no longer waits for a commit once the attempt failed: see attemptEnded.)
+        // (eachBatch no longer waits for a commit once the attempt failed: see untilCommittedOrEnded.)
         context.cancellationSignal.removeEventListener('abort', onCancel);
         await consumer.disconnect();
       }
