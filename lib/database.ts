@@ -17,13 +17,13 @@ export const MIGRATIONS_TABLE = 'knex_migrations';
  * inside a transaction (SIGSTOP, a VM pause) or cut off without a reset holds its row locks until
  * MySQL ends its session; at the server's default (8 hours) every new attempt of its step would
  * wait for them and fail. Well past any pause between one transaction's statements (milliseconds)
- * and past the pool's idle timeout (30 s), which closes idle connections first.
+ * and twice the pool's idle timeout (30 s), which closes idle connections first.
  */
 export const IDLE_SESSION_SECONDS = 60;
 
 export function createDatabase(
   mysql: MysqlSettings = loadConfig().mysql,
-  pool: Knex.PoolConfig = { min: 0, max: 5 },
+  pool: { max: number } = { max: 5 },
   idleSessionSeconds = IDLE_SESSION_SECONDS,
 ): Knex {
   return knex({
@@ -37,7 +37,11 @@ export function createDatabase(
       supportBigNumbers: true,
     },
     pool: {
-      ...pool,
+      max: pool.max,
+      // No connection kept idle (knex would keep 2), and each closed well before MySQL ends its
+      // session: a process resumed from a freeze never picks up one the server has already ended.
+      min: 0,
+      idleTimeoutMillis: Math.min(30_000, (idleSessionSeconds * 1000) / 2),
       afterCreate(connection: { query(sql: string, values: unknown[], done: (error: Error | null) => void): void }, done: (error: Error | null, connection: unknown) => void) {
         connection.query('SET SESSION wait_timeout = ?', [idleSessionSeconds], (error) => done(error, connection));
       },

@@ -57,7 +57,7 @@ afterAll(async () => {
 function connect(user: string, tls: Record<string, string>, host = server.host) {
   const url = `mysql://${user}:${password}@${host}:${server.port}/tls_test`;
   const env = { MYSQL_URL: url, MYSQL_MIGRATION_URL: url, ...tls };
-  return createDatabase(loadConfig(env).mysql, { min: 0, max: 1 });
+  return createDatabase(loadConfig(env).mysql, { max: 1 });
 }
 
 async function cipher(db: ReturnType<typeof createDatabase>): Promise<string> {
@@ -99,7 +99,7 @@ test('verify-ca refuses a server whose certificate another CA signed, saying why
 test('required refuses a server that offers no TLS instead of falling back to plaintext', async () => {
   // The shared server runs without TLS: its default MYSQL_URL, with TLS required.
   const { mysql } = loadConfig({ ...process.env, MYSQL_SSL_MODE: 'required' });
-  const db = createDatabase(mysql, { min: 0, max: 1 });
+  const db = createDatabase(mysql, { max: 1 });
   try {
     await expect(db.raw('SELECT 1')).rejects.toThrow(/does not support secure connection/);
   } finally {

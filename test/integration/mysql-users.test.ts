@@ -52,7 +52,7 @@ async function migrate(database: string): Promise<void> {
 }
 
 async function asWorker<T>(statement: string, database = worker.database): Promise<T> {
-  const db = createDatabase({ ...worker, database }, { min: 0, max: 1 });
+  const db = createDatabase({ ...worker, database }, { max: 1 });
   try {
     return (await db.raw(statement))[0] as T;
   } finally {

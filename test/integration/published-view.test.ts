@@ -171,7 +171,7 @@ test('segment migrate takes back the rows a role held on the table the view repl
   } finally {
     await migrator.destroy();
   }
-  const worker = createDatabase(env.config.mysql, { min: 0, max: 1 });
+  const worker = createDatabase(env.config.mysql, { max: 1 });
   try {
     await expect(worker(TABLES.segments).where({ CustomerID: 400 }).update({ PurchaseCount: 1 })).rejects.toThrow(/UPDATE command denied/);
   } finally {

@@ -120,7 +120,7 @@ test('two parts whose claims meet half way (each has locked its own row) both cl
 test("a zombie frozen inside its write's transaction: MySQL ends its idle session, and the newer attempt claims after it, beating as it waits, its checkpoint kept", async () => {
   const runId = newRun();
   // The zombie's connections: MySQL ends a session idle this long (the worker's is IDLE_SESSION_SECONDS).
-  const zombieDb = createDatabase(env.config.mysql, { min: 0, max: 1 }, 6);
+  const zombieDb = createDatabase(env.config.mysql, { max: 1 }, 6);
   try {
     let reached!: () => void;
     let thaw!: () => void;
