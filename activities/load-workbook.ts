@@ -24,6 +24,7 @@ import { TABLES } from '../lib/tables';
 import { isoOfSerial } from '../lib/workbook/decode-transaction-cell';
 import { readTransactionRows, type WorkbookReaderKind } from '../lib/workbook/read-transaction-rows';
 import type { ActivityDependencies } from './activity-dependencies';
+import { heartbeatWhile } from './heartbeat-while';
 import { holdRowsToRunLimit, loadPartKey, resolveRunLimits } from './run-limits';
 import { claimStepAttempt, type StepFence } from './step-attempt-fence';
 
@@ -91,7 +92,12 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
     const resumeAfter = resumed?.rowNumber ?? 0;
     const partKey = loadPartKey(file, sheet);
     // Batches an earlier attempt staged past the checkpoint are read again below: theirs go first.
-    await fence.write((trx) => trx(TABLES.stagingInvoices).where({ run_id: runId, part_key: partKey }).andWhere('through_row', '>', resumeAfter).delete());
+    // Beating while a write waits (behind a dead attempt's locks until MySQL ends its session), with
+    // the checkpoint staged so far: a heartbeat without it would make the next attempt start over.
+    await heartbeatWhile(
+      fence.write((trx) => trx(TABLES.stagingInvoices).where({ run_id: runId, part_key: partKey }).andWhere('through_row', '>', resumeAfter).delete()),
+      () => resumed,
+    );
     /** Read and counted so far (the heartbeat only says so once the pairs up to there are staged). */
     const read: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
     let pairs = new Map<string, BatchInvoice>();
@@ -123,7 +129,7 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
       await staging;
       // The run's rows are counted before these pairs are staged: past maxRows, the load stops here.
       const counted = { runId, file, sheet, rowsRead: reached.report.rowsRead, rowNumber: reached.rowNumber };
-      staging = holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(fence, batch)).then(() => {
+      staging = heartbeatWhile(holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(fence, batch)), () => staged).then(() => {
         staged = reached;
         context.heartbeat(staged);
       });

@@ -25,6 +25,7 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
+import { IDLE_SESSION_SECONDS } from '../lib/database';
 import { StaleAttemptError } from '../lib/errors';
 import { TABLES } from '../lib/tables';
 import { heartbeatWhile } from './heartbeat-while';
@@ -66,7 +67,12 @@ interface ClaimRow {
 
 const ER_LOCK_DEADLOCK = 1213;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
-const LOCK_CONFLICT_TRIES = 3;
+const DEADLOCK_TRIES = 3;
+/**
+ * How long lock wait timeouts are retried: until a dead session's locks are surely gone, twice
+ * the time MySQL takes to end it, whatever innodb_lock_wait_timeout says (1 s or 50 s).
+ */
+const LOCK_WAIT_RETRY_MS = 2 * IDLE_SESSION_SECONDS * 1000;
 
 /** Keys fit the column: a long part (a workbook path and sheet) is hashed. */
 const KEY_LENGTH = 191;
@@ -164,12 +170,15 @@ export async function claimStepAttempt(
  *   transaction, whose locks go when MySQL ends the session (IDLE_SESSION_SECONDS, lib/database.ts).
  */
 async function retryLockConflict<T>(transaction: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
+  const started = Date.now();
+  for (let deadlocks = 0; ; ) {
     try {
       return await transaction();
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
-      if ((errno !== ER_LOCK_DEADLOCK && errno !== ER_LOCK_WAIT_TIMEOUT) || tries >= LOCK_CONFLICT_TRIES) throw error;
+      if (errno === ER_LOCK_DEADLOCK && ++deadlocks < DEADLOCK_TRIES) continue;
+      if (errno === ER_LOCK_WAIT_TIMEOUT && Date.now() - started < LOCK_WAIT_RETRY_MS) continue;
+      throw error;
     }
   }
 }

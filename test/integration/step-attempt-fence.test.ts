@@ -3,13 +3,18 @@
  * so each case names the scheduled time and attempt number Temporal would give them.
  */
 import os from 'node:os';
+import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ActivityDependencies } from '../../activities/activity-dependencies';
+import { createLoadWorkbookPart, type LoadCheckpoint } from '../../activities/load-workbook';
 import { createPruneStaging, type PruneResult } from '../../activities/prune-staging';
 import { claimStepAttempt, type ActivityTestHooks, type FencedStep, type StepFence } from '../../activities/step-attempt-fence';
+import { emptyDataQualityReport, type DataQualityReport } from '../../lib/cleaning/data-quality-report';
 import { createDatabase } from '../../lib/database';
+import { fingerprintFile } from '../../lib/file-fingerprint';
 import { TABLES } from '../../lib/tables';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+import { makeTempDir, uciRow, UCI_HEADER, writeWorkbook } from '../unit/support/write-workbook';
 
 let env: TestEnvironment;
 let runs = 0;
@@ -159,6 +164,82 @@ test("a zombie frozen inside its write's transaction: MySQL ends its idle sessio
     expect(await counts(runId)).toEqual([2]);
   } finally {
     await zombieDb.destroy();
+  }
+}, 90_000);
+
+test("with a short innodb_lock_wait_timeout, the newer attempt's claim keeps waiting until MySQL has ended the frozen zombie's session", async () => {
+  const runId = newRun();
+  const zombieDb = createDatabase(env.config.mysql, { max: 1 }, 6);
+  // One connection, so the session setting below is the one the claim runs on.
+  const newerDb = createDatabase(env.config.mysql, { max: 1 });
+  let reached!: () => void;
+  let thaw!: () => void;
+  const holding = new Promise<void>((resolve) => (reached = resolve));
+  const thawed = new Promise<void>((resolve) => (thaw = resolve));
+  try {
+    await newerDb.raw('SET SESSION innodb_lock_wait_timeout = 1');
+    const testHooks: ActivityTestHooks = {
+      async insideFencedWrite() {
+        reached();
+        await thawed;
+      },
+    };
+    const zombieAttempt = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 1, activityId: 'aggregate-short-wait' });
+    const zombie: StepFence = await zombieAttempt.run(() => claimStepAttempt({ db: zombieDb, testHooks }, runId, 'aggregate'));
+    const zombieWrite = writeCount(zombie, 99).then(
+      () => 'written',
+      (error: Error) => error.message,
+    );
+    await holding;
+
+    // Three lock waits of 1 s end well before the zombie's 6 s session: a count of tries would give up.
+    const newer = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 2, activityId: 'aggregate-short-wait' });
+    const second: StepFence = await newer.run(() => claimStepAttempt({ db: newerDb }, runId, 'aggregate'));
+    const [{ waited }] = (await newerDb.raw('SELECT @@session.innodb_lock_wait_timeout AS waited'))[0] as { waited: number }[];
+    expect(Number(waited)).toBe(1); // the claim did run on the short-wait session
+
+    thaw();
+    expect(await zombieWrite).not.toBe('written');
+    await writeCount(second, 2);
+    expect(await counts(runId)).toEqual([2]);
+  } finally {
+    thaw(); // or the zombie's pool never drains
+    await Promise.all([zombieDb.destroy(), newerDb.destroy()]);
+  }
+}, 90_000);
+
+test('a load attempt whose write waits (behind locks, a slow MySQL) keeps beating with the checkpoint it has staged, so Temporal neither hands it on nor loses its place', async () => {
+  const runId = newRun();
+  const { dir, cleanup } = makeTempDir('fence-load-');
+  try {
+    const file = path.relative(os.tmpdir(), await writeWorkbook(path.join(dir, 'export.xlsx'), [
+      { name: 'Sheet1', rows: [UCI_HEADER, uciRow('536365', 6, 2.55, 17850), uciRow('536366', 2, 1.85, 17850)] },
+    ]));
+    const fingerprint = await fingerprintFile(path.join(os.tmpdir(), file));
+    const resumedFrom: LoadCheckpoint = { sheet: 'Sheet1', rowNumber: 1, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
+    const beats: unknown[] = [];
+    /** Per write: the heartbeats that came while it waited. */
+    const beatsWhileWaiting: number[] = [];
+    // Every write waits until a heartbeat has come while it waited, or 30 s (twice the heartbeat timeout).
+    const testHooks: ActivityTestHooks = {
+      async insideFencedWrite() {
+        const before = beats.length;
+        const until = Date.now() + 30_000;
+        while (beats.length === before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
+        beatsWhileWaiting.push(beats.length - before);
+      },
+    };
+    const activity = new MockActivityEnvironment({ scheduledTimestampMs: Date.now(), attempt: 2, activityId: 'load-slow-write', heartbeatDetails: resumedFrom });
+    activity.on('heartbeat', (details: unknown) => beats.push(details));
+    const loadPart = createLoadWorkbookPart({ db: env.db, dataDir: os.tmpdir(), testHooks } as ActivityDependencies);
+    const report: DataQualityReport = await activity.run(() => loadPart({ runId, file, sheet: 'Sheet1', fingerprint, reader: 'fast' }));
+    // The delete of what an earlier attempt staged past its checkpoint, then the one staging insert.
+    expect(beatsWhileWaiting.map((count) => count > 0)).toEqual([true, true]);
+    expect(report.rowsRead).toBe(2); // row 1 (the header) was the checkpoint; rows 2 and 3 read now
+    // While the first write waited, the checkpoint the attempt started from; never an empty heartbeat.
+    expect(beats.every((details) => (details as LoadCheckpoint | undefined)?.sheet === 'Sheet1')).toBe(true);
+  } finally {
+    cleanup();
   }
 }, 90_000);
 
