@@ -22,11 +22,12 @@ import type { Kafka, Producer } from 'kafkajs';
 import { createClassifyCustomers, type ClassifyResult } from '../../activities/classify-customers';
 import { encodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from '../../activities/purchase-count-message';
 import type { ActivityTestHooks } from '../../activities/step-attempt-fence';
-import { ensureTopic, kafkaClient } from '../../lib/kafka';
+import { kafkaClient } from '../../lib/kafka';
 import type { PipelineMetrics } from '../../lib/metrics/pipeline-metrics';
 import type { PartitionRange } from '../../lib/partition-range';
 import { TABLES } from '../../lib/tables';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+import { topicProducer } from '../support/topic-producer';
 
 jest.setTimeout(180_000);
 
@@ -37,12 +38,7 @@ let producer: Producer;
 
 beforeAll(async () => {
   env = await createTestEnvironment('classify_chain', { dataDir });
-  const kafka = kafkaClient(env.config.kafkaBrokers, 'classify-commit-chain-test', env.config.kafkaSecurity);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopic(admin, env.config.kafkaTopic, env.config.kafkaTopicPartitions).finally(() => admin.disconnect());
-  producer = kafka.producer();
-  await producer.connect();
+  producer = await topicProducer(env, 'classify-commit-chain-test');
 });
 
 afterAll(async () => {

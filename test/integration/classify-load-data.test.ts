@@ -21,7 +21,7 @@ import { encodePurchaseCount, RUN_ID_HEADER, type PurchaseCountMessage } from '.
 import type { ActivityTestHooks } from '../../activities/step-attempt-fence';
 import { historyWriterFor, type HistoryWriter } from '../../activities/write-classified-customers';
 import { mysqlConnectionOptions } from '../../lib/config';
-import { ensureTopic, kafkaClient } from '../../lib/kafka';
+import { kafkaClient } from '../../lib/kafka';
 import { frequencyCategory } from '../../lib/segmentation/frequency-category';
 import { TABLES } from '../../lib/tables';
 import { generateWorkbook } from '../../lib/workbook/generate-workbook';
@@ -29,6 +29,7 @@ import type { PartitionRange } from '../../lib/partition-range';
 import type { SegmentationProgress } from '../../workflows/segmentation-progress';
 import { rfmSegments, startSegmentation } from '../support/run-workflow';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+import { topicProducer } from '../support/topic-producer';
 import { createSegmentationWorker } from '../../workers/segmentation-worker';
 
 jest.setTimeout(180_000);
@@ -40,12 +41,7 @@ let producer: Producer;
 
 beforeAll(async () => {
   env = await createTestEnvironment('classify_load_data', { dataDir });
-  const kafka = kafkaClient(env.config.kafkaBrokers, 'classify-load-data-test', env.config.kafkaSecurity);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopic(admin, env.config.kafkaTopic, env.config.kafkaTopicPartitions).finally(() => admin.disconnect());
-  producer = kafka.producer();
-  await producer.connect();
+  producer = await topicProducer(env, 'classify-load-data-test');
 });
 
 afterAll(async () => {

@@ -18,13 +18,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Producer } from 'kafkajs';
 import { createClassifyCustomers } from '../../activities/classify-customers';
 import { RUN_ID_HEADER } from '../../activities/purchase-count-message';
-import { ensureTopic, kafkaClient } from '../../lib/kafka';
+import { kafkaClient } from '../../lib/kafka';
 import { STAGING_TABLES, TABLES } from '../../lib/tables';
 import type { SegmentationInput } from '../../workflows/segmentation-input';
 import { progressQuery, type SegmentationProgress } from '../../workflows/segmentation-progress';
 import { failedRun, historyFacts, rfmSegments, startSegmentation } from '../support/run-workflow';
 import { TIE_EXPECTED, TIE_LINES, tieSheetRows } from '../support/rfm-ties';
 import { createTestEnvironment, type TestEnvironment } from '../support/test-environment';
+import { topicProducer } from '../support/topic-producer';
 import { writeWorkbook } from '../unit/support/write-workbook';
 
 jest.setTimeout(180_000);
@@ -146,12 +147,7 @@ describe('a version-1 message in the range the classify step reads', () => {
   let producer: Producer;
 
   beforeAll(async () => {
-    const kafka = kafkaClient(env.config.kafkaBrokers, 'rfm-segments-test', env.config.kafkaSecurity);
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopic(admin, env.config.kafkaTopic, env.config.kafkaTopicPartitions).finally(() => admin.disconnect());
-    producer = kafka.producer();
-    await producer.connect();
+    producer = await topicProducer(env, 'rfm-segments-test');
   });
 
   afterAll(async () => {

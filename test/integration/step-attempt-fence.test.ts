@@ -122,30 +122,46 @@ test('two parts whose claims meet half way (each has locked its own row) both cl
   expect(await counts(runId)).toEqual([1, 2]);
 });
 
-test("a zombie frozen inside its write's transaction: MySQL ends its idle session, and the newer attempt claims after it, beating as it waits, its checkpoint kept", async () => {
-  const runId = newRun();
-  // The zombie's connections: MySQL ends a session idle this long (the worker's is IDLE_SESSION_SECONDS).
+/**
+ * An aggregate attempt frozen inside its write's transaction, its claim share-locked, as a SIGSTOP
+ * between two statements leaves it; on connections whose sessions MySQL ends after 6 s idle (the
+ * worker's: IDLE_SESSION_SECONDS). `thaw` lets it go on; `write` says how its write ended.
+ */
+async function frozenZombie(runId: string, activityId: string): Promise<{ write: Promise<string>; thaw: () => void; destroy: () => Promise<void> }> {
   const zombieDb = createDatabase(env.config.mysql, { max: 1 }, 6);
+  let reached!: () => void;
+  let thaw!: () => void;
+  const holding = new Promise<void>((resolve) => (reached = resolve));
+  const thawed = new Promise<void>((resolve) => (thaw = resolve));
+  const testHooks: ActivityTestHooks = {
+    async insideFencedWrite() {
+      reached();
+      await thawed;
+    },
+  };
+  const destroy = async () => {
+    thaw(); // or its pool never drains
+    await zombieDb.destroy();
+  };
   try {
-    let reached!: () => void;
-    let thaw!: () => void;
-    const holding = new Promise<void>((resolve) => (reached = resolve));
-    const thawed = new Promise<void>((resolve) => (thaw = resolve));
-    // Frozen with its claim share-locked, as a SIGSTOP between two statements of the transaction leaves it.
-    const testHooks: ActivityTestHooks = {
-      async insideFencedWrite() {
-        reached();
-        await thawed;
-      },
-    };
-    const zombieAttempt = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 1, activityId: 'aggregate-zombie' });
-    const zombie: StepFence = await zombieAttempt.run(() => claimStepAttempt({ db: zombieDb, testHooks }, runId, 'aggregate'));
-    const zombieWrite = writeCount(zombie, 99).then(
+    const attempt = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 1, activityId });
+    const zombie: StepFence = await attempt.run(() => claimStepAttempt({ db: zombieDb, testHooks }, runId, 'aggregate'));
+    const write = writeCount(zombie, 99).then(
       () => 'written',
       (error: Error) => error.message,
     );
     await holding;
+    return { write, thaw, destroy };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}
 
+test("a zombie frozen inside its write's transaction: MySQL ends its idle session, and the newer attempt claims after it, beating as it waits, its checkpoint kept", async () => {
+  const runId = newRun();
+  const zombie = await frozenZombie(runId, 'aggregate-zombie');
+  try {
     const checkpoint = { lastCustomerId: 41 };
     const newer = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 2, activityId: 'aggregate-zombie', heartbeatDetails: checkpoint });
     const beats: unknown[] = [];
@@ -157,54 +173,35 @@ test("a zombie frozen inside its write's transaction: MySQL ends its idle sessio
     expect(beats.length).toBeGreaterThan(0);
     expect(beats.every((details) => JSON.stringify(details) === JSON.stringify(checkpoint))).toBe(true);
 
-    thaw();
-    expect(await zombieWrite).not.toBe('written');
+    zombie.thaw();
+    expect(await zombie.write).not.toBe('written');
     expect(await counts(runId)).toEqual([]);
     await writeCount(second, 2);
     expect(await counts(runId)).toEqual([2]);
   } finally {
-    await zombieDb.destroy();
+    await zombie.destroy();
   }
 }, 90_000);
 
 test("with a short innodb_lock_wait_timeout, the newer attempt's claim keeps waiting until MySQL has ended the frozen zombie's session", async () => {
   const runId = newRun();
-  const zombieDb = createDatabase(env.config.mysql, { max: 1 }, 6);
   // One connection, so the session setting below is the one the claim runs on.
   const newerDb = createDatabase(env.config.mysql, { max: 1 });
-  let reached!: () => void;
-  let thaw!: () => void;
-  const holding = new Promise<void>((resolve) => (reached = resolve));
-  const thawed = new Promise<void>((resolve) => (thaw = resolve));
+  const zombie = await frozenZombie(runId, 'aggregate-short-wait');
   try {
     await newerDb.raw('SET SESSION innodb_lock_wait_timeout = 1');
-    const testHooks: ActivityTestHooks = {
-      async insideFencedWrite() {
-        reached();
-        await thawed;
-      },
-    };
-    const zombieAttempt = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 1, activityId: 'aggregate-short-wait' });
-    const zombie: StepFence = await zombieAttempt.run(() => claimStepAttempt({ db: zombieDb, testHooks }, runId, 'aggregate'));
-    const zombieWrite = writeCount(zombie, 99).then(
-      () => 'written',
-      (error: Error) => error.message,
-    );
-    await holding;
-
     // Three lock waits of 1 s end well before the zombie's 6 s session: a count of tries would give up.
     const newer = new MockActivityEnvironment({ scheduledTimestampMs: T0, attempt: 2, activityId: 'aggregate-short-wait' });
     const second: StepFence = await newer.run(() => claimStepAttempt({ db: newerDb }, runId, 'aggregate'));
     const [{ waited }] = (await newerDb.raw('SELECT @@session.innodb_lock_wait_timeout AS waited'))[0] as { waited: number }[];
     expect(Number(waited)).toBe(1); // the claim did run on the short-wait session
 
-    thaw();
-    expect(await zombieWrite).not.toBe('written');
+    zombie.thaw();
+    expect(await zombie.write).not.toBe('written');
     await writeCount(second, 2);
     expect(await counts(runId)).toEqual([2]);
   } finally {
-    thaw(); // or the zombie's pool never drains
-    await Promise.all([zombieDb.destroy(), newerDb.destroy()]);
+    await Promise.all([zombie.destroy(), newerDb.destroy()]);
   }
 }, 90_000);
 
