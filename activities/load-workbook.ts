@@ -26,7 +26,7 @@ import { readTransactionRows, type WorkbookReaderKind } from '../lib/workbook/re
 import type { ActivityDependencies } from './activity-dependencies';
 import { heartbeatWhile } from './heartbeat-while';
 import { holdRowsToRunLimit, loadPartKey, resolveRunLimits } from './run-limits';
-import { claimStepAttempt, type StepFence } from './step-attempt-fence';
+import { claimStepAttempt, FENCED_WAIT_BEAT_MS, type StepFence } from './step-attempt-fence';
 
 export interface LoadWorkbookPartInput {
   runId: string;
@@ -97,6 +97,7 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
     await heartbeatWhile(
       fence.write((trx) => trx(TABLES.stagingInvoices).where({ run_id: runId, part_key: partKey }).andWhere('through_row', '>', resumeAfter).delete()),
       () => resumed,
+      { atMostMs: FENCED_WAIT_BEAT_MS },
     );
     /** Read and counted so far (the heartbeat only says so once the pairs up to there are staged). */
     const read: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
@@ -129,7 +130,7 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
       await staging;
       // The run's rows are counted before these pairs are staged: past maxRows, the load stops here.
       const counted = { runId, file, sheet, rowsRead: reached.report.rowsRead, rowNumber: reached.rowNumber };
-      staging = heartbeatWhile(holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(fence, batch)), () => staged).then(() => {
+      staging = heartbeatWhile(holdRowsToRunLimit(db, counted, limits.maxRows).then(() => stagePairs(fence, batch)), () => staged, { atMostMs: FENCED_WAIT_BEAT_MS }).then(() => {
         staged = reached;
         context.heartbeat(staged);
       });

@@ -73,6 +73,13 @@ const DEADLOCK_TRIES = 3;
  * the time MySQL takes to end it, whatever innodb_lock_wait_timeout says (1 s or 50 s).
  */
 const LOCK_WAIT_RETRY_MS = 2 * IDLE_SESSION_SECONDS * 1000;
+/**
+ * How long a claim or a fenced write may wait and still heartbeat (heartbeatWhile's atMostMs):
+ * the lock wait retries and one more wait. Past it the attempt stops beating and looks dead; a
+ * call that never answers (a connection cut off without a reset) then costs a heartbeat timeout
+ * after this, not the activity's startToClose.
+ */
+export const FENCED_WAIT_BEAT_MS = LOCK_WAIT_RETRY_MS + 60_000;
 
 /** Keys fit the column: a long part (a workbook path and sheet) is hashed. */
 const KEY_LENGTH = 191;
@@ -129,7 +136,7 @@ export async function claimStepAttempt(
     // Last: its shared locks (on gaps too, where an earlier step has no row) then block no sibling's claim half way.
     await testHooks?.beforeEarlierStepsLocked?.(attempt);
     assertNotRewound(attempt, await earlierSteps(trx, runId, earlier));
-  })), () => info.heartbeatDetails);
+  })), () => info.heartbeatDetails, { atMostMs: FENCED_WAIT_BEAT_MS });
 
   const check = async (trx: Knex.Transaction) => {
     // One round trip per write (classify makes one per batch), with shared locks: a newer claim
