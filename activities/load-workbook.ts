@@ -100,7 +100,10 @@ export function createLoadWorkbookPart(dependencies: ActivityDependencies) {
       { atMostMs: FENCED_WAIT_BEAT_MS },
     );
     /** Read and counted so far (the heartbeat only says so once the pairs up to there are staged). */
-    const read: LoadCheckpoint = resumed ?? { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
+    // A copy of the checkpoint resumed from, never the object itself: reading moves `read` on while
+    // `staged` (the resumed checkpoint until the first flush is staged) must stay where it was, or a
+    // heartbeat would promise rows that are not in staging, and a retry after it would skip them.
+    const read: LoadCheckpoint = resumed ? structuredClone(resumed) : { sheet, rowNumber: 0, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
     let pairs = new Map<string, BatchInvoice>();
     let rowsSinceFlush = 0;
     /** The newest kept InvoiceDate as a date serial: compared per row, turned into text per checkpoint. */

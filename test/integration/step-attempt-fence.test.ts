@@ -186,8 +186,8 @@ test("a zombie frozen inside its write's transaction: MySQL ends its idle sessio
 test("with a short innodb_lock_wait_timeout, the newer attempt's claim keeps waiting until MySQL has ended the frozen zombie's session", async () => {
   const runId = newRun();
   // One connection, so the session setting below is the one the claim runs on.
-  const newerDb = createDatabase(env.config.mysql, { max: 1 });
   const zombie = await frozenZombie(runId, 'aggregate-short-wait');
+  const newerDb = createDatabase(env.config.mysql, { max: 1 });
   try {
     await newerDb.raw('SET SESSION innodb_lock_wait_timeout = 1');
     // Three lock waits of 1 s end well before the zombie's 6 s session: a count of tries would give up.
@@ -216,25 +216,29 @@ test('a load attempt whose write waits (behind locks, a slow MySQL) keeps beatin
     const resumedFrom: LoadCheckpoint = { sheet: 'Sheet1', rowNumber: 1, report: emptyDataQualityReport(), bytesRead: 0, totalBytes: 0 };
     const beats: unknown[] = [];
     /** Per write: the heartbeats that came while it waited. */
-    const beatsWhileWaiting: number[] = [];
+    const beatsWhileWaiting: unknown[][] = [];
     // Every write waits until a heartbeat has come while it waited, or 30 s (twice the heartbeat timeout).
     const testHooks: ActivityTestHooks = {
       async insideFencedWrite() {
         const before = beats.length;
         const until = Date.now() + 30_000;
         while (beats.length === before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 200));
-        beatsWhileWaiting.push(beats.length - before);
+        beatsWhileWaiting.push(beats.slice(before));
       },
     };
     const activity = new MockActivityEnvironment({ scheduledTimestampMs: Date.now(), attempt: 2, activityId: 'load-slow-write', heartbeatDetails: resumedFrom });
-    activity.on('heartbeat', (details: unknown) => beats.push(details));
+    // As sent at that moment (the SDK serialises the details; the activity may change its objects later).
+    activity.on('heartbeat', (details: unknown) => beats.push(structuredClone(details)));
     const loadPart = createLoadWorkbookPart({ db: env.db, dataDir: os.tmpdir(), testHooks } as ActivityDependencies);
     const report: DataQualityReport = await activity.run(() => loadPart({ runId, file, sheet: 'Sheet1', fingerprint, reader: 'fast' }));
     // The delete of what an earlier attempt staged past its checkpoint, then the one staging insert.
-    expect(beatsWhileWaiting.map((count) => count > 0)).toEqual([true, true]);
+    expect(beatsWhileWaiting.map((during) => during.length > 0)).toEqual([true, true]);
     expect(report.rowsRead).toBe(2); // row 1 (the header) was the checkpoint; rows 2 and 3 read now
-    // While the first write waited, the checkpoint the attempt started from; never an empty heartbeat.
-    expect(beats.every((details) => (details as LoadCheckpoint | undefined)?.sheet === 'Sheet1')).toBe(true);
+    // While a write waits, the checkpoint whose rows are staged (row 1: the one the attempt started
+    // from); rows 2 and 3 only once their write is done. Never an empty heartbeat, never one ahead.
+    const rowOf = (details: unknown) => (details as LoadCheckpoint | undefined)?.rowNumber;
+    expect(beatsWhileWaiting.map((during) => during.map(rowOf))).toEqual(beatsWhileWaiting.map((during) => during.map(() => 1)));
+    expect(rowOf(beats.at(-1))).toBe(3);
   } finally {
     cleanup();
   }
