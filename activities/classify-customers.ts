@@ -10,6 +10,7 @@
  * committed batch, and nothing is lost or written twice. Each batch's transaction is fenced: an
  * attempt superseded while it was frozen or cut off commits nothing.
  */
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import { PublishedRangeGoneError } from '../lib/errors';
@@ -140,6 +141,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
       let reject: (error: Error) => void = () => {};
       /** Aborted when the attempt fails: what waits for a commit stops waiting then (a hung one would hold it, and kafkajs's disconnect waits for eachBatch). */
       const attemptEnded = new AbortController();
+      // One waiter per partition at a time (untilCommittedOrEnded): more than Node's 10 is no leak.
+      setMaxListeners(partitions.length + 1, attemptEnded.signal);
       const fail = (error: Error) => {
         failed ??= error;
         attemptEnded.abort();
@@ -161,7 +164,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         if (failed) return;
         committingSince.set(slice.partition, Date.now());
         try {
-          await commitBatch(db, slice, await historyWriter(), fence);
+          await commitBatch(db, slice, await historyWriter(), fence, attemptEnded.signal);
         } catch (error) {
           fail(error as Error);
           return;
@@ -323,6 +326,8 @@ export async function commitBatch(
   batch: { runId: string; topic: string; partition: number; nextOffset: bigint; rows: Map<number, PurchaseCountMessage>; runMessages: number; threshold: number },
   writer: HistoryWriter,
   fence?: StepFence,
+  /** Aborted once the attempt has ended: a lock conflict is then not retried. */
+  attemptEnded?: AbortSignal,
 ): Promise<void> {
   const now = new Date();
   const history: ClassifiedCustomer[] = [];
@@ -354,7 +359,7 @@ export async function commitBatch(
       })
       .onConflict(['run_id', 'topic', 'partition'])
       .merge({ next_offset: batch.nextOffset.toString(), messages_consumed: trx.raw('messages_consumed + ?', [batch.runMessages]) });
-  });
+  }, { ended: attemptEnded });
 }
 
 async function committedPositions(db: Knex, runId: string, partitions: number[]): Promise<Map<number, { nextOffset: bigint; messagesConsumed: number }>> {

@@ -55,8 +55,12 @@ export interface StepAttempt {
 
 export interface StepFence {
   readonly attempt: StepAttempt;
-  /** Runs `work` in a transaction that first checks, under lock, that this attempt is still the current one. */
-  write: <T>(work: (trx: Knex.Transaction) => Promise<T>) => Promise<T>;
+  /**
+   * Runs `work` in a transaction that first checks, under lock, that this attempt is still the
+   * current one. A lock conflict runs it again, unless `ended` is aborted by then: an attempt
+   * that has already failed has nothing to gain from it, and it would hold a connection.
+   */
+  write: <T>(work: (trx: Knex.Transaction) => Promise<T>, options?: { ended?: AbortSignal }) => Promise<T>;
 }
 
 interface ClaimRow {
@@ -155,7 +159,7 @@ export async function claimStepAttempt(
   };
   return {
     attempt,
-    async write(work) {
+    async write(work, options) {
       // Test hook (see ActivityDependencies.testHooks): holds a zombie exactly where it is about to write.
       await testHooks?.beforeFencedWrite?.(attempt);
       return await retryLockConflict(() =>
@@ -164,6 +168,7 @@ export async function claimStepAttempt(
           await testHooks?.insideFencedWrite?.(attempt);
           return await work(trx);
         }),
+        options?.ended,
       );
     },
   };
@@ -171,18 +176,20 @@ export async function claimStepAttempt(
 
 /**
  * Runs the transaction again (whole: it was rolled back) after a lock conflict, which is cheaper
- * than failing the attempt (a classify group would re-read its partitions):
+ * than failing the attempt (a classify group would re-read its partitions), unless `ended` says
+ * the attempt is over:
  * - a deadlock: parts of one step share-lock the step rows side by side, and InnoDB picks a victim;
  * - a lock wait timeout: the lock's holder is a dead attempt's session, frozen or cut off inside its
  *   transaction, whose locks go when MySQL ends the session (IDLE_SESSION_SECONDS, lib/database.ts).
  */
-async function retryLockConflict<T>(transaction: () => Promise<T>): Promise<T> {
+export async function retryLockConflict<T>(transaction: () => Promise<T>, ended?: AbortSignal): Promise<T> {
   const started = Date.now();
   for (let deadlocks = 0; ; ) {
     try {
       return await transaction();
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
+      if (ended?.aborted) throw error;
       if (errno === ER_LOCK_DEADLOCK && ++deadlocks < DEADLOCK_TRIES) continue;
       if (errno === ER_LOCK_WAIT_TIMEOUT && Date.now() - started < LOCK_WAIT_RETRY_MS) continue;
       throw error;
