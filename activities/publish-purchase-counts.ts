@@ -96,7 +96,9 @@ export function createPublishPurchaseCounts(dependencies: ActivityDependencies) 
       });
     };
     try {
-      await heartbeatWhile(Promise.all([admin.connect(), ...producers.map((producer) => producer.connect()), forgetEarlierConsumption()]));
+      // Beating the checkpoint resumed from (none on a first attempt): each heartbeat replaces the
+      // details the next attempt resumes from, and an empty one would make it send the slice again.
+      await heartbeatWhile(Promise.all([admin.connect(), ...producers.map((producer) => producer.connect()), forgetEarlierConsumption()]), () => checkpoint);
       if (!checkpoint) {
         await ensureTopic(admin, topic, topicPartitions);
         const [{ count }] = await inSlice(db(TABLES.stagingCounts).where({ run_id: runId })).count({ count: '*' });

@@ -165,9 +165,24 @@ test.each([CHUNKS_IN_FLIGHT, 3])('an attempt stopped mid-publication, %i chunk(s
   const missing = rows.filter((row) => row.CustomerID <= checkpoint!.lastCustomerId && !keysSoFar.has(row.CustomerID));
   expect(missing).toEqual([]);
 
-  // The retry resumes from the checkpoint (Temporal hands it the last heartbeat's details).
-  const second = new MockActivityEnvironment({ activityId: `publish-${runId}`, attempt: 2, scheduledTimestampMs: first.context.info.scheduledTimestampMs, heartbeatDetails: checkpoint });
-  const result: PublishResult = await second.run(createPublishPurchaseCounts(deps), { runId, chunkSize: CHUNK });
+  // The retry resumes from the checkpoint (Temporal hands it the last heartbeat's details). Its
+  // Kafka connect is slow (past a heartbeat's 5 s), as a broker's can be: what it beats meanwhile
+  // must still be the checkpoint, since each heartbeat replaces the one the next attempt resumes from.
+  const second = new MockActivityEnvironment({ activityId: `publish-${runId}`, attempt: 2, scheduledTimestampMs: first.context.info.scheduledTimestampMs, heartbeatDetails: structuredClone(checkpoint) });
+  const retried: Array<PublishCheckpoint | undefined> = [];
+  second.on('heartbeat', (details: PublishCheckpoint | undefined) => retried.push(structuredClone(details)));
+  const slowAdmin = () => {
+    const admin = deps.kafka.admin();
+    const connect = admin.connect.bind(admin);
+    admin.connect = () => new Promise((resolve) => setTimeout(resolve, 5_500)).then(connect);
+    return admin;
+  };
+  const slowKafka = new Proxy(deps.kafka, { get: (kafka, key) => (key === 'admin' ? slowAdmin : Reflect.get(kafka, key)) });
+  const result: PublishResult = await second.run(createPublishPurchaseCounts({ ...deps, kafka: slowKafka }), { runId, chunkSize: CHUNK });
+  expect(retried.length).toBeGreaterThan(1); // one while it connected, then one per acknowledged chunk
+  // (Named, not compared as undefined: toEqual takes [undefined] for [].)
+  const behind = retried.map((details) => details?.lastCustomerId ?? 'no checkpoint').filter((last) => !(typeof last === 'number' && last >= checkpoint!.lastCustomerId));
+  expect(behind).toEqual([]);
   expect(result.messagesPublished).toBe(CUSTOMERS);
   const all = await readRanges(result.ranges);
   expect(new Set(all.map((message) => message.key)).size).toBe(CUSTOMERS);
