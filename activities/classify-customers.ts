@@ -54,7 +54,7 @@ export interface ClassifyHeartbeat {
 }
 
 export function createClassifyCustomers(dependencies: ActivityDependencies) {
-  const { db, kafka, topic, metrics } = dependencies;
+  const { db, kafka, topic, metrics, testHooks } = dependencies;
   // The worker detects it at start; without it (tests that build the activity alone), at the first commit.
   let detected: Promise<HistoryWriter> | undefined;
   const historyWriter = () =>
@@ -67,6 +67,8 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
     const context = Context.current();
     const partitions = ranges.map((range) => range.partition);
     const fence = await claimStepAttempt(dependencies, runId, 'classify', partitions.join('-'));
+    /** A Kafka client that has not disconnected in this long is left to close on its own (endWithin). */
+    const disconnectWithinMs = context.info.heartbeatTimeoutMs || DEFAULT_HEARTBEAT_TIMEOUT_MS;
 
     // Where to (re)start each partition: after what an earlier attempt committed, if anything.
     const committed = await committedPositions(db, runId, partitions);
@@ -99,7 +101,7 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
           const topicPartitions = await checkRanges();
           await consume(topicPartitions, checkRanges);
         } finally {
-          await Promise.allSettled([admin.disconnect(), ids.disconnect()]);
+          await endWithin(disconnectWithinMs, 'the admin and topic-id clients', () => Promise.allSettled([admin.disconnect(), ids.disconnect()]));
         }
       }
     } finally {
@@ -308,10 +310,35 @@ export function createClassifyCustomers(dependencies: ActivityDependencies) {
         clearTimeout(waited);
         // (eachBatch no longer waits for a commit once the attempt failed: see untilCommittedOrEnded.)
         context.cancellationSignal.removeEventListener('abort', onCancel);
-        await consumer.disconnect();
+        await endWithin(disconnectWithinMs, 'the consumer', async () => {
+          await testHooks?.beforeConsumerDisconnect?.();
+          await consumer.disconnect();
+        });
       }
     }
   };
+}
+
+/**
+ * Waits for a Kafka client's disconnect, but no longer than `ms`: kafkajs's can wait on a broker
+ * that is gone (a CI run killed one of three mid-step, and both classify attempts waited there
+ * after their last heartbeat, holding the worker's two activity slots, so their retries were never
+ * picked up). Past it the client is left to close on its own; nothing of this attempt writes after
+ * its end (its commits are fenced), and a failed disconnect is only logged: the attempt's outcome stands.
+ */
+async function endWithin(ms: number, what: string, disconnect: () => Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'gave up'>((done) => (timer = setTimeout(() => done('gave up'), ms)));
+  const outcome = await Promise.race([
+    disconnect().then(
+      () => 'disconnected',
+      (error: Error) => `failed to disconnect: ${error.message}`,
+    ),
+    gaveUp,
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'gave up') Context.current().log.warn(`${what} did not disconnect within ${ms / 1000}s; left to close on its own`);
+  else if (outcome !== 'disconnected') Context.current().log.warn(`${what} ${outcome}`);
 }
 
 /**

@@ -41,6 +41,8 @@ export interface ActivityTestHooks {
   beforeEarlierStepsLocked?(attempt: StepAttempt): Promise<void>;
   /** Called inside a fenced write's transaction, its claim checked (share-locked), before the write: a zombie frozen holding the locks. */
   insideFencedWrite?(attempt: StepAttempt): Promise<void>;
+  /** Called as a classify attempt is about to disconnect its consumer: a broker that never answers the disconnect. */
+  beforeConsumerDisconnect?(): Promise<void>;
 }
 
 export interface StepAttempt {

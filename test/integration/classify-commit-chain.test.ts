@@ -226,3 +226,19 @@ test('cancelled before the consumer starts: the attempt ends cancelled at once a
   expect(Date.now() - started).toBeLessThan(60_000);
   expect(await committed(runId, ranges)).toEqual({ offsets: 0, consumed: 0, rows: [] });
 });
+
+test('a consumer whose disconnect never answers (a broker gone): the attempt still ends, with its result, a heartbeat timeout later', async () => {
+  const runId = 'hung-disconnect';
+  const ranges = await publish(runId, 8);
+  const activity = new MockActivityEnvironment({ activityId: 'classify-hung-disconnect', attempt: 1, scheduledTimestampMs: Date.now(), heartbeatTimeoutMs: 5_000 });
+  const testHooks: ActivityTestHooks = { beforeConsumerDisconnect: () => new Promise<void>(() => undefined) };
+  const started = Date.now();
+  // Bounded here only so that a regression fails with a message rather than at jest's timeout.
+  const outcome = await Promise.race([
+    classifyIn(activity, runId, ranges, { testHooks }).then((result) => result.messagesConsumed),
+    sleep(60_000).then(() => 'still waiting for the disconnect after 60 s'),
+  ]);
+  expect(outcome).toBe(8);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(5_000); // it did wait the heartbeat timeout for the disconnect
+  expect(await committed(runId, ranges)).toEqual({ offsets: 8, consumed: 8, rows: firstCustomers(8) });
+});
